@@ -1,0 +1,33 @@
+"""gradviz: see PyTorch autograd at work.
+
+    import gradviz
+    gradviz.show(loss)                 # the graph behind a tensor
+    with gradviz.record() as rec:      # everything a block of code does
+        ...
+    gradviz.step(loss)                 # run backward() and step through it
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gradviz.recording import Graph, Recording
+
+__version__ = "0.1.0"
+__all__ = ["show", "record", "step", "run_script", "Recording", "Graph", "__version__"]
+
+if TYPE_CHECKING:
+    from gradviz.capture import record, show, step
+    from gradviz.runner import run_script
+
+
+def __getattr__(name: str) -> Any:
+    # torch is imported only when capture is used: rendering a saved recording needs none.
+    if name in ("show", "record", "step"):
+        from gradviz import capture
+
+        return getattr(capture, name)
+    if name == "run_script":
+        from gradviz.runner import run_script
+
+        return run_script
+    raise AttributeError(name)

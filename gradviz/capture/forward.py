@@ -1,0 +1,139 @@
+"""Log each torch operation as it runs: op name, source line, inputs, outputs.
+
+A TorchFunctionMode sees every torch function and Tensor method called from
+Python (operators included), so `w * 3` arrives as `mul(w, 3)`. Module forward
+hooks give the nn.Module scope each op ran in.
+"""
+from __future__ import annotations
+
+import linecache
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from gradviz.capture.names import is_internal, user_frame
+
+# Methods that do not compute anything worth drawing.
+_SKIP = {
+    "backward", "size", "dim", "numel", "item", "tolist", "__repr__", "__format__",
+    "__str__", "__len__", "__bool__", "__index__", "__getstate__", "__setstate__",
+    "__reduce_ex__", "__deepcopy__", "data_ptr", "is_floating_point", "requires_grad_",
+    "retain_grad", "register_hook", "stride", "element_size", "__hash__",
+}
+
+
+def op_name(func: Callable) -> str:
+    name = getattr(func, "__name__", None) or str(func)
+    if name.startswith("__") and name.endswith("__"):
+        name = name[2:-2]
+        if name.startswith(("r", "i")) and name[1:] in {
+            "add", "sub", "mul", "truediv", "floordiv", "pow", "matmul", "div", "mod"
+        }:
+            name = name[1:] if name.startswith("i") else name
+    return {"truediv": "div", "getitem": "index", "setitem": "index_put"}.get(name, name)
+
+
+@dataclass
+class OpCall:
+    """One logged forward op whose output takes part in autograd."""
+
+    op: str
+    output: torch.Tensor
+    constants: list[Any] = field(default_factory=list)  # scalars and no-grad tensors
+    file: str | None = None
+    line: int | None = None
+    scope: tuple = ()  # the nn.Modules it ran inside, outermost first
+
+
+class ForwardLog(TorchFunctionMode):
+    """Keeps (id(grad_fn), output_nr) -> OpCall for tensors made while active."""
+
+    def __init__(self, on_backward: Callable | None = None, max_calls: int = 200_000):
+        super().__init__()
+        self.calls: dict[tuple[int, int], OpCall] = {}
+        self.on_backward = on_backward
+        self.max_calls = max_calls
+        self.scope: list[torch.nn.Module] = []
+        self._hooks: list = []
+
+    # module scopes -----------------------------------------------------------
+    def __enter__(self):
+        mm = torch.nn.modules.module
+        self._hooks = [
+            mm.register_module_forward_pre_hook(self._enter_module),
+            mm.register_module_forward_hook(self._leave_module, always_call=True),
+        ]
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+        self.scope.clear()
+        return super().__exit__(*exc)
+
+    def _enter_module(self, module, args):
+        self.scope.append(module)
+
+    def _leave_module(self, module, args, output):
+        if self.scope and self.scope[-1] is module:
+            self.scope.pop()
+
+    # ops -----------------------------------------------------------------------
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = op_name(func)
+        if name == "backward" and self.on_backward is not None:
+            return self.on_backward(func, args, kwargs)
+        out = func(*args, **kwargs)
+        if name in _SKIP or not torch.is_grad_enabled():
+            return out
+        if isinstance(out, torch.Tensor):
+            if out.grad_fn is not None:
+                self._log(name, out, args, kwargs)
+        elif isinstance(out, tuple | list):
+            for o in out:
+                if isinstance(o, torch.Tensor) and o.grad_fn is not None:
+                    self._log(name, o, args, kwargs)
+        return out
+
+    def _log(self, name: str, out: torch.Tensor, args, kwargs) -> None:
+        if len(self.calls) >= self.max_calls:
+            return
+        frame = user_frame(3)
+        consts = [a for a in args if _is_constant(a, name in _ARITH)]
+        self.calls[(id(out.grad_fn), out.output_nr)] = OpCall(
+            op=name,
+            output=out,
+            constants=consts,
+            file=frame.f_code.co_filename if frame else None,
+            line=frame.f_lineno if frame else None,
+            scope=tuple(self.scope),
+        )
+
+    def forget(self) -> None:
+        """Drop the log after a backward: those graphs are spent."""
+        self.calls.clear()
+
+
+_ARITH = {"add", "sub", "rsub", "mul", "div", "true_divide", "multiply", "subtract", "where"}
+
+
+def _is_constant(a: Any, scalars: bool) -> bool:
+    if isinstance(a, bool):
+        return False
+    if isinstance(a, int | float):
+        return scalars
+    return isinstance(a, torch.Tensor) and not a.requires_grad
+
+
+def source_line(file: str | None, line: int | None) -> str | None:
+    if not file or not line:
+        return None
+    text = linecache.getline(file, line).strip()
+    return text or None
+
+
+__all__ = ["ForwardLog", "OpCall", "op_name", "source_line", "is_internal"]

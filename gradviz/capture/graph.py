@@ -1,0 +1,259 @@
+"""Walk a grad_fn chain into a plain Graph: tensor nodes, op nodes, edges.
+
+Node ids are our own (t0, t1, op0, ...), never `id()` of a live object, so a
+saved tensor can never be merged with a leaf that happens to share its id.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gradviz.capture.forward import OpCall, source_line
+from gradviz.capture.names import Names
+from gradviz.capture.values import plain, scalar
+from gradviz.recording import Edge, Graph, Node
+
+_saved_attr_names: dict[type, list[str]] = {}
+
+# Saved attributes whose values teach nothing (they are implementation detail).
+_BORING = {"self_sym_sizes", "self_sym_strides", "other_sym_sizes", "sym_sizes", "self_options",
+           "self_sym_numel", "self_scalar_type", "other_scalar_type", "self_sym_argsize_dim",
+           "result_sym_sizes", "mat1_sym_sizes", "mat1_sym_strides", "mat2_sym_sizes",
+           "mat2_sym_strides", "mat1_layout", "mat2_layout", "self_layout", "self_sizes"}
+
+
+def forward_name(cls_name: str) -> str:
+    """MulBackward0 -> mul, AddmmBackward0 -> addmm."""
+    base = cls_name
+    for suffix in ("Backward0", "Backward1", "Backward"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return base.lower() or cls_name
+
+
+def saved_attrs(fn: Any) -> dict[str, Any]:
+    """The non-tensor saved attributes of an autograd node (exponent, alpha, dim...)."""
+    cls = type(fn)
+    names = _saved_attr_names.get(cls)
+    if names is None:
+        names = [a for a in dir(fn) if a.startswith("_saved_") and a[7:] not in _BORING]
+        _saved_attr_names[cls] = names
+    out = {}
+    for a in names:
+        try:
+            v = getattr(fn, a)
+        except Exception:  # freed already, or not readable
+            continue
+        if isinstance(v, torch.Tensor):
+            if v.numel() == 1 and not v.requires_grad and v.grad_fn is None and v.dim() == 0:
+                out[a[7:]] = v.item()
+            continue
+        s = scalar(v)
+        if s is not None:
+            out[a[7:]] = s
+    return out
+
+
+@dataclass
+class LiveGraph:
+    """A Graph under construction plus the live objects the backward hooks need."""
+
+    graph: Graph
+    fns: list[tuple[Any, str]] = field(default_factory=list)  # (autograd node, node id)
+    slots: dict[int, list[str | None]] = field(default_factory=dict)  # id(fn) -> edge targets
+    leaf_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    retained: dict[str, torch.Tensor] = field(default_factory=dict)
+    key_of: dict[int, str] = field(default_factory=dict)  # id(fn) -> node id
+
+    def fill_grads(self) -> None:
+        """Read .grad of leaves and retain_grad tensors (after a backward)."""
+        for nid, t in list(self.leaf_tensors.items()) + list(self.retained.items()):
+            node = self.graph.node(nid)
+            node.grad, node.grad_summary = plain(t.grad)
+
+
+def build(
+    roots: list[torch.Tensor],
+    names: Names,
+    calls: dict[tuple[int, int], OpCall] | None = None,
+    index: int = 0,
+    max_nodes: int = 50_000,
+) -> LiveGraph:
+    """Walk from the roots' grad_fns to the leaves, reading values as we go."""
+    calls = calls or {}
+    named = names.by_grad_fn()
+    g = Graph(index=index)
+    live = LiveGraph(graph=g)
+    tensor_ids: dict[Any, str] = {}
+    pending: dict[int, list[str]] = {}  # id(fn) -> tensors it made, drawn before it
+    counter = {"t": 0, "op": 0, "c": 0}
+
+    def new_id(kind: str) -> str:
+        i = counter[kind]
+        counter[kind] += 1
+        return f"{kind}{i}"
+
+    def tensor_node(t: torch.Tensor | None, key: Any, **kw: Any) -> str:
+        nid = tensor_ids.get(key)
+        if nid is not None:
+            return nid
+        nid = new_id("t")
+        tensor_ids[key] = nid
+        node = Node(id=nid, kind="tensor", **kw)
+        if t is not None:
+            node.name = names.name(t)
+            node.shape = list(t.shape)
+            node.dtype = str(t.dtype).replace("torch.", "")
+            node.device = str(t.device)
+            node.requires_grad = t.requires_grad
+            node.is_leaf = t.is_leaf
+            node.value, node.summary = plain(t)
+            if t.requires_grad and not t.is_leaf and t.retains_grad:
+                node.retains_grad = True
+                live.retained[nid] = t
+        node.label = node.name or node.label
+        g.nodes.append(node)
+        if isinstance(key[0], int):  # made by an autograd node: link it to its op
+            producer = live.key_of.get(key[0])
+            if producer is not None:
+                g.edges.append(Edge(src=producer, dst=nid))
+            else:
+                pending.setdefault(key[0], []).append(nid)
+        return nid
+
+    # The roots: the tensors backward() starts from.
+    queue: deque = deque()
+    for r in roots:
+        if r.grad_fn is None:
+            rid = tensor_node(r, ("leaf", id(r)), output=True)
+            if r.requires_grad:
+                live.leaf_tensors[rid] = r
+            continue
+        call = calls.get((id(r.grad_fn), r.output_nr))
+        rid = tensor_node(r, (id(r.grad_fn), r.output_nr), output=True,
+                          op=type(r.grad_fn).__name__, label=call.op if call else "output")
+        queue.append(r.grad_fn)
+    g.root = g.nodes[0].id if g.nodes else None
+
+    seen: set[int] = set()
+    while queue:
+        fn = queue.popleft()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if len(g.nodes) > max_nodes:
+            g.notes.append(f"graph cut at {max_nodes} nodes")
+            break
+        cls = type(fn).__name__
+        op_id = new_id("op")
+        live.key_of[id(fn)] = op_id
+        live.fns.append((fn, op_id))
+        call = _any_call(calls, fn)
+        op = Node(id=op_id, kind="op", op=cls, forward_op=call.op if call else forward_name(cls),
+                  label=cls, attrs=saved_attrs(fn))
+        if call is not None:
+            op.file, op.line = call.file, call.line
+            op.source = source_line(call.file, call.line)
+            op.module = _scope_name(call.scope, names)
+        g.nodes.append(op)
+        for nid in pending.pop(id(fn), []):
+            g.edges.append(Edge(src=op_id, dst=nid))
+        slots: list[str | None] = []
+        for i, (nxt, nr) in enumerate(fn.next_functions):
+            if nxt is None:
+                slots.append(None)
+                continue
+            if type(nxt).__name__ == "AccumulateGrad":
+                var = nxt.variable
+                tid = tensor_node(var, ("leaf", id(var)))
+                live.leaf_tensors[tid] = var
+                if id(nxt) not in live.key_of:
+                    live.key_of[id(nxt)] = tid
+                    live.fns.append((nxt, tid))
+            else:
+                key = (id(nxt), nr)
+                c = calls.get(key)
+                t = c.output if c is not None else named.get(key)
+                tid = tensor_node(t, key, op=type(nxt).__name__,
+                                  label=c.op if c else forward_name(type(nxt).__name__))
+                if t is None:
+                    _fill_from_metadata(g.node(tid), nxt, nr)
+                    g.node(tid).requires_grad = True
+                queue.append(nxt)
+            slots.append(tid)
+            g.edges.append(Edge(src=tid, dst=op_id))
+        live.slots[id(fn)] = slots
+        _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
+    _mark_line_of_tensors(g)
+    return live
+
+
+def _any_call(calls: dict, fn: Any) -> OpCall | None:
+    for nr in range(4):
+        c = calls.get((id(fn), nr))
+        if c is not None:
+            return c
+    return None
+
+
+def _scope_name(scope: tuple, names: Names) -> str | None:
+    if not scope:
+        return None
+    m = scope[-1]
+    return names.modules.get(id(m)) or type(m).__name__
+
+
+def _fill_from_metadata(node: Node, fn: Any, nr: int) -> None:
+    """An unnamed intermediate from show(): only its shape is known."""
+    node.note = "value not kept: use gradviz.record() to see intermediate values"
+    try:
+        meta = fn._input_metadata[nr] if hasattr(fn, "_input_metadata") else None
+        if meta is not None:
+            node.shape = list(meta.shape)
+    except Exception:
+        pass
+
+
+def _add_constants(g: Graph, live: LiveGraph, fn: Any, op_id: str, call: OpCall | None,
+                   slots: list, names: Names, tensor_node, new_id) -> None:
+    """Inputs that do not require grad: the `3` in `w * 3`, a plain tensor x."""
+    consts: list[Any] = []
+    if call is not None:
+        consts = list(call.constants)
+    else:  # show() without a forward log: read the saved operand of binary ops
+        for i, s in enumerate(slots[:2]):
+            if s is None:
+                v = getattr(fn, ("_saved_self", "_saved_other")[i], None)
+                if isinstance(v, torch.Tensor):
+                    consts.append(v)
+    for c in consts:
+        if isinstance(c, torch.Tensor):
+            cid = tensor_node(c, ("const", id(c)), constant=True, label="const")
+            node = g.node(cid)
+            if node.name is None and node.numel == 1 and node.value is not None:
+                node.label = _fmt(node.value)
+        else:
+            cid = new_id("c")
+            g.nodes.append(Node(id=cid, kind="tensor", label=_fmt(c), constant=True,
+                                value=c, dtype=type(c).__name__))
+        g.edges.append(Edge(src=cid, dst=op_id))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v)) if abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def _mark_line_of_tensors(g: Graph) -> None:
+    """A tensor made by an op carries that op's source line."""
+    op_of = {e.dst: e.src for e in g.edges if e.src.startswith("op")}
+    by_id = {n.id: n for n in g.nodes}
+    for n in g.nodes:
+        if n.kind == "tensor" and n.id in op_of:
+            op = by_id[op_of[n.id]]
+            n.line, n.file, n.source, n.module = op.line, op.file, op.source, op.module

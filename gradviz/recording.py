@@ -1,0 +1,279 @@
+"""The data model: what a recording holds once capture is over.
+
+Everything here is plain data (numbers, strings, lists, dicts). Nothing holds a
+torch object, so a Recording can be cached, pickled across processes, written as
+JSON and rendered without importing torch.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+JSON_VERSION = 1
+
+
+def _clean(x: Any) -> Any:
+    """Make a value strict-JSON safe: NaN and infinities become strings."""
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    if isinstance(x, list):
+        return [_clean(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    return x
+
+
+def _unclean(x: Any) -> Any:
+    if isinstance(x, str) and x in ("nan", "inf", "-inf"):
+        return float(x)
+    if isinstance(x, list):
+        return [_unclean(v) for v in x]
+    return x
+
+
+@dataclass
+class Node:
+    """A tensor or an autograd op in the graph.
+
+    For a tensor node, `op` is the name of the grad_fn that produced it (None for
+    leaves and constants). For an op node, `op` is the autograd class
+    (`MulBackward0`) and `forward_op` the forward function (`mul`).
+    """
+
+    id: str
+    kind: str  # "tensor" | "op"
+    name: str | None = None  # the user's variable name, when one was found
+    label: str = ""  # what the picture shows: name, or a label derived from the op
+    op: str | None = None
+    forward_op: str | None = None
+    shape: list[int] = field(default_factory=list)
+    dtype: str = ""
+    device: str = ""
+    requires_grad: bool = False
+    is_leaf: bool = False
+    constant: bool = False
+    output: bool = False  # the tensor backward() started from
+    value: Any = None  # number or nested list when numel <= 64, else None
+    summary: dict | None = None  # min, max, mean, norm, first: when value is None
+    grad: Any = None  # .grad after the backward (leaves, retain_grad tensors)
+    grad_summary: dict | None = None
+    retains_grad: bool = False
+    line: int | None = None
+    source: str | None = None  # the text of that line
+    file: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)  # saved non-tensor attributes
+    module: str | None = None  # qualified nn.Module scope, "" for top level
+    note: str | None = None  # a short remark, e.g. why .grad is None
+
+    @property
+    def role(self) -> str:
+        """The colour class: leaf, intermediate, constant, output or op."""
+        if self.kind == "op":
+            return "op"
+        if self.constant:
+            return "constant"
+        if self.output:
+            return "output"
+        if self.is_leaf:
+            return "leaf"
+        return "intermediate"
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+
+@dataclass
+class Edge:
+    """Data flows from src to dst (input tensor -> op -> output tensor)."""
+
+    src: str
+    dst: str
+
+
+@dataclass
+class GradInput:
+    """The gradient one backward step sent toward one input edge."""
+
+    edge_to: str  # id of the tensor node the gradient flows to
+    grad: Any = None
+    summary: dict | None = None
+    shape: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Step:
+    """One autograd node execution, in engine order."""
+
+    index: int
+    node: str  # id of the op node, or of the leaf tensor for AccumulateGrad
+    op: str  # autograd class name: MulBackward0, AccumulateGrad, ...
+    grad_outputs: list[Any] = field(default_factory=list)  # what arrived
+    grad_output_summaries: list[dict | None] = field(default_factory=list)
+    grad_inputs: list[GradInput] = field(default_factory=list)  # what left, per edge
+    grad_before: Any = None  # AccumulateGrad: the leaf's .grad before and after
+    grad_after: Any = None
+    explanation: str = ""
+    explanation_ko: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Graph:
+    """One computation graph, as it was when backward() was called on it."""
+
+    index: int
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    root: str | None = None
+    iteration: int | None = None
+    line: int | None = None  # where backward() was called
+    title: str = ""
+    notes: list[str] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)  # finite-difference results
+    options: dict[str, Any] = field(default_factory=dict)  # render defaults
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def by_name(self, name: str) -> Node:
+        """The tensor node the user called `name`."""
+        for n in self.nodes:
+            if n.kind == "tensor" and n.name == name:
+                return n
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return _clean(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Graph":
+        d = dict(d)
+        d["nodes"] = [_node_from(n) for n in d.get("nodes", [])]
+        d["edges"] = [Edge(**e) for e in d.get("edges", [])]
+        d["steps"] = [_step_from(s) for s in d.get("steps", [])]
+        return cls(**_known(cls, d))
+
+    # Rendering lives in gradviz.render; these are thin conveniences.
+    def dot(self, **options: Any) -> str:
+        from gradviz.render.dot import graph_to_dot
+
+        return graph_to_dot(self, **{**self.options, **options})
+
+    def svg(self, **options: Any) -> str:
+        from gradviz.render.svg import render_svg
+
+        return render_svg(self.dot(**options))
+
+    def save(self, path: str | Path, **options: Any) -> Path:
+        from gradviz.render.files import save_graph
+
+        return save_graph(self, Path(path), **options)
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+
+@dataclass
+class ErrorInfo:
+    type: str
+    message: str
+    explanation: str = ""
+    explanation_ko: str = ""
+    line: int | None = None
+    file: str | None = None
+    hint: str = ""
+    node: str | None = None  # culprit node in the last graph, when there is one
+
+
+@dataclass
+class Recording:
+    """Everything captured from one run: graphs, steps, iterations, an error."""
+
+    graphs: list[Graph] = field(default_factory=list)
+    script: str | None = None
+    source: str | None = None  # the script's text, for the stepper's source panel
+    device: str = "cpu"
+    iterations: list[dict] = field(default_factory=list)
+    pitfalls: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: ErrorInfo | None = None
+    stdout: str = ""
+    version: int = JSON_VERSION
+
+    def to_dict(self) -> dict:
+        d = _clean(asdict(self))
+        return d
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recording":
+        d = dict(d)
+        d["graphs"] = [Graph.from_dict(g) for g in d.get("graphs", [])]
+        if d.get("error"):
+            d["error"] = ErrorInfo(**_known(ErrorInfo, d["error"]))
+        return cls(**_known(cls, d))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Recording":
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> Path:
+        from gradviz.render.files import atomic_write
+
+        path = Path(path)
+        if path.suffix == ".html":
+            from gradviz.render.html import recording_html
+
+            atomic_write(path, recording_html(self).encode())
+        else:
+            atomic_write(path, self.to_json(indent=1).encode())
+        return path
+
+    @property
+    def graph(self) -> Graph:
+        """The first graph (most lessons have one)."""
+        if not self.graphs:
+            raise LookupError("nothing was recorded: the code never called backward()")
+        return self.graphs[0]
+
+    def _repr_html_(self) -> str:
+        from gradviz.render.html import recording_html
+
+        return recording_html(self, embed=True)
+
+
+def _known(cls: type, d: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+def _node_from(d: dict) -> Node:
+    d = _known(Node, d)
+    for k in ("value", "grad"):
+        d[k] = _unclean(d.get(k))
+    return Node(**d)
+
+
+def _step_from(d: dict) -> Step:
+    d = _known(Step, d)
+    d["grad_inputs"] = [GradInput(**_known(GradInput, g)) for g in d.get("grad_inputs", [])]
+    for k in ("grad_outputs", "grad_before", "grad_after"):
+        d[k] = _unclean(d.get(k))
+    return Step(**d)

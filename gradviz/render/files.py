@@ -1,0 +1,49 @@
+"""Write pictures and data to disk atomically: a killed run leaves no half file."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gradviz.recording import Graph
+
+FORMATS = ("svg", "png", "pdf", "dot", "json", "html")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def graph_bytes(graph: "Graph", fmt: str, **options: Any) -> bytes:
+    from gradviz.render.svg import run_dot
+
+    if fmt == "json":
+        return json.dumps(graph.to_dict(), ensure_ascii=False, indent=1).encode()
+    dot_text = graph.dot(**options)
+    if fmt == "dot":
+        return dot_text.encode()
+    if fmt in ("svg", "png", "pdf"):
+        return run_dot(dot_text, fmt)
+    raise ValueError(f"unknown format {fmt!r}: use one of svg, png, pdf, dot, json")
+
+
+def save_graph(graph: "Graph", path: Path, **options: Any) -> Path:
+    fmt = path.suffix.lstrip(".").lower()
+    atomic_write(path, graph_bytes(graph, fmt, **options))
+    return path
