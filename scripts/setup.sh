@@ -38,10 +38,10 @@ if (( ${#need[@]} + ${#nice[@]} )); then
         || say "warning: could not install ${nice[*]}; Korean text may render as boxes."
     fi
   elif (( ${#need[@]} )); then
+    all=("${need[@]}" "${nice[@]}")
     die "gradviz needs system packages that are missing here: ${need[*]}${nice[*]:+ (and, for Korean text, ${nice[*]})}. \
 This script installs them itself only when run as root on a system with apt-get. \
-Please install them yourself, e.g. on Debian/Ubuntu: \
-sudo apt-get install ${need[*]} ${nice[*]} \
+Please install them yourself, e.g. on Debian/Ubuntu: sudo apt-get install ${all[*]} \
 (elsewhere: Graphviz's \`dot\` and a \`chromium\` browser on PATH), then run this command again."
   else
     say "warning: ${nice[*]} is not installed; Korean text may render as boxes (sudo apt-get install ${nice[*]})."
@@ -50,13 +50,15 @@ fi
 
 # --- 2. virtual environment -------------------------------------------------------------
 py_ok='import sys; sys.exit(sys.version_info < (3, 10))'
-if ! .venv/bin/python -c "$py_ok" >/dev/null 2>&1; then
+if [[ -e .venv/bin/python ]]; then
+  .venv/bin/python -c "$py_ok" >/dev/null 2>&1 \
+    || die ".venv exists but its python does not run or is older than 3.10; remove it (rm -rf .venv) and run this command again."
+else
   PYTHON=${PYTHON:-python3}
   command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: gradviz needs Python >= 3.10 (set PYTHON=/path/to/python3)."
   "$PYTHON" -c "$py_ok" || die "gradviz needs Python >= 3.10, but $PYTHON is $("$PYTHON" -V 2>&1) (set PYTHON=/path/to/python3.10+)."
   say "creating .venv with $("$PYTHON" -V 2>&1)"
-  rm -rf .venv
-  "$PYTHON" -m venv .venv || die "could not create .venv (on Debian/Ubuntu: apt-get install python3-venv)."
+  "$PYTHON" -m venv --clear .venv || die "could not create .venv (on Debian/Ubuntu: apt-get install python3-venv)."
 fi
 
 # --- 3. Python packages (skipped when nothing changed) -------------------------------------
