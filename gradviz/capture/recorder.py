@@ -21,7 +21,7 @@ class Recorder:
     """
 
     def __init__(self, max_graphs: int = 100, explain: bool = True,
-                 on_graph: Callable[[Graph], None] | None = None):
+                 on_graph: Callable[[Recording, Graph], None] | None = None):
         self.recording = Recording(device=str(torch.get_default_device()))
         self.max_graphs = max_graphs
         self.explain = explain
@@ -62,7 +62,7 @@ class Recorder:
             live.fill_grads()
             self.recording.graphs.append(graph)
             if self.on_graph:
-                self.on_graph(graph)
+                self.on_graph(self.recording, graph)
         if not retain:
             self.log.forget()
         return result

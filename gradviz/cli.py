@@ -1,0 +1,152 @@
+"""`gradviz ...`: render a script's autograd graphs to files, list the lessons."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gradviz.recording import Recording
+from gradviz.render.files import FORMATS
+
+EPILOG = """exit codes: 0 done, 1 the script failed, 2 bad usage, 3 time limit, 4 memory limit
+
+examples:
+  gradviz render examples/01_chain_rule.py
+  gradviz render train.py -f svg,json,html -o out/ --steps
+  gradviz render train.py -- --epochs 3      (arguments after -- go to the script)
+"""
+
+
+def _parse_size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    t = text.strip().lower().rstrip("b")
+    mult = units.get(t[-1:], 1)
+    num = t[:-1] if t[-1:] in units else t
+    try:
+        value = float(num) * mult
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 2G or 512M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the memory limit must be positive")
+    return int(value)
+
+
+def _formats(text: str) -> list[str]:
+    out = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(bad) or text!r}: choose from {', '.join(FORMATS)}")
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gradviz", description="See PyTorch autograd at work.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("render", help="run a script and draw the graph of each backward() call",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    r.add_argument("script", help="a Python script that uses PyTorch")
+    r.add_argument("script_args", nargs="*", help="arguments for the script (after --)")
+    r.add_argument("-o", "--out", default=".", help="output folder (default: the current folder)")
+    r.add_argument("-f", "--format", type=_formats, default=["svg"],
+                   help=f"comma list of {', '.join(FORMATS)} (default: svg)")
+    r.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
+    r.add_argument("--steps", action="store_true", help="also write one SVG per backward step")
+    r.add_argument("--timeout", type=float, default=60.0, help="seconds before the script is stopped (default 60)")
+    r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
+    r.add_argument("--max-graphs", type=int, default=100, help="record at most this many backward() calls")
+    r.add_argument("--no-constants", action="store_true", help="hide constant inputs")
+    r.add_argument("--no-values", action="store_true", help="hide tensor values")
+    r.add_argument("--lang", choices=["en", "ko"], default="en", help="language of explanations")
+    r.add_argument("--rankdir", choices=["LR", "TB"], default="LR", help="layout direction")
+    sub.add_parser("lessons", help="list the built-in lessons")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if args.command == "lessons":
+        return _lessons()
+    return _render(args)
+
+
+def _lessons() -> int:
+    from gradviz.lessons import LESSONS, examples_dir
+
+    for lesson in LESSONS:
+        print(f"{lesson.number:2d}  {lesson.title['en']:<45} {examples_dir() / lesson.script}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from gradviz.runner import (EXIT_MEMORY, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE, DeviceError,
+                                check_device, run_script)
+
+    script = Path(args.script)
+    if not script.is_file():
+        print(f"gradviz: no such script: {script}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        check_device(args.device)
+    except DeviceError as e:
+        print(f"gradviz: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    rec = run_script(script, args.script_args, device=args.device, isolate=True,
+                     timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs)
+    options = {"constants": not args.no_constants, "values": not args.no_values,
+               "lang": args.lang, "rankdir": args.rankdir}
+    try:
+        written = write_outputs(rec, script.stem, Path(args.out), args.format, args.steps, options)
+    except (OSError, RuntimeError) as e:
+        print(f"gradviz: could not write the output: {e}", file=sys.stderr)
+        return EXIT_SCRIPT
+    for path in written:
+        print(path)
+    for note in rec.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if rec.error is None:
+        return 0
+    err = rec.error
+    where = f"{script.name} line {err.line}: " if err.line else f"{script.name}: "
+    print(f"error: {where}{err.type}: {err.message}", file=sys.stderr)
+    text = err.explanation_ko if args.lang == "ko" and err.explanation_ko else err.explanation
+    if text:
+        print(f"  {text}", file=sys.stderr)
+    if err.hint:
+        print(f"  fix: {err.hint}", file=sys.stderr)
+    return {"TimeLimit": EXIT_TIMEOUT, "MemoryLimit": EXIT_MEMORY}.get(err.type, EXIT_SCRIPT)
+
+
+def write_outputs(rec: Recording, stem: str, out: Path, formats: list[str], steps: bool,
+                  options: dict) -> list[Path]:
+    """OUT/<stem>-<n>.<ext> per graph, OUT/<stem>.json and .html for the whole run."""
+    from gradviz.render.files import atomic_write, graph_bytes
+
+    written = []
+    for g in rec.graphs:
+        n = g.index + 1
+        for fmt in formats:
+            if fmt in ("json", "html"):
+                continue
+            path = out / f"{stem}-{n}.{fmt}"
+            atomic_write(path, graph_bytes(g, fmt, **options))
+            written.append(path)
+        if steps:
+            for k in range(len(g.steps)):
+                path = out / f"{stem}-{n}-step-{k + 1}.svg"
+                atomic_write(path, graph_bytes(g, "svg", step=k, **options))
+                written.append(path)
+    if "json" in formats:
+        written.append(rec.save(out / f"{stem}.json"))
+    if "html" in formats:
+        written.append(rec.save(out / f"{stem}.html"))
+    return written
+
+
+if __name__ == "__main__":
+    sys.exit(main())

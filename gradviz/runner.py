@@ -1,0 +1,263 @@
+"""Run a user's script under capture: in this process, or in a limited child.
+
+The child process is what keeps a broken, hostile or endless script away from
+the CLI and the app: it gets a time limit and a memory limit, and it hands back
+plain JSON (a partial recording too, when it is stopped).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+from gradviz.recording import ErrorInfo, Recording
+
+EXIT_OK, EXIT_SCRIPT, EXIT_USAGE, EXIT_TIMEOUT, EXIT_MEMORY = 0, 1, 2, 3, 4
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY = 4 * 1024**3
+
+
+class DeviceError(ValueError):
+    """An unavailable device was asked for."""
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    devs = ["cpu"]
+    if torch.cuda.is_available():
+        devs.append("cuda")
+        devs += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devs.append("mps")
+    return devs
+
+
+def check_device(device: str) -> str:
+    devs = available_devices()
+    if device not in devs:
+        raise DeviceError(f"device {device!r} is not available here; available: {', '.join(devs)}")
+    return device
+
+
+def run_script(
+    path: str | os.PathLike,
+    args: list[str] | tuple[str, ...] = (),
+    *,
+    device: str = "cpu",
+    isolate: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    memory_limit: int | None = DEFAULT_MEMORY,
+    capture_output: bool = False,
+    **record_options: Any,
+) -> Recording:
+    """Run the script at `path` as `__main__` and return what it did.
+
+    `isolate=True` runs it in a child process with `timeout` seconds and
+    `memory_limit` bytes; otherwise it runs here (for notebooks and tests).
+    """
+    if isolate:
+        return _run_child(Path(path), list(args), device, timeout, memory_limit,
+                          capture_output, record_options)
+    return execute(Path(path), list(args), device=device, **record_options)
+
+
+def execute(path: Path, args: list[str], device: str = "cpu",
+            on_graph: Callable | None = None, **record_options: Any) -> Recording:
+    """Run the script in this process under gradviz.record()."""
+    import torch
+
+    from gradviz.capture.recorder import Recorder
+
+    path = Path(path).resolve()
+    source = path.read_text(encoding="utf-8", errors="replace")
+    check_device(device)
+    rec = Recorder(on_graph=on_graph, **record_options)
+    recording = rec.recording
+    recording.script, recording.source, recording.device = str(path), source, device
+
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError as e:
+        recording.error = _syntax_error(e)
+        return recording
+
+    module = types.ModuleType("__main__")
+    module.__file__ = str(path)
+    module.__builtins__ = __builtins__
+    saved = (sys.argv, list(sys.path), sys.modules.get("__main__"), torch.get_default_device())
+    sys.argv = [str(path), *args]
+    sys.path.insert(0, str(path.parent))
+    sys.modules["__main__"] = module
+    try:
+        torch.set_default_device(device)
+        with rec:
+            exec(code, module.__dict__)
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            recording.error = ErrorInfo(
+                type="SystemExit", message=f"the script called sys.exit({e.code!r})",
+                explanation="The script stopped itself with a non-zero exit status.")
+    except BaseException as e:  # the user's error becomes data, never our traceback
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        recording.error = script_error(e, str(path))
+    finally:
+        sys.argv, sys.path[:] = saved[0], saved[1]
+        if saved[2] is not None:
+            sys.modules["__main__"] = saved[2]
+        torch.set_default_device(saved[3])
+    if not recording.graphs and recording.error is None:
+        recording.notes.append(_leftover_graphs(recording, module.__dict__))
+    return recording
+
+
+def _leftover_graphs(recording: Recording, ns: dict) -> str:
+    """A script that never calls backward(): show the graphs of what it left."""
+    import torch
+
+    from gradviz.capture.graph import build
+    from gradviz.capture.names import Names
+
+    names = Names([])
+    names._scan(ns)
+    roots = [t for t in names.tensors.values() if t.grad_fn is not None]
+    ends = [t for t in roots if not any(t is not o and _feeds(t, o) for o in roots)][:4]
+    for i, t in enumerate(ends):
+        live = build([t], names, index=i)
+        live.graph.title = f"graph of {names.name(t)} (no backward() was called)"
+        recording.graphs.append(live.graph)
+    del torch
+    return ("The script never called backward(), so there are no gradients to show. "
+            + (f"Drawn instead: the graph behind {', '.join(names.name(t) or '?' for t in ends)}."
+               if ends else "It left no tensor with a grad_fn to draw."))
+
+
+def _feeds(a: Any, b: Any) -> bool:
+    """True when tensor a is an input somewhere in b's graph (a small bounded walk)."""
+    target = a.grad_fn
+    stack, seen = [b.grad_fn], set()
+    while stack and len(seen) < 5000:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        if fn is target and b is not a:
+            return True
+        seen.add(id(fn))
+        stack.extend(n for n, _ in fn.next_functions)
+    return False
+
+
+def _syntax_error(e: SyntaxError) -> ErrorInfo:
+    return ErrorInfo(
+        type="SyntaxError", message=f"{e.msg} (line {e.lineno})", line=e.lineno, file=e.filename,
+        explanation="Python could not read the script: fix the line shown, then run it again.",
+        explanation_ko="파이썬이 스크립트를 읽지 못했습니다. 표시된 줄을 고친 뒤 다시 실행하세요.")
+
+
+def script_error(e: BaseException, script: str) -> ErrorInfo:
+    """An exception raised by the user's code, placed on the user's line."""
+    line = None
+    for fs in traceback.extract_tb(e.__traceback__):
+        if fs.filename == script:
+            line = fs.lineno
+    info = ErrorInfo(type=type(e).__name__, message=str(e).strip().splitlines()[0][:500] if str(e) else "",
+                     line=line, file=script)
+    try:
+        from gradviz.explain.errors import explain_error
+
+        explain_error(info, e)
+    except ImportError:
+        pass
+    return info
+
+
+# --- the child process --------------------------------------------------------------
+
+def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
+               memory_limit: int | None, capture_output: bool, options: dict) -> Recording:
+    with tempfile.TemporaryDirectory(prefix="gradviz-") as tmp:
+        out = Path(tmp) / "recording.json"
+        spec = Path(tmp) / "spec.json"
+        spec.write_text(json.dumps({"script": str(path), "args": args, "device": device,
+                                    "out": str(out), "memory": memory_limit, "options": options}))
+        cmd = [sys.executable, "-m", "gradviz.runner", str(spec)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE if capture_output else None,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        timed_out = False
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+        rec = Recording.from_json(out.read_text()) if out.exists() else Recording(
+            script=str(path), device=device)
+        if rec.source is None and path.exists():
+            rec.source = path.read_text(encoding="utf-8", errors="replace")
+        if capture_output and stdout:
+            rec.stdout = stdout.decode(errors="replace")[-100_000:]
+        if timed_out:
+            rec.error = ErrorInfo(
+                type="TimeLimit", message=f"the script ran longer than {timeout:g} s and was stopped",
+                explanation="Look for a loop that never ends, or give it more time with --timeout.",
+                explanation_ko="끝나지 않는 반복문이 있는지 확인하거나 --timeout으로 시간을 늘리세요.")
+        elif rec.error is not None and rec.error.type == "MemoryError":
+            rec.error = _child_death(EXIT_MEMORY, "", memory_limit)
+        elif rec.error is None and proc.returncode != 0:
+            rec.error = _child_death(proc.returncode, stderr.decode(errors="replace"), memory_limit)
+        return rec
+
+
+def _child_death(code: int, stderr: str, memory_limit: int | None) -> ErrorInfo:
+    if "MemoryError" in stderr or code == EXIT_MEMORY or code == -signal.SIGKILL:
+        limit = f"{memory_limit / 1024**3:.1f} GB" if memory_limit else "the machine's memory"
+        return ErrorInfo(
+            type="MemoryLimit", message=f"the script used more than {limit} and was stopped",
+            explanation="Use smaller tensors or fewer iterations, or raise --memory-limit.",
+            explanation_ko="텐서 크기나 반복 횟수를 줄이거나 --memory-limit을 늘리세요.")
+    if code < 0:
+        return ErrorInfo(
+            type="Crash", message=f"the Python interpreter crashed (signal {-code})",
+            explanation="The process running the script died without a Python error; "
+                        "this happens with native crashes (for example a segmentation fault).",
+            explanation_ko="스크립트를 실행하던 파이썬 프로세스가 비정상 종료되었습니다.")
+    tail = stderr.strip().splitlines()[-1:] or [""]
+    return ErrorInfo(type="Crash", message=f"the script's process exited with code {code}: {tail[0][:300]}")
+
+
+def _child_main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text())
+    if spec.get("memory"):
+        import resource
+
+        limit = int(spec["memory"])
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    out = Path(spec["out"])
+
+    from gradviz.render.files import atomic_write
+
+    def save_partial(rec: Recording, _graph: Any) -> None:
+        if len(rec.graphs) <= 3:  # so a killed run still hands back its first graphs
+            atomic_write(out, rec.to_json().encode())
+
+    try:
+        rec = execute(Path(spec["script"]), spec["args"], device=spec["device"],
+                      on_graph=save_partial, **spec.get("options", {}))
+    except MemoryError:
+        return EXIT_MEMORY
+    atomic_write(out, rec.to_json().encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1]))

@@ -1,0 +1,168 @@
+"""Lessons 1 to 4: recorded values and grads equal the seed numbers and PyTorch's own."""
+import math
+
+import pytest
+import torch
+
+import gradviz
+from gradviz.recording import Recording
+from gradviz.runner import execute
+
+from conftest import EXAMPLES
+
+
+def run_lesson(name: str) -> Recording:
+    rec = execute(EXAMPLES / name, [])
+    assert rec.error is None, rec.error
+    assert rec.graphs, "the lesson recorded no graph"
+    return rec
+
+
+def test_lesson1_chain_rule():
+    g = run_lesson("01_chain_rule.py").graph
+    w, a, l = g.by_name("w"), g.by_name("a"), g.by_name("l")
+    assert (w.value, w.grad, w.is_leaf, w.requires_grad) == (1.0, 18.0, True, True)
+    assert (a.value, a.op, a.is_leaf) == (3.0, "MulBackward0", False)
+    assert (l.value, l.op, l.is_leaf, l.output) == (9.0, "PowBackward0", False, True)
+    ops = {n.op: n for n in g.nodes if n.kind == "op"}
+    assert set(ops) == {"MulBackward0", "PowBackward0"}
+    assert ops["PowBackward0"].attrs["exponent"] == 2
+    assert ops["MulBackward0"].forward_op == "mul"
+    assert ops["MulBackward0"].source.startswith("a = w * 3")
+    const = [n for n in g.nodes if n.constant]
+    assert [c.value for c in const] == [3]
+    # the same numbers straight from PyTorch
+    wt = torch.tensor(1.0, requires_grad=True)
+    (wt * 3).pow(2).backward()
+    assert w.grad == wt.grad.item()
+
+
+def test_lesson2_fan_in():
+    g = run_lesson("02_fan_in.py").graph
+    assert g.by_name("f").grad == 1.0 and g.by_name("f").retains_grad
+    assert g.by_name("x").grad == 4.0
+    assert g.by_name("y").grad == 2.0
+    assert g.by_name("F").value == 6.0  # 2*3 + 2 - 2
+
+
+def test_plain_product_grads():
+    x = torch.tensor(2.0, requires_grad=True)
+    y = torch.tensor(3.0, requires_grad=True)
+    with gradviz.record() as rec:
+        f = x * y
+        f.backward()
+    assert rec.graph.by_name("x").grad == 3.0 and rec.graph.by_name("y").grad == 2.0
+
+
+def test_lesson3_constant():
+    g = run_lesson("03_constants.py").graph
+    x, y, F = g.by_name("x"), g.by_name("y"), g.by_name("F")
+    assert x.constant and not x.requires_grad and x.grad is None
+    assert y.grad == 1.0 and not y.constant
+    assert F.grad is None and not F.is_leaf
+    assert "not a leaf" in g.dot()
+
+
+def test_lesson4_vectors():
+    g = run_lesson("04_vectors.py").graph
+    assert g.by_name("tensor").grad == [-4.0, 16.0, 0.0]
+    assert g.by_name("arr").grad == [4.0, 16.0, 64.0]
+    t = torch.tensor([2.0, 4.0, 8.0], requires_grad=True)
+    a = torch.tensor([-1.0, 2.0, 0.0], requires_grad=True)
+    (a * t**2).sum().backward()
+    assert g.by_name("tensor").grad == t.grad.tolist()
+
+
+def test_show_after_the_fact_names_values_and_grads():
+    w = torch.tensor(1.0, requires_grad=True)
+    a = w * 3
+    l = a ** 2
+    l.backward(retain_graph=True)
+    g = gradviz.show(l)
+    assert g.by_name("a").value == 3.0 and g.by_name("w").grad == 18.0
+    assert [n.value for n in g.nodes if n.constant] == [3.0]
+    assert g.dot().startswith("digraph")
+
+
+def test_saved_leaf_is_not_merged():
+    """x*x saves x twice; the graph still has exactly one node for x."""
+    x = torch.tensor(3.0, requires_grad=True)
+    with gradviz.record() as rec:
+        y = x * x
+        y.backward()
+    g = rec.graph
+    assert [n.name for n in g.nodes if n.kind == "tensor"].count("x") == 1
+    assert g.by_name("x").grad == 6.0
+    mul = next(n for n in g.nodes if n.op == "MulBackward0" and n.kind == "op")
+    assert sum(1 for e in g.edges if e.dst == mul.id) == 2
+
+
+def test_module_parameters_get_qualified_names():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    x = torch.randn(4, 3)
+    with gradviz.record() as rec:
+        model(x).sum().backward()
+    names = {n.name for n in rec.graph.nodes if n.is_leaf and n.requires_grad}
+    assert {"model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"} <= names
+    w = rec.graph.by_name("model.0.weight")
+    assert w.grad == model[0].weight.grad.tolist()
+
+
+def test_big_values_are_summarised():
+    big = torch.arange(100.0, requires_grad=True)
+    with gradviz.record() as rec:
+        (big * 2).sum().backward()
+    n = rec.graph.by_name("big")
+    assert n.value is None and n.summary["max"] == 99.0 and n.summary["numel"] == 100
+    assert n.grad is None and n.grad_summary["mean"] == 2.0
+
+
+def test_recording_is_plain_data_and_round_trips():
+    w = torch.tensor(1.0, requires_grad=True)
+    with gradviz.record() as rec:
+        (w * 3).pow(2).backward()
+    text = rec.to_json()
+    back = Recording.from_json(text)
+    assert back.to_json() == text
+    assert "torch" not in repr(back).replace("torch.", "")  # no live objects inside
+
+
+def test_no_patching_left_behind():
+    from torch.overrides import _get_current_function_mode_stack
+
+    before = len(_get_current_function_mode_stack())
+    with gradviz.record():
+        torch.ones(1, requires_grad=True).sum().backward()
+    assert len(_get_current_function_mode_stack()) == before
+    assert not torch.nn.modules.module._global_forward_pre_hooks
+
+
+def test_nan_and_inf_survive_json():
+    z = torch.tensor([0.0, 1.0], requires_grad=True)
+    with gradviz.record() as rec:
+        (z.log() * 1).sum().backward()
+    back = Recording.from_json(rec.to_json())
+    v = back.graph.by_name("z").grad
+    assert math.isinf(v[0])
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf", "dot", "json"])
+def test_graph_save_formats(tmp_path, fmt):
+    w = torch.tensor(1.0, requires_grad=True)
+    with gradviz.record() as rec:
+        (w * 3).pow(2).backward()
+    path = rec.graph.save(tmp_path / f"g.{fmt}")
+    data = path.read_bytes()
+    assert len(data) > 100
+    magic = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF", "dot": b"digraph", "json": b"{"}
+    assert magic[fmt] in data[:400]
+
+
+def test_hostile_names_are_escaped(tmp_path):
+    ns = {}
+    exec('import torch\nw = torch.tensor(1.0, requires_grad=True)\n', ns)
+    g = gradviz.show(ns["w"] * 2)
+    g.nodes[0].label = 'x"];<B>evil</B>\n}digraph{'
+    svg = g.svg()
+    assert "<svg" in svg and "evil" in svg
