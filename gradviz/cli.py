@@ -47,7 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="run a script and draw the graph of each backward() call",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     r.add_argument("script", help="a Python script that uses PyTorch")
-    r.add_argument("script_args", nargs="*", help="arguments for the script (after --)")
     r.add_argument("-o", "--out", default=".", help="output folder (default: the current folder)")
     r.add_argument("-f", "--format", type=_formats, default=["svg"],
                    help=f"comma list of {', '.join(FORMATS)} (default: svg)")
@@ -66,10 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if "--" in argv:  # everything after -- belongs to the user's script
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1:]
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    args.script_args = script_args
     if args.command == "lessons":
         return _lessons()
     return _render(args)
@@ -84,17 +89,11 @@ def _lessons() -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from gradviz.runner import (EXIT_MEMORY, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE, DeviceError,
-                                check_device, run_script)
+    from gradviz.runner import EXIT_MEMORY, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE, run_script
 
     script = Path(args.script)
     if not script.is_file():
         print(f"gradviz: no such script: {script}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        check_device(args.device)
-    except DeviceError as e:
-        print(f"gradviz: {e}", file=sys.stderr)
         return EXIT_USAGE
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
                      timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs)
@@ -105,6 +104,9 @@ def _render(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as e:
         print(f"gradviz: could not write the output: {e}", file=sys.stderr)
         return EXIT_SCRIPT
+    if rec.error is not None and rec.error.type == "DeviceError":
+        print(f"gradviz: {rec.error.message}", file=sys.stderr)
+        return EXIT_USAGE
     for path in written:
         print(path)
     for note in rec.notes:

@@ -79,10 +79,14 @@ def execute(path: Path, args: list[str], device: str = "cpu",
 
     path = Path(path).resolve()
     source = path.read_text(encoding="utf-8", errors="replace")
-    check_device(device)
     rec = Recorder(on_graph=on_graph, **record_options)
     recording = rec.recording
     recording.script, recording.source, recording.device = str(path), source, device
+    try:
+        check_device(device)
+    except DeviceError as e:
+        recording.error = ErrorInfo(type="DeviceError", message=str(e))
+        return recording
 
     try:
         code = compile(source, str(path), "exec")
