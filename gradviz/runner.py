@@ -195,7 +195,8 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
                                     "out": str(out), "memory": memory_limit, "options": options}))
         cmd = [sys.executable, "-m", "gradviz.runner", str(spec)]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE if capture_output else None,
+                                # the script's prints go to stderr: stdout is for gradviz's own output
+                                stdout=subprocess.PIPE if capture_output else sys.stderr,
                                 stderr=subprocess.PIPE, start_new_session=True)
         timed_out = False
         try:
