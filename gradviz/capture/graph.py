@@ -68,11 +68,16 @@ class LiveGraph:
     leaf_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     retained: dict[str, torch.Tensor] = field(default_factory=dict)
     key_of: dict[int, str] = field(default_factory=dict)  # id(fn) -> node id
+    by_id: dict[str, Node] = field(default_factory=dict)  # node id -> node (Graph.node scans)
+
+    def node(self, nid: str) -> Node:
+        n = self.by_id.get(nid)
+        return n if n is not None else self.graph.node(nid)
 
     def fill_grads(self) -> None:
         """Read .grad of leaves and retain_grad tensors (after a backward)."""
         for nid, t in list(self.leaf_tensors.items()) + list(self.retained.items()):
-            node = self.graph.node(nid)
+            node = self.node(nid)
             node.grad, node.grad_summary = plain(t.grad)
 
 
@@ -117,6 +122,7 @@ def build(
                 live.retained[nid] = t
         node.label = node.name or node.label
         g.nodes.append(node)
+        live.by_id[nid] = node
         if isinstance(key[0], int):  # made by an autograd node: link it to its op
             producer = live.key_of.get(key[0])
             if producer is not None:
@@ -160,6 +166,7 @@ def build(
             op.source = source_line(call.file, call.line)
             op.module = _scope_name(call.scope, names)
         g.nodes.append(op)
+        live.by_id[op_id] = op
         for nid in pending.pop(id(fn), []):
             g.edges.append(Edge(src=op_id, dst=nid))
         slots: list[str | None] = []
@@ -181,8 +188,8 @@ def build(
                 tid = tensor_node(t, key, op=type(nxt).__name__,
                                   label=c.op if c else forward_name(type(nxt).__name__))
                 if t is None:
-                    _fill_from_metadata(g.node(tid), nxt, nr)
-                    g.node(tid).requires_grad = True
+                    _fill_from_metadata(live.by_id[tid], nxt, nr)
+                    live.by_id[tid].requires_grad = True
                 queue.append(nxt)
             slots.append(tid)
             g.edges.append(Edge(src=tid, dst=op_id))
@@ -233,13 +240,15 @@ def _add_constants(g: Graph, live: LiveGraph, fn: Any, op_id: str, call: OpCall 
     for c in consts:
         if isinstance(c, torch.Tensor):
             cid = tensor_node(c, ("const", id(c)), constant=True, label="const")
-            node = g.node(cid)
+            node = live.by_id[cid]
             if node.name is None and node.numel == 1 and node.value is not None:
                 node.label = _fmt(node.value)
         else:
             cid = new_id("c")
-            g.nodes.append(Node(id=cid, kind="tensor", label=_fmt(c), constant=True,
-                                value=c, dtype=type(c).__name__))
+            node = Node(id=cid, kind="tensor", label=_fmt(c), constant=True,
+                        value=c, dtype=type(c).__name__)
+            g.nodes.append(node)
+            live.by_id[cid] = node
         g.edges.append(Edge(src=cid, dst=op_id))
 
 
