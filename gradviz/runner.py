@@ -76,6 +76,7 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     import torch
 
     from gradviz.capture.recorder import Recorder
+    from gradviz.explain.errors import watch
 
     path = Path(path).resolve()
     source = path.read_text(encoding="utf-8", errors="replace")
@@ -103,7 +104,7 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     sys.modules["__main__"] = module
     try:
         torch.set_default_device(device)
-        with rec:
+        with rec, watch(recording):  # explains warnings and dead gradients as it goes
             exec(code, module.__dict__)
     except SystemExit as e:
         if e.code not in (None, 0):
@@ -113,7 +114,7 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     except BaseException as e:  # the user's error becomes data, never our traceback
         if isinstance(e, KeyboardInterrupt):
             raise
-        recording.error = script_error(e, str(path))
+        recording.error = script_error(e, str(path), recording.graphs[-1] if recording.graphs else None)
     finally:
         sys.argv, sys.path[:] = saved[0], saved[1]
         if saved[2] is not None:
@@ -167,7 +168,7 @@ def _syntax_error(e: SyntaxError) -> ErrorInfo:
         explanation_ko="파이썬이 스크립트를 읽지 못했습니다. 표시된 줄을 고친 뒤 다시 실행하세요.")
 
 
-def script_error(e: BaseException, script: str) -> ErrorInfo:
+def script_error(e: BaseException, script: str, graph: Any = None) -> ErrorInfo:
     """An exception raised by the user's code, placed on the user's line."""
     line = None
     for fs in traceback.extract_tb(e.__traceback__):
@@ -178,7 +179,7 @@ def script_error(e: BaseException, script: str) -> ErrorInfo:
     try:
         from gradviz.explain.errors import explain_error
 
-        explain_error(info, e)
+        explain_error(info, e, graph)
     except ImportError:
         pass
     return info
@@ -216,7 +217,8 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
                 type="TimeLimit", message=f"the script ran longer than {timeout:g} s and was stopped",
                 explanation="Look for a loop that never ends, or give it more time with --timeout.",
                 explanation_ko="끝나지 않는 반복문이 있는지 확인하거나 --timeout으로 시간을 늘리세요.")
-        elif rec.error is not None and rec.error.type == "MemoryError":
+        elif rec.error is not None and (rec.error.type == "MemoryError"
+                                        or "can't allocate memory" in rec.error.message):
             rec.error = _child_death(EXIT_MEMORY, "", memory_limit)
         elif rec.error is None and proc.returncode != 0:
             rec.error = _child_death(proc.returncode, stderr.decode(errors="replace"), memory_limit)
