@@ -1,0 +1,46 @@
+"""Errors as lessons: the explained error box, and a guard for the page's own parts."""
+from __future__ import annotations
+
+import html
+import traceback
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from gradviz.recording import ErrorInfo
+from gradviz.ui.i18n import t
+
+
+def show_error(err: ErrorInfo, lang: str) -> None:
+    """A script's error: what happened, where, why and how to fix it."""
+    title = (t("error_title", lang, type=err.type, line=err.line) if err.line
+             else t("error_title_noline", lang, type=err.type))
+    words = err.explanation_ko if lang == "ko" and err.explanation_ko else err.explanation
+    body = [f"**{title}**", f"`{err.message}`" if err.message else ""]
+    if words:
+        body.append(words)
+    if err.hint:
+        body.append(f"**{t('error_fix', lang)}:** {err.hint}")
+    st.error("\n\n".join(b for b in body if b), icon="🛑")
+
+
+@contextmanager
+def guarded(lang: str, where: str = "") -> Iterator[None]:
+    """Run a part of the page; a bug in it becomes a short note, never a traceback box."""
+    try:
+        yield
+    except Exception as e:
+        if _is_streamlit_control_flow(e):
+            raise
+        st.warning(t("internal_error", lang, type=type(e).__name__, msg=html.escape(str(e))[:300]),
+                   icon="⚠️")
+        with st.expander("details", expanded=False):
+            st.code("".join(traceback.format_exception(e))[-4000:], language="text")
+
+
+def _is_streamlit_control_flow(e: BaseException) -> bool:
+    """Streamlit's rerun / stop signals must pass through untouched."""
+    name = type(e).__name__
+    return name in ("RerunException", "StopException", "FragmentHandledException",
+                    "FragmentStorageKeyError") or type(e).__module__.startswith("streamlit.runtime.scriptrunner")

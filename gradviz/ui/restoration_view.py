@@ -1,0 +1,99 @@
+"""The image restoration lesson: upload, and broken / restored / exact side by side."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from gradviz.recording import Recording
+from gradviz.ui.i18n import t
+from gradviz.ui.uploads import PICKLE_TYPES, PICTURE_TYPES, SIDE, LessonInput, UploadRefused, for_display, read_upload
+
+_FRAME = re.compile(r"^restored[_-](\d+)$")
+
+
+def is_restoration(lesson: Any) -> bool:
+    return lesson is not None and (getattr(lesson, "group", "") == "restoration"
+                                   or "restoration" in getattr(lesson, "id", ""))
+
+
+def upload_widget(lang: str) -> LessonInput | None:
+    """The uploader in the sidebar; returns the checked input, or None."""
+    up = st.sidebar.file_uploader(t("upload", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
+                                  key="gv_upload", help=t("upload_help", lang))
+    if up is None:
+        return None
+    try:
+        got = read_upload(up.name, up.getvalue())
+    except UploadRefused as e:
+        st.sidebar.error(t("upload_refused", lang, why=str(e)), icon="🛡️")
+        return None
+    shape = f"{SIDE}×{SIDE}"
+    st.sidebar.caption(t("upload_ok", lang, name=up.name, shape=shape))
+    return got
+
+
+def frames(rec: Recording, images: dict) -> list[tuple[int, np.ndarray]]:
+    """(iteration, restored picture) snapshots, from saved files or recorded iterations."""
+    found: dict[int, np.ndarray] = {}
+    for name, arr in images.items():
+        m = _FRAME.match(name)
+        if m:
+            found[int(m.group(1))] = arr
+    for pos, it in enumerate(rec.iterations or []):
+        if not isinstance(it, dict):
+            continue
+        for p in (it.get("params") or {}).values():
+            v = p.get("value") if isinstance(p, dict) else None
+            if isinstance(v, list):
+                a = np.asarray(v, dtype=np.float32)
+                if a.size == SIDE * SIDE:
+                    found.setdefault(int(it.get("index", pos)), a.reshape(SIDE, SIDE))
+    return sorted(found.items())
+
+
+def _final_iteration(rec: Recording, args: list[str]) -> int | None:
+    if "--iterations" in args:
+        try:
+            return int(args[args.index("--iterations") + 1])
+        except (ValueError, IndexError):
+            return None
+    its = rec.iterations or []
+    if its and isinstance(its[-1], dict) and isinstance(its[-1].get("index"), int):
+        return its[-1]["index"] + 1
+    return 20000
+
+
+def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
+         upload: LessonInput | None) -> None:
+    if not images:
+        st.info(t("images_none", lang))
+        return
+    exact = images.get("exact")
+    lo = hi = None
+    if exact is not None:
+        lo, hi = float(np.min(exact)), float(np.max(exact))
+    snaps = frames(rec, images)
+    final_it = _final_iteration(rec, args)
+    if "restored" in images:
+        snaps = [s for s in snaps if s[0] != final_it] + [(final_it or 0, images["restored"])]
+    restored, at = (snaps[-1][1], snaps[-1][0]) if snaps else (None, None)
+    if len(snaps) > 1:
+        pick = st.select_slider(t("iteration", lang), options=[s[0] for s in snaps],
+                                value=snaps[-1][0], key=f"gv_img_iter|{rec_key}")
+        restored, at = dict(snaps)[pick], pick
+
+    panels = [("images_broken", images.get("broken"), None, None, {})]
+    panels.append(("images_restored", restored, lo, hi, {"i": at}))
+    panels.append(("images_exact", exact, lo, hi, {}))
+    if upload is not None and upload.picture is not None:
+        panels.append(("upload", upload.picture, 0.0, 1.0, {}))
+    cols = st.columns(len(panels))
+    for col, (label, img, a, b, fmt) in zip(cols, panels):
+        with col:
+            if img is None:
+                st.caption("—")
+                continue
+            st.image(for_display(img, a, b), caption=t(label, lang, **fmt), width="stretch", clamp=True)

@@ -1,0 +1,326 @@
+"""Running lessons and pasted code for the page, once per input.
+
+Every run goes through `run_script(..., isolate=True)`: a child process with a
+time limit and a memory limit, so a script that hangs, crashes or eats memory
+costs its own process, never the server. Finished recordings are cached with
+`st.cache_data`, keyed by lesson, device and arguments (or by the code's hash),
+so a step click or a language switch never runs anything again. Each session
+also keeps the recordings it is showing as live objects, which spares the
+unpickling that `st.cache_data` does on every read (tens of ms for a recording
+of 100 graphs: too much for a step click).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import streamlit as st
+
+from gradviz.recording import ErrorInfo, Recording
+
+LESSON_TIMEOUT = 600.0  # the full image restoration runs for minutes under capture
+LESSON_MEMORY = 4 * 1024**3
+CODE_TIMEOUT = 20.0
+CODE_MEMORY = 2 * 1024**3
+MAX_GRAPHS = 40  # backward() calls recorded per run; a training loop needs only the first few
+_SESSION_KEY = "_gv_recordings"
+_SESSION_KEEP = 4
+_TRANSIENT = ("TimeLimit", "MemoryLimit", "Crash")  # not cached: the next try may succeed
+
+
+@dataclass
+class Run:
+    """A recording with the key that names it in every cache."""
+
+    key: str
+    rec: Recording
+    extra: dict
+
+
+class _DoNotCache(Exception):
+    """Carries a recording out of a cached function without caching it."""
+
+    def __init__(self, rec: Recording, extra: dict):
+        super().__init__("transient failure")
+        self.rec, self.extra = rec, extra
+
+
+# ------------------------------------------------------------------------------ devices
+
+def _no_accelerator_here() -> bool:
+    """True on Linux with no GPU device nodes: then only the CPU can be there, no probe needed.
+
+    CUDA needs /dev/nvidia*, ROCm (which PyTorch reports as cuda) /dev/kfd, WSL /dev/dxg.
+    """
+    import glob
+    import platform
+
+    if platform.system() != "Linux":
+        return False
+    return not (glob.glob("/dev/nvidia*") or Path("/dev/kfd").exists() or Path("/dev/dxg").exists())
+
+
+@st.cache_resource(show_spinner=False)
+def devices() -> list[str]:
+    """The devices PyTorch finds here, asked in a child so the server never imports torch."""
+    if _no_accelerator_here():
+        return ["cpu"]
+    code = "import json; from gradviz.runner import available_devices as a; print(json.dumps(a()))"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                             check=True, stdin=subprocess.DEVNULL).stdout
+        found = json.loads(out.decode().strip().splitlines()[-1])
+        return [d for d in found if isinstance(d, str)] or ["cpu"]
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError):
+        return ["cpu"]
+
+
+# ------------------------------------------------------------------------------ running
+
+def _progress_keyword() -> str | None:
+    """The name of run_script's progress callback, when this version has one."""
+    from gradviz.runner import run_script
+
+    params = inspect.signature(run_script).parameters
+    for name in ("progress", "on_progress", "progress_callback"):
+        if name in params:
+            return name
+    return None
+
+
+def _run(script: Path, args: list[str], device: str, timeout: float, memory: int,
+         progress: Callable[..., None] | None) -> Recording:
+    from gradviz.runner import run_script
+
+    kw: dict[str, Any] = {}
+    name = _progress_keyword()
+    if name and progress is not None:
+        kw[name] = progress
+    try:
+        return run_script(script, args, device=device, isolate=True, timeout=timeout,
+                          memory_limit=memory, capture_output=True, max_graphs=MAX_GRAPHS, **kw)
+    except Exception as e:  # the runner itself failed: still an explained error in the page
+        rec = Recording(script=str(script), device=device)
+        try:
+            rec.source = script.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            pass
+        rec.error = ErrorInfo(type=type(e).__name__, message=str(e)[:500],
+                              explanation="gradviz could not run the script.",
+                              explanation_ko="gradviz가 스크립트를 실행하지 못했습니다.")
+        return rec
+
+
+def _read_images(folder: Path) -> dict:
+    """The .npy pictures a lesson saved with --save, as small float arrays."""
+    import numpy as np
+
+    images: dict[str, Any] = {}
+    for path in sorted(folder.glob("*.npy")):
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            continue
+        if arr.dtype.kind in "biuf" and arr.ndim == 2 and arr.size <= 4_000_000:
+            images[path.stem] = arr.astype("float32")
+    return images
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: str,
+                   save_images: bool, upload_digest: str, _progress: Callable | None = None
+                   ) -> tuple[Recording, dict]:
+    del lesson_id, upload_digest  # part of the cache key only
+    extra: dict[str, Any] = {}
+    run_args = list(args)
+    with tempfile.TemporaryDirectory(prefix="gradviz-app-") as tmp:
+        if save_images:
+            run_args += ["--save", str(Path(tmp) / "images")]
+        rec = _run(Path(script), run_args, device, LESSON_TIMEOUT, LESSON_MEMORY, _progress)
+        if save_images and (Path(tmp) / "images").is_dir():
+            extra["images"] = _read_images(Path(tmp) / "images")
+    if rec.error is not None and rec.error.type in _TRANSIENT:
+        raise _DoNotCache(rec, extra)
+    return rec, extra
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _code_cached(digest: str, code: str, device: str) -> Recording:
+    del digest
+    with tempfile.TemporaryDirectory(prefix="gradviz-code-") as tmp:
+        path = Path(tmp) / "your_code.py"
+        path.write_text(code, encoding="utf-8")
+        rec = _run(path, [], device, CODE_TIMEOUT, CODE_MEMORY, None)
+    rec.source = code
+    rec.script = "your_code.py"
+    if rec.error is not None:
+        rec.error.file = "your_code.py"
+        if rec.error.type in _TRANSIENT:
+            raise _DoNotCache(rec, {})
+    return rec
+
+
+def _remember(key: str, run: Run) -> Run:
+    memo: dict[str, Run] = st.session_state.setdefault(_SESSION_KEY, {})
+    memo.pop(key, None)
+    memo[key] = run
+    while len(memo) > _SESSION_KEEP:
+        memo.pop(next(iter(memo)))
+    return run
+
+
+def _recalled(key: str) -> Run | None:
+    return st.session_state.get(_SESSION_KEY, {}).get(key)
+
+
+def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
+               save_images: bool = False, upload: tuple[str, str] | None = None) -> Run:
+    """The recording of `lesson` on `device` with `args`, running it only when needed.
+
+    `upload` is (digest, path) of an uploaded input already passed in `args`;
+    its digest keys the cache (the temporary path does not).
+    """
+    digest = upload[0] if upload else ""
+    key = f"lesson:{lesson.id}|{device}|{' '.join(args)}|{digest}"
+    found = _recalled(key)
+    if found is not None:
+        return found
+    from gradviz.ui.i18n import pick, t
+
+    with _progress_bar(t("running", lang, what=pick(lesson.title, lang)), lang) as progress:
+        try:
+            rec, extra = _lesson_cached(lesson.id, str(lesson.path), tuple(args), device,
+                                        save_images, digest, _progress=progress)
+        except _DoNotCache as e:
+            rec, extra = e.rec, e.extra
+    return _remember(key, Run(key, rec, extra))
+
+
+def code_digest(code: str, device: str) -> str:
+    return hashlib.sha256(f"{device}\0{code}".encode()).hexdigest()[:16]
+
+
+def code_run(code: str, device: str, lang: str) -> Run:
+    """Run pasted code in a limited child process (cached by its text and device)."""
+    digest = code_digest(code, device)
+    key = f"code:{digest}"
+    found = _recalled(key)
+    if found is not None:
+        return found
+    from gradviz.ui.i18n import t
+
+    with st.spinner(t("running", lang, what=t("code_title", lang))):
+        try:
+            rec = _code_cached(digest, code, device)
+        except _DoNotCache as e:
+            rec = e.rec
+    return _remember(key, Run(key, rec, {}))
+
+
+def forget(key: str) -> None:
+    """Drop a recording from this session and from the shared cache (the "run again" button)."""
+    st.session_state.get(_SESSION_KEY, {}).pop(key, None)
+    _lesson_cached.clear()
+
+
+# ------------------------------------------------------------------------------ progress
+
+@contextmanager
+def _progress_bar(text: str, lang: str) -> Iterator[Callable[..., None]]:
+    """A bar that the runner's progress callback moves, shown only while a run is on.
+
+    The callback writes to the page from inside a cached function, so it steps
+    outside Streamlit's element replay: a cache hit must not show a stale bar.
+    """
+    from gradviz.ui.i18n import t
+
+    slot = st.empty()
+    shown = {"on": False}
+    ctx = _script_context()
+
+    def update(*args: Any, **kwargs: Any) -> None:
+        _adopt(ctx)  # the runner may call from its reader thread
+        done, total, loss = _progress_numbers(args, kwargs)
+        if total:
+            frac = max(0.0, min(1.0, done / total))
+            label = (t("progress_loss", lang, i=done, n=total, loss=f"{loss:.4g}") if loss is not None
+                     else t("progress", lang, i=done, n=total))
+        else:
+            frac, label = 0.0, text
+        with _outside_cache_replay():
+            try:
+                slot.progress(frac, text=f"{text}  {label}" if total else text)
+                shown["on"] = True
+            except Exception:  # called from a thread without a script context: no bar
+                pass
+
+    with _outside_cache_replay():
+        slot.caption(f"⏳ {text}")
+    try:
+        yield update
+    finally:
+        with _outside_cache_replay():
+            slot.empty()
+
+
+def _progress_numbers(args: tuple, kwargs: dict) -> tuple[int, int, float | None]:
+    """(done, total, loss) from whatever the runner's callback passes."""
+    info: dict[str, Any] = {}
+    if args and isinstance(args[0], dict):
+        info = dict(args[0])
+    elif args and hasattr(args[0], "done"):  # gradviz.progress.Progress
+        info = {k: getattr(args[0], k, None) for k in ("done", "total", "loss")}
+    else:
+        names = ("done", "total", "loss")
+        info = {n: v for n, v in zip(names, args)}
+    info.update(kwargs)
+    done = info.get("done", info.get("iteration", info.get("index", info.get("i", 0)))) or 0
+    total = info.get("total", info.get("iterations", info.get("n", 0))) or 0
+    loss = info.get("loss")
+    try:
+        return int(done), int(total), (float(loss) if loss is not None else None)
+    except (TypeError, ValueError):
+        return 0, 0, None
+
+
+def _script_context() -> Any:
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:
+        return None
+    return get_script_run_ctx(suppress_warning=True)
+
+
+def _adopt(ctx: Any) -> None:
+    """Let a helper thread write to this session's page."""
+    if ctx is None:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+    except ImportError:
+        return
+    if get_script_run_ctx(suppress_warning=True) is None:
+        add_script_run_ctx(threading.current_thread(), ctx)
+
+
+@contextmanager
+def _outside_cache_replay() -> Iterator[None]:
+    try:
+        from streamlit.runtime.caching.cached_message_replay import in_cached_function
+    except ImportError:  # another Streamlit: the bar may be replayed, nothing worse
+        yield
+        return
+    token = in_cached_function.set(False)
+    try:
+        yield
+    finally:
+        in_cached_function.reset(token)

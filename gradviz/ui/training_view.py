@@ -1,0 +1,312 @@
+"""Training over time: loss curve, parameter trajectory, per-iteration table, pitfalls.
+
+Reads `Recording.iterations`, a list of
+``{"index": int, "loss": float, "params": {name: {"value", "grad", "update"}}}``
+where each number may also be a list (small tensors) or a summary dict (big
+ones), and `Recording.pitfalls`, a list of dicts. Every part copes with
+missing keys and empty lists: a recording from an older capture still shows.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from gradviz.recording import Recording
+from gradviz.render.style import fmt_value
+from gradviz.ui import graphs
+from gradviz.ui.graphs import DisplayOptions
+from gradviz.ui.i18n import t
+
+MAX_TABLE_PARAMS = 6
+CHART_HEIGHT = 260
+
+
+def _num(x: Any) -> float | None:
+    """A plain float from a number (or a one-element list), else None."""
+    while isinstance(x, list) and len(x) == 1:
+        x = x[0]
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        if isinstance(x, str) and x in ("nan", "inf", "-inf"):
+            return float(x)
+        return None
+    return float(x)
+
+
+def _show(x: Any) -> str:
+    if isinstance(x, dict):
+        return fmt_value(None, x) if {"mean", "min", "max", "norm"} <= set(x) else str(x)
+    return fmt_value(x)
+
+
+def _field(p: dict, field: str) -> Any:
+    v = p.get(field)
+    return p.get(f"{field}_summary") if v is None else v
+
+
+def iterations(rec: Recording) -> list[dict]:
+    return [it for it in (rec.iterations or []) if isinstance(it, dict)]
+
+
+def loss_frame(its: list[dict]) -> pd.DataFrame:
+    rows = []
+    for pos, it in enumerate(its):
+        loss = _num(it.get("loss"))
+        if loss is not None and math.isfinite(loss):
+            rows.append({"iteration": it.get("index", pos), "loss": loss})
+    return pd.DataFrame(rows, columns=["iteration", "loss"])
+
+
+def scalar_params(its: list[dict]) -> list[str]:
+    """Parameters whose value is one number in every iteration that has them."""
+    names: dict[str, bool] = {}
+    for it in its:
+        for name, p in (it.get("params") or {}).items():
+            ok = isinstance(p, dict) and _num(p.get("value")) is not None
+            names[name] = names.get(name, True) and ok
+    return [n for n, ok in names.items() if ok]
+
+
+def trajectory_frame(its: list[dict], name: str) -> tuple[pd.DataFrame, bool]:
+    """(iteration, value, loss) of one scalar parameter; True when loss = value² throughout.
+
+    `value` is taken where the loss was computed: when the recorded value is the
+    one after the update, value - update is the point on the curve.
+    """
+    rows = []
+    for pos, it in enumerate(its):
+        p = (it.get("params") or {}).get(name)
+        if not isinstance(p, dict):
+            continue
+        v, loss, upd = _num(p.get("value")), _num(it.get("loss")), _num(p.get("update"))
+        if v is None:
+            continue
+        rows.append({"iteration": it.get("index", pos), "value": v, "loss": loss, "update": upd})
+    frame = pd.DataFrame(rows, columns=["iteration", "value", "loss", "update"])
+    if frame.empty or frame["loss"].isna().any():
+        return frame, False
+
+    def square(col: pd.Series) -> bool:
+        return bool(((frame["loss"] - col ** 2).abs() <= 1e-3 * (1 + frame["loss"].abs())).all())
+
+    if square(frame["value"]):
+        return frame, True
+    if not frame["update"].isna().any():
+        before = frame["value"] - frame["update"]
+        if square(before):
+            frame["value"] = before
+            return frame, True
+    return frame, False
+
+
+def table_frame(its: list[dict], lang: str) -> pd.DataFrame:
+    names: list[str] = []
+    for it in its:
+        for name in (it.get("params") or {}):
+            if name not in names:
+                names.append(name)
+    names = names[:MAX_TABLE_PARAMS]
+    rows = []
+    for pos, it in enumerate(its):
+        row: dict[str, Any] = {t("col_iteration", lang): it.get("index", pos),
+                               t("col_loss", lang): _num(it.get("loss"))}
+        for name in names:
+            p = (it.get("params") or {}).get(name) or {}
+            for field in ("value", "grad", "update"):
+                v = p.get(field) if isinstance(p, dict) else None
+                if v is None and isinstance(p, dict):
+                    v = p.get(f"{field}_summary")
+                n = _num(v)
+                row[f"{name} {field}"] = n if n is not None else (_show(v) if v is not None else None)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pitfall_text(p: dict, lang: str) -> str:
+    keys = ("message", "text", "explanation", "title")
+    if lang == "ko":
+        for k in keys:
+            if p.get(k + "_ko"):
+                return str(p[k + "_ko"])
+    for k in keys:
+        if p.get(k):
+            return str(p[k])
+    return str(p.get("kind", p))
+
+
+def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
+    """A notice per pitfall; with `iteration`, only those flagged in that iteration."""
+    for p in rec.pitfalls or []:
+        if not isinstance(p, dict):
+            continue
+        at = p.get("iteration")
+        if iteration is not None and at != iteration:
+            continue
+        where = []
+        if at is not None:
+            where.append(t("pitfall_at", lang, i=at))
+        if p.get("line"):
+            where.append(t("card_line", lang, line=p["line"]))
+        head = f"**{p.get('kind', t('pitfalls', lang))}**" + (f" ({', '.join(where)})" if where else "")
+        st.warning(f"{head}: {_pitfall_text(p, lang)}", icon="💡")
+
+
+def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any) -> alt.Chart:
+    y = alt.Y("loss:Q", scale=alt.Scale(type="log") if log else alt.Scale(zero=False), title="loss")
+    base = alt.Chart(frame).encode(x=alt.X("iteration:Q", title=None), y=y,
+                                   tooltip=["iteration", alt.Tooltip("loss:Q", format=".6g")])
+    layers = [base.mark_line(color="#e8590c", strokeWidth=2)]
+    if len(frame) <= 80:
+        layers.append(base.mark_circle(color="#e8590c", size=28))
+    if selected is not None:
+        layers.append(alt.Chart(pd.DataFrame({"iteration": [selected]}))
+                      .mark_rule(color="#d6336c", strokeDash=[4, 3]).encode(x="iteration:Q"))
+    return alt.layer(*layers).properties(height=CHART_HEIGHT)
+
+
+def _parabola_chart(frame: pd.DataFrame, selected: Any) -> alt.Chart:
+    span = max(abs(frame["value"]).max(), 1e-9) * 1.1
+    xs = [-span + 2 * span * i / 200 for i in range(201)]
+    curve = pd.DataFrame({"value": xs, "loss": [x * x for x in xs]})
+    layers = [
+        alt.Chart(curve).mark_line(color="#868e96", strokeWidth=1.5).encode(
+            x=alt.X("value:Q", title=None), y=alt.Y("loss:Q", title="L")),
+        alt.Chart(frame).mark_line(color="#e8590c", strokeWidth=1, opacity=0.6).encode(
+            x="value:Q", y="loss:Q", order="iteration:Q"),
+        alt.Chart(frame).mark_circle(color="#e8590c", size=45).encode(
+            x="value:Q", y="loss:Q",
+            tooltip=["iteration", alt.Tooltip("value:Q", format=".5g"), alt.Tooltip("loss:Q", format=".5g")]),
+    ]
+    if selected is not None:
+        sel = frame[frame["iteration"] == selected]
+        if not sel.empty:
+            layers.append(alt.Chart(sel).mark_circle(color="#d6336c", size=160, opacity=0.9)
+                          .encode(x="value:Q", y="loss:Q"))
+    return alt.layer(*layers).properties(height=CHART_HEIGHT)
+
+
+def _param_value(p: Any) -> float | None:
+    """A parameter's value as one number: itself when scalar, else its norm."""
+    if not isinstance(p, dict):
+        return None
+    v = _num(p.get("value"))
+    if v is None and isinstance(p.get("norm"), dict):
+        v = _num(p["norm"].get("value"))
+    if v is None and isinstance(p.get("value_summary"), dict):
+        v = _num(p["value_summary"].get("norm"))
+    return v
+
+
+def norm_params(its: list[dict]) -> list[str]:
+    names: list[str] = []
+    for it in its:
+        for name, p in (it.get("params") or {}).items():
+            if name not in names and _param_value(p) is not None:
+                names.append(name)
+    return names
+
+
+def _values_chart(its: list[dict], names: list[str]) -> alt.Chart | None:
+    rows = []
+    for pos, it in enumerate(its):
+        for name in names:
+            v = _param_value((it.get("params") or {}).get(name))
+            if v is not None:
+                rows.append({"iteration": it.get("index", pos), "parameter": name, "value": v})
+    if not rows:
+        return None
+    return (alt.Chart(pd.DataFrame(rows)).mark_line(strokeWidth=2)
+            .encode(x=alt.X("iteration:Q", title=None), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                    color=alt.Color("parameter:N", legend=alt.Legend(orient="top", title=None)),
+                    tooltip=["iteration", "parameter", alt.Tooltip("value:Q", format=".5g")])
+            .properties(height=CHART_HEIGHT))
+
+
+def graph_for_iteration(rec: Recording, its: list[dict], pos: int) -> int | None:
+    """The index of the graph recorded in iteration `pos`, when there is one."""
+    it = its[pos]
+    if "graph" in it:  # the capture says which graph, or None when it kept none
+        g = it["graph"]
+        return g if isinstance(g, int) and 0 <= g < len(rec.graphs) else None
+    base = min((i.get("index", 0) for i in its if isinstance(i.get("index"), int)), default=0)
+    call = it.get("index", pos) + (1 if base == 0 else 0)
+    for gi, g in enumerate(rec.graphs):
+        if g.iteration == call:
+            return gi
+    return None
+
+
+@st.fragment
+def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
+    lang = opts.lang
+    its = iterations(rec)
+    if not its:
+        st.info(t("no_iterations", lang))
+        return
+    n = len(its)
+    skey = f"gv_iter|{rec_key}"
+    if skey not in st.session_state or not 1 <= int(st.session_state[skey]) <= n:
+        st.session_state[skey] = 1
+    pos = int(st.session_state[skey]) - 1
+    selected = its[pos].get("index", pos)
+
+    left, right = st.columns(2, gap="medium")
+    losses = loss_frame(its)
+    with left:
+        st.markdown(f"**{t('loss_curve', lang)}**")
+        if not losses.empty:
+            log_ok = bool((losses["loss"] > 0).all()) and losses["loss"].max() / max(losses["loss"].min(), 1e-300) > 50
+            log = st.toggle(t("log_scale", lang), value=log_ok, key=f"gv_log|{rec_key}", disabled=not log_ok)
+            st.altair_chart(_loss_chart(losses, log and log_ok, selected), width="stretch")
+    with right:
+        names = scalar_params(its)
+        if len(names) == 1:
+            frame, parabola = trajectory_frame(its, names[0])
+            st.markdown(f"**{t('trajectory', lang)}** · `{names[0]}`")
+            if parabola:
+                st.altair_chart(_parabola_chart(frame, selected), width="stretch")
+                st.caption(t("trajectory_parabola", lang, p=names[0]))
+            else:
+                chart = _values_chart(its, names)
+                if chart is not None:
+                    st.altair_chart(chart, width="stretch")
+        elif names or norm_params(its):
+            shown = names[:8] if names else norm_params(its)[:8]
+            st.markdown(f"**{t('param_values' if names else 'param_norms', lang)}**")
+            chart = _values_chart(its, shown)
+            if chart is not None:
+                st.altair_chart(chart, width="stretch")
+
+    if n > 1:
+        st.slider(t("iteration", lang), 1, n, key=skey,
+                  format="%d", help=f"{its[0].get('index', 0)} … {its[-1].get('index', n - 1)}")
+    it = its[pos]
+    cols = st.columns(4)
+    cols[0].metric(t("iteration", lang), str(selected))
+    loss = _num(it.get("loss"))
+    cols[1].metric(t("col_loss", lang), f"{loss:.6g}" if loss is not None else "—")
+    params = [(n, p) for n, p in (it.get("params") or {}).items() if isinstance(p, dict)]
+    for col, (name, p) in zip(cols[2:], params[:2]):
+        col.metric(name, _show(_field(p, "value")),
+                   help=f"grad {_show(_field(p, 'grad'))} · update {_show(_field(p, 'update'))}")
+    for name, p in params[:6]:
+        formula = p.get("formula")
+        if isinstance(formula, dict) and formula.get("text"):
+            words = formula.get("explanation_ko") if lang == "ko" and formula.get("explanation_ko") \
+                else formula.get("explanation", "")
+            st.markdown(f"`{formula['text']}`  \n{words}")
+    show_pitfalls(rec, lang, iteration=selected)
+
+    gi = graph_for_iteration(rec, its, pos)
+    st.markdown(f"**{t('iter_graph', lang, i=selected)}**")
+    if gi is not None:
+        svg = graphs.step_svg(rec_key, gi, rec.graphs[gi], None, opts, prefetch=False)
+        graphs.show(svg, max_height=480)
+    else:
+        st.caption(t("iter_no_graph", lang, n=len(rec.graphs)))
+
+    st.markdown(f"**{t('iter_table', lang)}**")
+    st.dataframe(table_frame(its, lang), hide_index=True, width="stretch", height=280)
