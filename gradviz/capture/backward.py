@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
-from gradviz.capture.graph import LiveGraph
-from gradviz.capture.values import SMALL, plain
+from gradviz.capture.graph import LiveGraph, no_torch_function, paused_gc
+from gradviz.capture.values import SMALL, plain, plain_many
 from gradviz.recording import GradInput, Step
 
-HOLD_BYTES = 256 * 1024 * 1024  # gradients held for the summary pass, at most
+HOLD_BYTES = 128 * 1024 * 1024  # gradients held for the summary pass, at most
 
 # Nodes whose backward is user Python (custom autograd Functions): their code may
 # change a gradient in place, so what they receive is read at once.
@@ -52,23 +52,30 @@ class StepWatcher:
         self._held = 0
 
     def __enter__(self) -> "StepWatcher":
+        self._gc = paused_gc()  # the backward makes a Step and a few lists per node
+        self._gc.__enter__()
         handles = self._handles
-        for fn, nid in self.live.fns:
-            if type(fn).__name__ == "AccumulateGrad":
-                self._leaf_of[id(fn)] = fn.variable
-            try:
-                handles.append(fn.register_prehook(self._pre(fn, nid)))
-                handles.append(fn.register_hook(self._post(fn, nid)))
-            except RuntimeError:  # a node that takes no hooks: it simply has no step
-                continue
+        with no_torch_function():
+            for fn, nid in self.live.fns:
+                if type(fn).__name__ == "AccumulateGrad":
+                    self._leaf_of[id(fn)] = fn.variable
+                try:
+                    handles.append(fn.register_prehook(self._pre(fn, nid)))
+                    handles.append(fn.register_hook(self._post(fn, nid)))
+                except RuntimeError:  # a node that takes no hooks: it simply has no step
+                    continue
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-        self.flush()
-        self.live.graph.steps = self.steps
+        try:
+            for h in self._handles:
+                h.remove()
+            self._handles.clear()
+            with no_torch_function():
+                self.flush()
+            self.live.graph.steps = self.steps
+        finally:
+            self._gc.__exit__(None, None, None)
 
     # converting gradients ----------------------------------------------------
     def _take(self, g: torch.Tensor | None, target: Any, slot: int) -> Any:
@@ -92,8 +99,8 @@ class StepWatcher:
     def flush(self) -> None:
         """Summarise every held gradient once, and let go of them."""
         pending, self._pending, self._held = self._pending, {}, 0
-        for p in pending.values():
-            _, summary = plain(p.tensor)
+        held = list(pending.values())
+        for p, (_, summary) in zip(held, plain_many([p.tensor for p in held])):
             for target, slot in p.targets:
                 _put(target, slot, summary)
 
@@ -104,6 +111,10 @@ class StepWatcher:
         eager = op in _PYTHON_NODES
 
         def hook(grad_outputs):
+            with no_torch_function():
+                return pre(grad_outputs)
+
+        def pre(grad_outputs):
             step = Step(index=len(self.steps), node=nid, op=op)
             values, summaries = step.grad_outputs, step.grad_output_summaries
             for i, g in enumerate(grad_outputs):
@@ -126,6 +137,10 @@ class StepWatcher:
         leaf = self._leaf_of.get(id(fn)) if type(fn).__name__ == "AccumulateGrad" else None
 
         def hook(grad_inputs, grad_outputs):
+            with no_torch_function():
+                return post(grad_inputs)
+
+        def post(grad_inputs):
             step = self._open.pop(id(fn), None)
             if step is None:
                 return None

@@ -5,7 +5,9 @@ saved tensor can never be merged with a leaf that happens to share its id.
 """
 from __future__ import annotations
 
+import gc
 from collections import deque
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +15,7 @@ import torch
 
 from gradviz.capture.forward import OpCall, source_line
 from gradviz.capture.names import Names
-from gradviz.capture.values import plain, scalar
+from gradviz.capture.values import SMALL, plain, plain_many, scalar
 from gradviz.recording import Edge, Graph, Node
 
 _saved_attr_names: dict[type, list[str]] = {}
@@ -76,9 +78,43 @@ class LiveGraph:
 
     def fill_grads(self) -> None:
         """Read .grad of leaves and retain_grad tensors (after a backward)."""
-        for nid, t in list(self.leaf_tensors.items()) + list(self.retained.items()):
-            node = self.node(nid)
-            node.grad, node.grad_summary = plain(t.grad)
+        pairs = list(self.leaf_tensors.items()) + list(self.retained.items())
+        with quiet():
+            values = plain_many([t.grad for _, t in pairs])
+            for (nid, _), (value, summary) in zip(pairs, values):
+                node = self.node(nid)
+                node.grad, node.grad_summary = value, summary
+
+
+# Inside a recording, gradviz's own ForwardLog mode is active, and every tensor
+# method we call while reading values (numel, shape, detach...) would go through
+# its Python __torch_function__ (about 4 us each). Reading is not user code:
+# switch torch-function dispatch off around it.
+no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or (lambda: nullcontext())
+
+
+@contextmanager
+def quiet():
+    """paused_gc() and no_torch_function() together: the setting for reading a graph."""
+    with paused_gc(), no_torch_function():
+        yield
+
+
+@contextmanager
+def paused_gc():
+    """No cyclic garbage collection while capture makes thousands of small objects.
+
+    Each collection walks every live object (a model's modules, the user's data),
+    and allocation-heavy capture would trigger many: pausing it more than halves
+    the cost of a big graph. Nothing is leaked: collection resumes afterwards.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def build(
@@ -89,6 +125,11 @@ def build(
     max_nodes: int = 50_000,
 ) -> LiveGraph:
     """Walk from the roots' grad_fns to the leaves, reading values as we go."""
+    with quiet():
+        return _build(roots, names, calls, index, max_nodes)
+
+
+def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
     calls = calls or {}
     named = names.by_grad_fn()
     g = Graph(index=index)
@@ -96,6 +137,7 @@ def build(
     tensor_ids: dict[Any, str] = {}
     pending: dict[int, list[str]] = {}  # id(fn) -> tensors it made, drawn before it
     counter = {"t": 0, "op": 0, "c": 0}
+    to_read: list[tuple[Node, torch.Tensor]] = []  # values, read in one batch at the end
 
     def new_id(kind: str) -> str:
         i = counter[kind]
@@ -116,7 +158,10 @@ def build(
             node.device = str(t.device)
             node.requires_grad = t.requires_grad
             node.is_leaf = t.is_leaf
-            node.value, node.summary = plain(t)
+            if t.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
+                node.value = t.detach().cpu().tolist() if not t.is_complex() else plain(t)[0]
+            else:
+                to_read.append((node, t))
             if t.requires_grad and not t.is_leaf and t.retains_grad:
                 node.retains_grad = True
                 live.retained[nid] = t
@@ -195,6 +240,8 @@ def build(
             g.edges.append(Edge(src=tid, dst=op_id))
         live.slots[id(fn)] = slots
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
+    for (node, _), (value, summary) in zip(to_read, plain_many([t for _, t in to_read])):
+        node.value, node.summary = value, summary
     _mark_line_of_tensors(g)
     return live
 
