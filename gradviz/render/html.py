@@ -1,0 +1,487 @@
+"""Recording -> one self-contained HTML page: backward(), step by step.
+
+The page holds everything it needs (inline CSS, JS, SVG and data), so it works
+from a file:// URL, offline, mailed to a class or opened years later. Per step
+it shows the graph after that step, the explanation in English and Korean, the
+gradient that arrived and left, the leaf .grad values so far, and the lesson's
+source with the step's line marked.
+
+Small graphs get one pre-rendered SVG per step (the exact picture of
+`graph_to_dot(step=k)`); graphs with many steps get one overview SVG and the
+page highlights the current node through the `node-<id>` ids dot.py emits.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from gradviz.recording import Graph, Node, Recording, Step
+from gradviz.render import style
+from gradviz.render.style import fmt_value
+
+PER_STEP_MAX_STEPS = 60  # more steps than this: one overview SVG and a JS highlight
+PER_STEP_MAX_NODES = 200  # a layout this big is drawn once, not once per step
+FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+UI = {
+    "en": {
+        "title": "backward(), step by step",
+        "step": "Step",
+        "of": "of",
+        "explanation": "What happens",
+        "flow": "Gradient flow",
+        "received": "arrives",
+        "sent": "sends",
+        "to": "to",
+        "grads": "Leaf gradients so far",
+        "grads_hint": ".grad after this step (None: nothing accumulated yet)",
+        "source": "Source",
+        "backward_here": "backward() called here",
+        "first": "First step (Home)",
+        "prev": "Previous step (←)",
+        "next": "Next step (→)",
+        "last": "Last step (End)",
+        "fit": "Fit",
+        "actual": "1:1",
+        "zoom": "Fit the picture to the page or show it at full size",
+        "keys": "← → step · Home / End first and last",
+        "graph": "Graph",
+        "no_steps": "No backward steps were recorded for this graph.",
+        "no_graph": "Nothing was recorded: the code never called backward().",
+        "no_source": "The source is not available.",
+        "overview": "Large graph: one overview picture; the current step is outlined, steps still to come are faded.",
+        "no_grad_input": "input(s) that need no gradient",
+        "retained": "retain_grad",
+        "error": "The script stopped with an error",
+        "nothing": "—",
+        "line": "line",
+    },
+    "ko": {
+        "title": "backward() 단계별 보기",
+        "step": "단계",
+        "of": "/",
+        "explanation": "무슨 일이 일어나나",
+        "flow": "기울기 흐름",
+        "received": "받은 기울기",
+        "sent": "보내는 기울기",
+        "to": "→",
+        "grads": "지금까지의 리프 기울기",
+        "grads_hint": "이 단계 뒤의 .grad (None: 아직 누적된 값 없음)",
+        "source": "소스 코드",
+        "backward_here": "여기서 backward() 호출",
+        "first": "첫 단계 (Home)",
+        "prev": "이전 단계 (←)",
+        "next": "다음 단계 (→)",
+        "last": "마지막 단계 (End)",
+        "fit": "맞춤",
+        "actual": "1:1",
+        "zoom": "그림을 화면에 맞추거나 원래 크기로 보기",
+        "keys": "← → 단계 이동 · Home / End 처음과 끝",
+        "graph": "그래프",
+        "no_steps": "이 그래프에는 기록된 backward 단계가 없습니다.",
+        "no_graph": "기록된 것이 없습니다: 코드가 backward()를 호출하지 않았습니다.",
+        "no_source": "소스 코드를 볼 수 없습니다.",
+        "overview": "큰 그래프: 전체 그림 하나에 현재 단계를 테두리로, 남은 단계를 흐리게 표시합니다.",
+        "no_grad_input": "기울기가 필요 없는 입력",
+        "retained": "retain_grad",
+        "error": "스크립트가 오류로 멈췄습니다",
+        "nothing": "—",
+        "line": "줄",
+    },
+}
+
+
+for _code, _words in style.ROLE_TEXT.items():
+    for _role, _word in _words.items():
+        UI[_code]["role_" + _role] = _word
+UI["en"].update(now="this step", flow_edge="gradient sent", todo="still to come")
+UI["ko"].update(now="현재 단계", flow_edge="전달된 기울기", todo="아직 남은 단계")
+
+
+def recording_html(rec: Recording, embed: bool = False, lang: str = "en") -> str:
+    """The stepper page for `rec`; with `embed=True` an <iframe> fragment for notebooks."""
+    lang = lang if lang in UI else "en"
+    page = _page(rec, lang, embed)
+    if embed:
+        from gradviz.render.notebook import iframe
+
+        return iframe(page, title="gradviz stepper")
+    return page
+
+
+# ---------------------------------------------------------------- data for the page
+
+def _page(rec: Recording, lang: str, embed: bool) -> str:
+    plans = _plan(rec.graphs)
+    svgs = _render_all(rec.graphs, plans, lang)
+    graphs = [_graph_data(g, plans[i], rec) for i, g in enumerate(rec.graphs)]
+    data = {"lang": lang, "ui": UI, "graphs": graphs, "embed": embed}
+    title = _title(rec)
+    templates = []
+    for gi, frames in enumerate(svgs):
+        for key, svg in frames.items():
+            templates.append(f'<template id="gv-f-{gi}-{key}">{svg}</template>')
+    first = ""
+    if svgs and svgs[0]:
+        first = svgs[0].get(0) or svgs[0].get("o") or ""
+    body = _body(rec, lang, graphs, first, title)
+    css = _asset("stepper.css")
+    js = _asset("stepper.js")
+    colours = (f":root{{--gv-current:{style.CURRENT};--gv-grad:{style.GRAD};--gv-leaf:{style.FILL['leaf']};"
+               f"--gv-op:{style.FILL['op']};--gv-out:{style.FILL['output']};--gv-mid:{style.FILL['intermediate']}}}")
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f'<html lang="{lang}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="color-scheme" content="light dark">',
+        f"<title>{html.escape(title + ' · ' if title else '')}gradviz</title>",
+        f"<style>{colours}\n{css}</style>",
+        "</head>",
+        f'<body class="{"gv-embed" if embed else "gv-page"}">',
+        body,
+        "".join(templates),
+        f'<script type="application/json" id="gv-data">{_json_for_script(data)}</script>',
+        f"<script>{js}</script>",
+        "</body></html>",
+    ])
+
+
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def _json_for_script(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
+    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+
+
+def _title(rec: Recording) -> str:
+    if rec.script:
+        return os.path.basename(rec.script)
+    if rec.graphs and rec.graphs[0].title:
+        return rec.graphs[0].title
+    return ""
+
+
+def _plan(graphs: list[Graph]) -> list[str]:
+    """'steps' (one SVG per step) or 'overview' (one SVG, highlighted by JS), per graph."""
+    plans, used = [], 0
+    for g in graphs:
+        n = len(g.steps)
+        if 0 < n <= PER_STEP_MAX_STEPS and len(g.nodes) <= PER_STEP_MAX_NODES and used + n <= FRAME_BUDGET:
+            plans.append("steps")
+            used += n
+        else:
+            plans.append("overview")
+    return plans
+
+
+def _render_all(graphs: list[Graph], plans: list[str], lang: str) -> list[dict]:
+    """All SVGs, rendered in parallel (each is one `dot` process)."""
+    jobs: list[tuple[int, Any, Graph, int | None]] = []
+    for gi, g in enumerate(graphs):
+        if plans[gi] == "steps":
+            jobs += [(gi, k, g, k) for k in range(len(g.steps))]
+        else:
+            jobs.append((gi, "o", g, None))
+    out: list[dict] = [{} for _ in graphs]
+    if not jobs:
+        return out
+    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 2))) as pool:
+        for gi, key, svg in pool.map(lambda j: (j[0], j[1], _svg(j[2], j[3], lang)), jobs):
+            out[gi][key] = svg
+    return out
+
+
+def _svg(graph: Graph, step: int | None, lang: str) -> str:
+    from gradviz.render.svg import render_svg
+
+    try:
+        text = render_svg(graph.dot(step=step, lang=lang, legend=False, title=""))
+    except Exception as e:  # no dot, or a layout that failed: the page still teaches
+        return (f'<div class="gv-nosvg">{html.escape(type(e).__name__)}: '
+                f"{html.escape(str(e))}</div>")
+    return clean_svg(text)
+
+
+_PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.S)
+
+
+_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+
+
+def clean_svg(svg: str) -> str:
+    """An SVG from dot, ready to inline: no XML prolog or comments; its natural
+    width in a CSS variable (--w), so the page can fit it or show it at 1:1."""
+    svg = _PROLOG.sub("", svg).strip()
+    m = _SIZE.search(svg)
+    if m:
+        w, h = (float(v) * 4 / 3 for v in m.groups())  # pt -> CSS px
+        svg = svg.replace(m.group(0), f'<svg class="gv-svg" width="{w:.0f}" height="{h:.0f}" '
+                                      f'style="--w:{w:.0f}px"', 1)
+    else:
+        svg = svg.replace("<svg ", '<svg class="gv-svg" ', 1)
+    return svg
+
+
+def _label(graph: Graph, node_id: str) -> str:
+    try:
+        n = graph.node(node_id)
+    except KeyError:
+        return node_id
+    return n.label or n.name or n.id
+
+
+def _graph_data(graph: Graph, plan: str, rec: Recording) -> dict:
+    nodes = {n.id: n for n in graph.nodes}
+    tracked = _tracked(graph)
+    producer = {e.dst: e.src for e in graph.edges if e.src in nodes and nodes[e.src].kind == "op"}
+    grads: dict[str, str | None] = {n.id: None for n in tracked}
+    steps = []
+    for s in graph.steps:
+        changed = set()
+        if s.op == "AccumulateGrad" and s.node in grads:
+            n = nodes[s.node]
+            grads[s.node] = fmt_value(s.grad_after, None if s.grad_after is not None else n.grad_summary)
+            changed.add(s.node)
+        for n in tracked:  # retain_grad: .grad is set when the producing op runs
+            if not n.is_leaf and producer.get(n.id) == s.node:
+                grads[n.id] = fmt_value(n.grad, n.grad_summary)
+                changed.add(n.id)
+        steps.append({
+            "op": s.op,
+            "node": s.node,
+            "label": _label(graph, s.node),
+            "line": _step_line(graph, s, rec),
+            "en": s.explanation or _fallback(graph, s, "en"),
+            "ko": s.explanation_ko or _fallback(graph, s, "ko"),
+            "generated": not s.explanation,
+            "arrived": [fmt_value(v, sm) for v, sm in
+                        zip(s.grad_outputs, s.grad_output_summaries + [None] * len(s.grad_outputs))],
+            "sent": [[_label(graph, gi.edge_to), fmt_value(gi.grad, gi.summary)]
+                     for gi in s.grad_inputs if gi.edge_to],
+            "unsent": sum(1 for gi in s.grad_inputs if not gi.edge_to),
+            "edges": [[gi.edge_to, s.node] for gi in s.grad_inputs if gi.edge_to],
+            "grads": [[n.id, grads[n.id]] for n in tracked],
+            "changed": sorted(changed),
+        })
+    return {
+        "title": _graph_title(graph),
+        "mode": plan,
+        "line": graph.line,
+        "tracked": [[n.id, n.label or n.name or n.id, bool(n.retains_grad and not n.is_leaf)]
+                    for n in tracked],
+        "notes": list(graph.notes),
+        "steps": steps,
+    }
+
+
+def _tracked(graph: Graph) -> list[Node]:
+    """Tensors whose .grad a learner can read: leaves that require grad, retain_grad tensors."""
+    out = [n for n in graph.nodes if n.kind == "tensor" and not n.constant
+           and ((n.is_leaf and n.requires_grad) or n.retains_grad)]
+    return sorted(out, key=lambda n: (not n.is_leaf, n.label or n.name or n.id))
+
+
+def _graph_title(graph: Graph) -> str:
+    parts = [graph.title or f"backward #{graph.index + 1}"]
+    if graph.iteration is not None and graph.iteration != graph.index + 1:
+        parts.append(f"call {graph.iteration}")
+    if graph.line:
+        parts.append(f"line {graph.line}")
+    parts.append(f"{len(graph.steps)} steps")
+    return " · ".join(parts)
+
+
+def _same_file(rec: Recording, file: str | None) -> bool:
+    """Is `file` the script whose source the page shows? (Unknown counts as yes.)"""
+    if not rec.script or not file:
+        return True
+    return os.path.basename(file) == os.path.basename(rec.script)
+
+
+def _step_line(graph: Graph, s: Step, rec: Recording) -> int | None:
+    if s.line:
+        return s.line
+    try:
+        n = graph.node(s.node)
+    except KeyError:
+        return None
+    if n.line and _same_file(rec, n.file):
+        return n.line
+    return None
+
+
+def _fallback(graph: Graph, s: Step, lang: str) -> str:
+    """A plain account of the step, used until the explain module gives a better one."""
+    label = _label(graph, s.node)
+    arrived = ", ".join(fmt_value(v) for v in s.grad_outputs if v is not None) or "—"
+    sent = [(_label(graph, gi.edge_to), fmt_value(gi.grad, gi.summary))
+            for gi in s.grad_inputs if gi.edge_to]
+    if s.op == "AccumulateGrad":
+        after = fmt_value(s.grad_after)
+        if s.grad_before is not None:
+            total = f"{label}.grad = {fmt_value(s.grad_before)} + {arrived} = {after}"
+            return (f"AccumulateGrad: {total} (누적: 이전 값에 더해집니다)." if lang == "ko" else
+                    f"AccumulateGrad adds the arriving {arrived} to what {label}.grad held: {total}.")
+        if lang == "ko":
+            return f"AccumulateGrad: {label}.grad = {after}. {label} 은(는) 리프 텐서라서 기울기가 .grad 에 저장됩니다."
+        return f"AccumulateGrad stores {after} in {label}.grad: {label} is a leaf, so its gradient is kept."
+    if lang == "ko":
+        text = f"{s.op}: 받은 기울기 {arrived}"
+        if sent:
+            text += " · 보내는 기울기 " + ", ".join(f"{t} ← {g}" for t, g in sent)
+        return text + "."
+    text = f"{s.op} receives the gradient {arrived}"
+    if sent:
+        text += " and sends " + ", ".join(f"{g} to {t}" for t, g in sent)
+    return text + "."
+
+
+# ---------------------------------------------------------------- markup
+
+def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: str) -> str:
+    ui = UI[lang]
+    t = lambda key: f'<span data-i18n="{key}">{html.escape(ui[key])}</span>'  # noqa: E731
+    picker = ""
+    if len(graphs) > 1:
+        opts = "".join(f'<option value="{i}">{html.escape(g["title"])}</option>'
+                       for i, g in enumerate(graphs))
+        picker = (f'<label class="gv-pick">{t("graph")} '
+                  f'<select data-gv="graph">{opts}</select></label>')
+    langs = "".join(
+        f'<button type="button" data-lang="{code}" aria-pressed="{str(code == lang).lower()}">{name}</button>'
+        for code, name in (("en", "EN"), ("ko", "한국어")))
+    error = _error_box(rec, ui)
+    if not graphs:
+        main = f'<main class="gv-main gv-empty"><p>{t("no_graph")}</p></main>'
+    else:
+        main = f"""<main class="gv-main">
+<section class="gv-card gv-stage-card">
+ <div class="gv-stage gv-fit" data-gv="stage">{first_svg}</div>
+ {_legend(t)}
+ <p class="gv-overview-note" data-gv="overview-note" hidden>{t("overview")}</p>
+ <div class="gv-controls">
+  <div class="gv-buttons">
+   <button type="button" data-gv="first" data-i18n-title="first" title="{ui['first']}" aria-label="first">{_ICON['first']}</button>
+   <button type="button" data-gv="prev" data-i18n-title="prev" title="{ui['prev']}" aria-label="previous">{_ICON['prev']}</button>
+   <button type="button" data-gv="next" class="gv-primary" data-i18n-title="next" title="{ui['next']}" aria-label="next">{_ICON['next']}</button>
+   <button type="button" data-gv="last" data-i18n-title="last" title="{ui['last']}" aria-label="last">{_ICON['last']}</button>
+  </div>
+  <input type="range" min="0" max="0" value="0" step="1" data-gv="slider" aria-label="step">
+  <div class="gv-count"><span data-i18n="step">{ui['step']}</span> <b data-gv="k">1</b> <span data-i18n="of">{ui['of']}</span> <span data-gv="n">1</span></div>
+  <button type="button" class="gv-zoom" data-gv="zoom" data-i18n-title="zoom" title="{ui['zoom']}">{ui['actual']}</button>
+ </div>
+ <ol class="gv-chips" data-gv="chips"></ol>
+</section>
+<div class="gv-lower">
+ <div class="gv-col">
+  <section class="gv-card gv-explain" aria-live="polite">
+   <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span></div>
+   <p class="gv-text" data-gv="explanation"></p>
+   <dl class="gv-flow" data-gv="flow"></dl>
+   <ul class="gv-notes" data-gv="notes"></ul>
+  </section>
+  <section class="gv-card gv-grads">
+   <h2>{t("grads")}</h2>
+   <table><tbody data-gv="grads"></tbody></table>
+   <p class="gv-hint">{t("grads_hint")}</p>
+  </section>
+ </div>
+ <section class="gv-card gv-source">
+  <h2>{t("source")}{_file_tag(rec)}</h2>
+  {_source(rec, ui)}
+ </section>
+</div>
+</main>"""
+    return f"""<div class="gv" data-gv="root">
+<header class="gv-head">
+ <div class="gv-brand"><span class="gv-logo">∂</span><span class="gv-name">gradviz</span>
+  <span class="gv-sub" data-i18n="title">{html.escape(ui['title'])}</span></div>
+ {f'<div class="gv-file">{html.escape(title)}</div>' if title else ""}
+ <div class="gv-tools">{picker}<div class="gv-lang" role="group" aria-label="language">{langs}</div></div>
+</header>
+{error}
+{main}
+<footer class="gv-foot">{t("keys")}</footer>
+</div>"""
+
+
+def _icon(path: str) -> str:
+    return (f'<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="currentColor">'
+            f'<path d="{path}"/></svg>')
+
+
+_ICON = {
+    "first": _icon("M6 5h2v14H6zM20 5v14L9 12z"),
+    "prev": _icon("M17 5v14L6 12z"),
+    "next": _icon("M7 5v14l11-7z"),
+    "last": _icon("M16 5h2v14h-2zM4 5v14l11-7z"),
+}
+
+
+def _legend(t: Any) -> str:
+    """What the colours mean, in HTML so that it follows the language toggle."""
+    items = [f'<li><i style="background:{style.FILL[r]}"></i>{t("role_" + r)}</li>'
+             for r in ("leaf", "intermediate", "constant", "output", "op")]
+    items.append(f'<li><i class="gv-k-now"></i>{t("now")}</li>')
+    items.append(f'<li><i class="gv-k-flow"></i>{t("flow_edge")}</li>')
+    items.append(f'<li><i style="background:{style.FUTURE_FILL}" class="gv-k-todo"></i>{t("todo")}</li>')
+    return f'<ul class="gv-legend">{"".join(items)}</ul>'
+
+
+def _file_tag(rec: Recording) -> str:
+    if rec.script:
+        return f' <span class="gv-filetag">{html.escape(os.path.basename(rec.script))}</span>'
+    return ""
+
+
+def _error_box(rec: Recording, ui: dict) -> str:
+    e = rec.error
+    if e is None:
+        return ""
+    where = f" (line {e.line})" if e.line else ""
+    parts = [f'<div class="gv-error" role="alert"><b><span data-i18n="error">{html.escape(ui["error"])}</span>'
+             f"{html.escape(where)}:</b> <code>{html.escape(e.type)}: {html.escape(e.message)}</code>"]
+    if e.explanation or e.explanation_ko:
+        parts.append(f'<p data-en="{html.escape(e.explanation)}" data-ko="{html.escape(e.explanation_ko or e.explanation)}">'
+                     f"{html.escape(e.explanation)}</p>")
+    if e.hint:
+        parts.append(f"<p>{html.escape(e.hint)}</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _source(rec: Recording, ui: dict) -> str:
+    """The lesson's lines with numbers; without rec.source, the lines the graph came from."""
+    lines: list[tuple[int, str]] = []
+    if rec.source:
+        lines = list(enumerate(rec.source.splitlines(), start=1))
+    else:
+        seen: dict[int, str] = {}
+        files = Counter(n.file for g in rec.graphs for n in g.nodes if n.line and n.source)
+        main = files.most_common(1)[0][0] if files else None
+        for g in rec.graphs:
+            for n in g.nodes:
+                if n.line and n.source and n.file == main:
+                    seen.setdefault(n.line, n.source)
+        lines = sorted(seen.items())
+    if not lines:
+        return f'<p class="gv-hint">{html.escape(ui["no_source"])}</p>'
+    out, prev = [], None
+    for no, text in lines:
+        if prev is not None and no > prev + 1:
+            out.append('<span class="gv-gap">⋮</span>')
+        out.append(f'<span class="gv-ln" data-line="{no}"><i>{no}</i>{html.escape(text) or " "}</span>')
+        prev = no
+    return f'<pre class="gv-code" data-gv="source">{"".join(out)}</pre>'
+
+
+__all__ = ["recording_html", "clean_svg"]

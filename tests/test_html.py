@@ -1,0 +1,288 @@
+"""The standalone HTML stepper: self-contained, complete, and working in a real browser."""
+import html as htmllib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from gradviz.recording import Edge, Graph, GradInput, Node, Recording, Step
+from gradviz.render.html import recording_html
+from gradviz.runner import execute
+
+from conftest import EXAMPLES
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def lessons() -> dict[str, Recording]:
+    out = {}
+    for key, name in (("1", "01_chain_rule.py"), ("2", "02_fan_in.py")):
+        rec = execute(EXAMPLES / name, [])
+        assert rec.error is None and rec.graphs, name
+        out[key] = rec
+    return out
+
+
+def page_data(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="gv-data">(.*?)</script>', page, re.S)
+    assert m, "the page carries its data"
+    return json.loads(m.group(1))
+
+
+def assert_self_contained(page: str) -> None:
+    assert not re.search(r"""(src|href|action|srcset)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert not re.search(r"<script[^>]+src\s*=", page, re.I), "no external script"
+    assert not re.search(r"<link\b", page, re.I), "no external stylesheet"
+    assert "@import" not in page and "url(http" not in page
+    assert "https://" not in page
+    # the only http:// left are the SVG and XLink namespace names, which are never fetched
+    assert set(re.findall(r"http://[^\s\"'<>]+", page)) <= {
+        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+@pytest.mark.parametrize("lesson", ["1", "2"])
+def test_page_is_self_contained_and_complete(lessons, lesson):
+    rec = lessons[lesson]
+    page = recording_html(rec)
+    assert page.startswith("<!DOCTYPE html>")
+    assert_self_contained(page)
+    graph = rec.graph
+    n = len(graph.steps)
+    # one pre-rendered SVG per step, each a template, plus the first step shown at once
+    for k in range(n):
+        assert f'<template id="gv-f-0-{k}"><svg class="gv-svg"' in page
+    assert page.count('<svg class="gv-svg"') == n + 1
+    data = page_data(page)
+    steps = data["graphs"][0]["steps"]
+    assert data["graphs"][0]["mode"] == "steps" and len(steps) == n
+    for s, d in zip(graph.steps, steps):
+        assert d["op"] == s.op
+        if s.explanation:
+            assert d["en"] == s.explanation
+        if s.explanation_ko:
+            assert d["ko"] == s.explanation_ko
+        assert d["en"] and d["ko"], "every step has words, even before the explain module fills them"
+    # the source with line numbers, and where backward() was called
+    assert 'data-line="1"' in page and graph.line
+    assert htmllib.escape("backward()") in page
+
+
+def test_lesson1_numbers(lessons):
+    data = page_data(recording_html(lessons["1"]))
+    g = data["graphs"][0]
+    ops = [s["op"] for s in g["steps"]]
+    assert ops == ["PowBackward0", "MulBackward0", "AccumulateGrad"]
+    mul = g["steps"][1]
+    assert mul["arrived"] == ["6"] and ["w", "18"] in mul["sent"]
+    assert "18" in mul["en"]
+    assert mul["line"] == 12  # a = w * 3
+    w_grad = [dict(s["grads"])[rec_id(g, "w")] for s in g["steps"]]
+    assert w_grad == [None, None, "18"], "w.grad is None until AccumulateGrad runs"
+    assert g["steps"][2]["changed"] == [rec_id(g, "w")]
+
+
+def rec_id(g: dict, label: str) -> str:
+    return next(nid for nid, name, _ in g["tracked"] if name == label)
+
+
+def test_lesson2_leaf_and_retained_grads(lessons):
+    rec = lessons["2"]
+    g = page_data(recording_html(rec))["graphs"][0]
+    names = {nid: label for nid, label, _ in g["tracked"]}
+    final = {names[nid]: v for nid, v in g["steps"][-1]["grads"]}
+    assert final == {"x": "4", "y": "2", "f": "1"}
+    retained = [label for _, label, kept in g["tracked"] if kept]
+    assert retained == ["f"]
+
+
+def test_explanations_both_languages_embedded_and_escaped(lessons):
+    rec = Recording.from_dict(lessons["1"].to_dict())
+    nasty = "</script><script>alert(1)</script> <!-- x"
+    for i, s in enumerate(rec.graph.steps):
+        s.explanation = f"step {i}: dl/dw = 18 `code` {nasty}"
+        s.explanation_ko = f"{i}단계: 연쇄 법칙으로 18 {nasty}"
+    page = recording_html(rec, lang="ko")
+    assert page.count("</script>") == 2, "user text cannot close the data script"
+    assert '<html lang="ko">' in page
+    steps = page_data(page)["graphs"][0]["steps"]
+    for i, d in enumerate(steps):
+        assert d["en"] == rec.graph.steps[i].explanation
+        assert d["ko"] == rec.graph.steps[i].explanation_ko
+        assert not d["generated"]
+
+
+def _chain(n_ops: int) -> Graph:
+    """x -> neg -> neg -> ... : a long plain-data graph with one step per op, no torch needed."""
+    nodes = [Node(id="x", kind="tensor", name="x", label="x", is_leaf=True, requires_grad=True, value=1.0)]
+    edges, steps, prev = [], [], "x"
+    for i in range(n_ops):
+        op, out = f"op{i}", f"t{i}"
+        nodes += [Node(id=op, kind="op", label="NegBackward0", op="NegBackward0", forward_op="neg", line=3),
+                  Node(id=out, kind="tensor", label=f"y{i}", requires_grad=True, value=(-1.0) ** (i + 1),
+                       output=i == n_ops - 1)]
+        edges += [Edge(prev, op), Edge(op, out)]
+        prev = out
+    for j, i in enumerate(reversed(range(n_ops))):
+        src = f"t{i - 1}" if i else "x"
+        steps.append(Step(index=j, node=f"op{i}", op="NegBackward0", grad_outputs=[1.0],
+                          grad_inputs=[GradInput(edge_to=src, grad=1.0)]))
+    steps.append(Step(index=n_ops, node="x", op="AccumulateGrad", grad_outputs=[1.0], grad_after=1.0))
+    return Graph(index=0, nodes=nodes, edges=edges, steps=steps, root=f"t{n_ops - 1}", line=4)
+
+
+def test_many_steps_use_one_overview_svg():
+    rec = Recording(graphs=[_chain(70), _chain(2)],
+                    source="import torch\nx = torch.ones(())\ny = chain(x)\ny.backward()\n")
+    page = recording_html(rec)
+    assert_self_contained(page)
+    data = page_data(page)
+    assert [g["mode"] for g in data["graphs"]] == ["overview", "steps"]
+    assert len(data["graphs"][0]["steps"]) == 71
+    assert '<template id="gv-f-0-o">' in page and '<template id="gv-f-0-1">' not in page
+    assert '<template id="gv-f-1-2">' in page
+    assert 'id="node&#45;op69"' in page or 'id="node-op69"' in page  # what the JS highlights
+    assert '<select data-gv="graph">' in page, "two graphs: a picker"
+
+
+def test_empty_recording_and_missing_dot(monkeypatch):
+    page = recording_html(Recording())
+    assert "Nothing was recorded" in page
+    import gradviz.render.svg as svg
+
+    def no_dot(*a, **k):
+        raise svg.DotMissing("Graphviz 'dot' was not found.")
+
+    monkeypatch.setattr(svg, "render_svg", no_dot)
+    page = recording_html(Recording(graphs=[_chain(2)]))
+    assert "gv-nosvg" in page and "was not found" in page
+    assert len(page_data(page)["graphs"][0]["steps"]) == 3
+
+
+def test_embed_is_an_iframe_with_the_whole_page(lessons):
+    rec = lessons["1"]
+    a, b = recording_html(rec, embed=True), rec._repr_html_()
+    for frag in (a, b):
+        assert frag.startswith("<iframe") and frag.endswith("</iframe>")
+        assert "<script" not in frag, "scripts live inside srcdoc, escaped"
+        inner = htmllib.unescape(re.search(r'srcdoc="([^"]*)"', frag).group(1))
+        assert inner.startswith("<!DOCTYPE html>") and '"embed": true' in inner
+        assert_self_contained(inner)
+    ids = [re.search(r'id="([^"]+)"', f).group(1) for f in (a, b)]
+    assert ids[0] != ids[1], "each output has its own id"
+
+
+def test_save_html(lessons, tmp_path):
+    path = lessons["2"].save(tmp_path / "lesson2.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "AddBackward0" in text
+
+
+# ---------------------------------------------------------------- in a real browser
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, **kw):
+    page = browser.new_page(viewport={"width": 1360, "height": 900}, **kw)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: errors.append("network: " + r.url)
+            if not r.url.startswith(("file:", "data:", "about:")) else None)
+    page.goto(url)
+    return page, errors
+
+
+@pytest.mark.browser
+def test_stepper_in_chromium(browser, lessons, tmp_path, artifacts):
+    from playwright.sync_api import expect
+
+    path = lessons["1"].save(tmp_path / "lesson1.html")
+    page, errors = _open(browser, path.as_uri())
+    op, k = page.locator('[data-gv="op"]'), page.locator('[data-gv="k"]')
+    expect(op).to_have_text("PowBackward0")
+    for i in range(2, 6):
+        if op.inner_text() == "MulBackward0":
+            break
+        page.keyboard.press("ArrowRight")
+        expect(k).to_have_text(str(i))
+    expect(op).to_have_text("MulBackward0")
+    expect(k).to_have_text("2")
+    expect(page.locator('[data-gv="slider"]')).to_have_value("1")
+    explanation = page.locator('[data-gv="explanation"]')
+    expect(explanation).to_be_visible()
+    expect(explanation).to_contain_text("18")
+    expect(page.locator(".gv-ln.gv-cur")).to_have_attribute("data-line", "12")
+    expect(page.locator('[data-gv="stage"] svg')).to_have_count(1)
+
+    page.get_by_role("button", name="한국어").click()
+    expect(page.locator('[data-lang="ko"]')).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(k).to_have_text("2")  # the language toggle keeps the step
+    expect(explanation).to_contain_text("18")
+    expect(page.locator(".gv-count")).to_contain_text("단계")
+    page.screenshot(path=str(artifacts / "html-stepper.png"), full_page=True)
+
+    page.keyboard.press("End")
+    expect(op).to_have_text("AccumulateGrad")
+    expect(page.locator('[data-gv="grads"]')).to_contain_text("18")
+    page.keyboard.press("Home")
+    expect(k).to_have_text("1")
+    expect(page.locator('[data-gv="grads"] .gv-none')).to_have_text("None")
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.browser
+def test_overview_and_dark_mode_in_chromium(browser, tmp_path, artifacts):
+    from playwright.sync_api import expect
+
+    rec = Recording(graphs=[_chain(70), _chain(2)])
+    path = rec.save(tmp_path / "long.html")
+    page, errors = _open(browser, path.as_uri(), color_scheme="dark")
+    for i in range(2, 5):
+        page.keyboard.press("ArrowRight")
+        expect(page.locator('[data-gv="k"]')).to_have_text(str(i))
+    expect(page.locator("#node-op66.gv-cur")).to_have_count(1)  # the fourth step's node
+    expect(page.locator("g.node.gv-todo")).to_have_count(66 + 1)  # ops still to come, and leaf x
+    expect(page.locator("g.edge.gv-flow")).to_have_count(4)
+    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg != "rgb(255, 255, 255)", "dark scheme"
+    page.select_option('[data-gv="graph"]', "1")
+    expect(page.locator('[data-gv="n"]')).to_have_text("3")
+    expect(page.locator('[data-gv="k"]')).to_have_text("1")
+    expect(page.locator('[data-gv="slider"]')).to_have_value("0")
+    page.screenshot(path=str(artifacts / "html-stepper-dark.png"), full_page=True)
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.browser
+def test_notebook_fragment_in_chromium(browser, lessons, tmp_path):
+    from playwright.sync_api import expect
+
+    host = tmp_path / "host.html"
+    host.write_text("<!DOCTYPE html><meta charset='utf-8'><body><p>cell</p>"
+                    + lessons["2"]._repr_html_() + "</body>", encoding="utf-8")
+    page, errors = _open(browser, host.as_uri())
+    frame = page.frame_locator("iframe.gradviz-frame")
+    frame.locator('[data-gv="next"]').click()
+    expect(frame.locator('[data-gv="op"]')).to_have_text("AddBackward0")
+    page.wait_for_function(
+        "() => { const f = document.querySelector('iframe.gradviz-frame');"
+        " const inner = f.contentDocument.documentElement.getBoundingClientRect().height;"
+        " return Math.abs(f.getBoundingClientRect().height - inner) < 10; }", timeout=5000)
+    assert not errors, errors
+    page.close()
