@@ -73,7 +73,7 @@ def _explain(info: ErrorInfo, exc: BaseException, graph: Graph | None) -> None:
 _UNNAMED = "the tensor"
 # Parts of a sentence that are simply left out when nothing is known about them.
 _OPTIONAL = ("why", "why_ko", "view_note", "view_note_ko", "named", "named_ko", "op_on", "op_on_ko",
-             "alloc", "alloc_ko", "changed_by", "changed_by_ko", "input_name")
+             "alloc", "alloc_ko", "changed_by", "changed_by_ko", "input_name", "made_by", "made_by_ko")
 
 
 def _tidy(text: str) -> str:
@@ -314,6 +314,9 @@ def _inplace_saved(scene: _Scene, values: dict, match: re.Match) -> None:
     dtype = _TYPE_DTYPES.get(match.group("tensor_type").split(".")[-1], match.group("tensor_type"))
     values["desc"] = f"shape {shape}, {dtype}"
     values["desc_ko"] = f"모양 {shape}, {dtype}"
+    if op not in ("CopySlices", "AsStridedBackward0", "AsStridedBackward1"):
+        values["made_by"] = f", output {match.group('output_nr')} of {op}"
+        values["made_by_ko"] = f", {op}의 출력 {match.group('output_nr')}"
     # the live tensor: the user's tensor at that version, of that shape
     cands = [(n, t) for n, t in scene.user_tensors()
              if getattr(t, "_version", None) == version and _shape(t) == shape]
@@ -563,6 +566,8 @@ def explain_warning(message: str, source_line: str | None = None) -> dict | None
             "id": wid,
             "message": message.split(" (Triggered internally")[0].strip()[:300],
             "name": name,
+            "title_en": fill(w["title"], values),
+            "title_ko": fill(w["title_ko"], values),
             "explanation": fill(w["en"], values),
             "explanation_ko": fill(w["ko"], ko_values) + " 해결: " + fill(w["fix_ko"], ko_values),
             "hint": fill(w["fix"], values),
@@ -577,12 +582,13 @@ def watch(recording: Recording) -> Iterator[Recording]:
     Warnings still reach whoever showed them before (they are passed on, not eaten).
     """
     seen: set[tuple] = set()
+    found: list[dict] = []  # added to recording.pitfalls at the end, after the recorder's own
     with warnings.catch_warnings():
         shown_before = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):
             try:
-                _note_warning(recording, str(message), filename, lineno, seen)
+                _note_warning(recording, str(message), filename, lineno, seen, found)
             except Exception:
                 pass
             shown_before(message, category, filename, lineno, file, line)
@@ -592,13 +598,15 @@ def watch(recording: Recording) -> Iterator[Recording]:
             yield recording
         finally:
             warnings.showwarning = shown_before
+            recording.pitfalls.extend(found)
             try:
                 _note_dead_grads(recording)
             except Exception:
                 pass
 
 
-def _note_warning(rec: Recording, message: str, filename: str, lineno: int, seen: set) -> None:
+def _note_warning(rec: Recording, message: str, filename: str, lineno: int, seen: set,
+                  pitfalls: list[dict]) -> None:
     if not filename or not _is_user_file(filename):  # raised inside torch: find the user's line
         f = sys._getframe(2)
         while f is not None and not _is_user_file(f.f_code.co_filename):
@@ -612,20 +620,39 @@ def _note_warning(rec: Recording, message: str, filename: str, lineno: int, seen
     seen.add((found["id"], filename, lineno))
     if rec.script and os.path.abspath(filename) == os.path.abspath(rec.script):
         found["line"] = lineno
-    found["kind"] = "warning"
+    found.update(kind=found["id"], iteration=None, title=found.pop("title_en"))
     where = f"line {lineno}: " if found.get("line") else ""
     rec.notes.append(f"{where}{found['explanation']} Fix: {found['hint']}")
     if rec.graphs and found["name"]:
         g = rec.graphs[-1]
         for n in g.nodes:
             if n.kind == "tensor" and n.name == found["name"] and not n.is_leaf:
-                n.note = found["explanation"]
+                n.note = f"{found['explanation']} Fix: {found['hint']}"
                 found["node"], found["graph"] = n.id, g.index
                 break
-    rec.pitfalls.append(found)
+    pitfalls.append(found)
 
 
 # --- dead gradients: a leaf that ends with grad None or all zeros ----------------------
+
+def _note_dead_grads(rec: Recording) -> None:
+    """Add the dead-gradient findings to each graph's notes (once per text) and nodes."""
+    for g in rec.graphs:
+        for f in dead_grad_findings(g, rec.source):
+            if f["en"] in g.notes:
+                continue
+            g.notes.append(f["en"])
+            try:
+                node = g.node(f["node"])
+                if not node.note:
+                    node.note = f["en"]
+            except KeyError:
+                pass
+            rec.pitfalls.append({"kind": "dead_grad", "id": f["id"], "iteration": g.iteration,
+                                 "graph": g.index, "node": f["node"], "title": f["title"],
+                                 "title_ko": f["title_ko"], "explanation": f["en"],
+                                 "explanation_ko": f["ko"]})
+
 
 def explain_dead_grads(graph: Graph, source: str | None = None, lang: str = "en") -> list[str]:
     """Why a leaf that requires grad got no gradient (None) or only zeros, from the graph.
@@ -640,7 +667,7 @@ def explain_dead_grads(graph: Graph, source: str | None = None, lang: str = "en"
 
 
 def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
-    """The same as explain_dead_grads, as {"node", "en", "ko"} dicts."""
+    """The same as explain_dead_grads, as {"id", "node", "title", "title_ko", "en", "ko"} dicts."""
     out: list[dict] = []
     by_id = {n.id: n for n in graph.nodes}
     produced_by = {e.dst: e.src for e in graph.edges if e.src.startswith("op")}
@@ -668,19 +695,23 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
         where_ko = f"({op.line}번째 줄)" if op.line else ""
         if op.op in ("ReluBackward0", "ThresholdBackward0", "ReluBackward1"):
             inp = [by_id[i] for i in inputs_of.get(blocker, []) if i in by_id and not by_id[i].constant]
-            shown = inp[0].name or "its input" if inp else "its input"
-            out.append({"node": leaf.id, "op": blocker,
-                        "en": f"{label}.grad is all zeros: every input of the ReLU{where} ({shown}) was "
+            shown = f" ({inp[0].name})" if inp and inp[0].name else ""
+            out.append({"id": "dead_relu", "node": leaf.id, "op": blocker,
+                        "title": f"Dead ReLU: {label}.grad is all zeros",
+                        "title_ko": f"죽은 ReLU: {label}.grad가 모두 0",
+                        "en": f"{label}.grad is all zeros: every input of the ReLU{where}{shown} was "
                               f"<= 0, so the ReLU passed back 0 everywhere (a dead ReLU) and no gradient "
                               f"reaches {label}. Fix: start from other weights (a different seed or "
                               f"initialisation), use a smaller learning rate, or try LeakyReLU.",
-                        "ko": f"{label}.grad가 모두 0입니다. ReLU{where_ko}의 입력({shown})이 전부 0 이하라서 "
+                        "ko": f"{label}.grad가 모두 0입니다. ReLU{where_ko}의 입력{shown}이 전부 0 이하라서 "
                               f"ReLU가 모든 자리에 0을 돌려보냈고(죽은 ReLU), {label}까지 기울기가 오지 "
                               f"않습니다. 해결: 다른 초깃값(시드나 초기화)으로 시작하거나, 학습률을 줄이거나, "
                               f"LeakyReLU를 써 보세요."})
         else:
             fop = op.forward_op or op.op
-            out.append({"node": leaf.id, "op": blocker,
+            out.append({"id": "zero_derivative", "node": leaf.id, "op": blocker,
+                        "title": f"{label}.grad is all zeros",
+                        "title_ko": f"{label}.grad가 모두 0",
                         "en": f"{label}.grad is all zeros: the gradient becomes 0 at {fop}{where}, whose "
                               f"local derivative is 0 at these values, so nothing reaches {label}.",
                         "ko": f"{label}.grad가 모두 0입니다. {fop}{where_ko}의 국소 미분값이 이 값들에서 0이라, "
@@ -689,12 +720,20 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
     # 2. constants of the graph made under no_grad or by detach
     made = _grad_free_text(source) if source else {}
     in_graph = {n.name for n in graph.nodes if n.kind == "tensor" and n.name and not n.constant}
+    leaves = _requires_grad_names(source) if source else frozenset()
+
+    def wants_grad(var: str) -> bool:  # a leaf the user asked gradients for, or a model
+        return var in leaves or any(m.startswith(var + ".") for m in in_graph)
+
     explained: set[str] = set()
     for n in graph.nodes:
         if not (n.kind == "tensor" and n.constant and n.name in made):
             continue
         kind, line, sources = made[n.name]
         sources = [s for s in sources if s != n.name]
+        if not any(wants_grad(s) for s in sources):
+            continue  # data prepared without gradients on purpose
+        sources = [s for s in sources if wants_grad(s)]
         missing = [s for s in sources if s not in in_graph]
         explained.update(sources)
         src = ", ".join(sources) or "the tensors it came from"
@@ -716,27 +755,28 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
             ko = (f"{n.name}은(는) .detach()({line}번째 줄)로 만든, 그래프에서 떨어진 복사본입니다. "
                   f"기울기는 {n.name}에서 멈추고 {src}까지 가지 않습니다.{tail_ko} 해결: 기울기가 "
                   f"흘러야 하는 곳에서는 .detach() 없이 {src}을(를) 그대로 쓰세요.")
-        out.append({"node": n.id, "en": en, "ko": ko})
+        out.append({"id": kind, "node": n.id, "en": en, "ko": ko,
+                    "title": f"No gradient flows through {n.name}",
+                    "title_ko": f"{n.name}을(를) 지나 기울기가 흐르지 않습니다"})
 
-    # 3. a tensor used on a line of this graph, detached there, and missing from the graph
-    leaves = _requires_grad_names(source) if source else set()
+    # 3. a leaf used on a line of this graph, detached there, and missing from the graph
     for n in graph.nodes:
         if n.kind != "op" or not n.source:
             continue
         for var in re.findall(r"([A-Za-z_]\w*)\s*\.\s*(?:detach\s*\(\s*\)|data\b)", n.source):
-            if var in in_graph or var in explained:
+            if var in in_graph or var in explained or var not in leaves:
                 continue
             explained.add(var)
             why = ".detach()" if re.search(rf"\b{var}\s*\.\s*detach", n.source) else ".data"
             en = (f"Line {n.line} uses {var}{why}: a copy cut off from the graph, so {var} is not "
-                  f"in it and gets no gradient from here"
-                  + (f" ({var}.grad stays None)." if var in leaves else ".")
+                  f"in it and gets no gradient from here ({var}.grad stays None)."
                   + f" Fix: use {var} itself where gradients should flow.")
             ko = (f"{n.line}번째 줄은 {var}{why}를 씁니다. 그래프에서 떨어진 복사본이라 {var}은(는) 그래프에 "
-                  f"없고 여기서 기울기를 받지 못합니다"
-                  + (f"({var}.grad는 None으로 남습니다)." if var in leaves else ".")
+                  f"없고 여기서 기울기를 받지 못합니다({var}.grad는 None으로 남습니다)."
                   + f" 해결: 기울기가 흘러야 하는 곳에서는 {var}을(를) 그대로 쓰세요.")
-            out.append({"node": n.id, "en": en, "ko": ko})
+            out.append({"id": "detach", "node": n.id, "en": en, "ko": ko,
+                        "title": f"{var}.detach() cuts {var} out of the graph",
+                        "title_ko": f"{var}.detach()가 {var}을(를) 그래프에서 떼어 냅니다"})
     return out
 
 
@@ -926,7 +966,7 @@ def align_shapes(rows: list[tuple[str, list[int]]], lang: str = "en") -> str:
             text = str(p[j]).rjust(widths[j])
             chars[starts[j]: starts[j] + len(text)] = list(text)
             if k == 0:
-                chars[starts[j] - 1] = "["
+                chars[starts[j] + len(text) - len(text.lstrip()) - 1] = "["
             if k + 1 < len(present):
                 chars[starts[j] + widths[j]] = ","
             else:

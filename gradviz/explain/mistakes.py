@@ -100,13 +100,13 @@ MISTAKES: tuple[Mistake, ...] = (
         "inplace_saved",
         r"one of the variables needed for gradient computation has been modified by an inplace "
         r"operation: \[(?P<tensor_type>[\w.]+) \[(?P<shape>[\d, ]*)\]\], which is output "
-        r"(?P<output_nr>\d+) of (?P<op>\w+), is at version (?P<version>\d+); expected version "
+        r"(?P<output_nr>\d+) of (?:torch::autograd::)?(?P<op>\w+), is at version (?P<version>\d+); expected version "
         r"(?P<expected>\d+) instead",
-        en="backward() needs {name} ({desc}, output {output_nr} of {op}) as it was in the forward "
+        en="backward() needs {name} ({desc}{made_by}) as it was in the forward "
            "pass: autograd saved it at version {expected}. But {name} was then changed in place "
            "{changed_by}, and is now at version {version} (each in-place op adds 1 to the "
            "version). The saved value is gone, so the gradient cannot be computed.",
-        ko="backward()에는 순전파 때의 {name}({desc_ko}, {op}의 출력 {output_nr})이(가) 필요해서 "
+        ko="backward()에는 순전파 때의 {name}({desc_ko}{made_by_ko})이(가) 필요해서 "
            "autograd가 버전 {expected}일 때 저장해 두었습니다. 그런데 그 뒤에 {name}이(가) "
            "in-place로 바뀌어{changed_by_ko} 지금은 버전 {version}입니다(in-place 연산마다 버전이 "
            "1씩 오릅니다). 저장된 값이 사라졌으니 기울기를 계산할 수 없습니다.",
@@ -341,6 +341,8 @@ def find(text: str) -> tuple[Mistake, re.Match] | None:
 WARNINGS: dict[str, dict[str, str]] = {
     "nonleaf_grad": {
         "detect": r"\.grad attribute of a Tensor that is not a leaf Tensor is being accessed",
+        "title": "{name}.grad is None: {name} is not a leaf",
+        "title_ko": "{name}.grad는 None: {name}은(는) 리프가 아닙니다",
         "en": "{name} is not a leaf: it was computed from other tensors, so autograd does not keep "
               "its .grad after backward(), and reading {name}.grad gives None.",
         "ko": "{name}은(는) 리프가 아닙니다. 다른 텐서로부터 계산된 텐서라서 autograd가 backward() 뒤에 "
@@ -351,6 +353,8 @@ WARNINGS: dict[str, dict[str, str]] = {
                   "리프 텐서(requires_grad=True인 텐서)의 .grad를 읽으세요.",
     },
     "loss_broadcast": {
+        "title": "The loss broadcasts a [{input}] prediction against a [{target}] target",
+        "title_ko": "손실이 [{input}] 예측과 [{target}] 정답을 브로드캐스팅합니다",
         "detect": r"Using a target size \(torch\.Size\(\[(?P<target>[\d, ]*)\]\)\) that is different "
                   r"to the input size \(torch\.Size\(\[(?P<input>[\d, ]*)\]\)\)",
         "en": "The loss compares a prediction of shape [{input}] with a target of shape [{target}]. "
