@@ -104,7 +104,7 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     sys.modules["__main__"] = module
     try:
         torch.set_default_device(device)
-        with rec, watch(recording):  # explains warnings and dead gradients as it goes
+        with watch(recording), rec:  # explains warnings and dead gradients as it goes
             exec(code, module.__dict__)
     except SystemExit as e:
         if e.code not in (None, 0):
