@@ -1,0 +1,38 @@
+"""Lesson 11: a character RNN learns to say " if you want you".
+
+At each position the RNN reads one character (one-hot) and must predict
+the next one. The hidden size equals the vocabulary size, so the RNN's
+outputs are used directly as scores for the next character.
+"""
+import torch
+import torch.nn as nn
+import torch.optim as optim
+
+torch.manual_seed(0)
+sample = " if you want you"
+char_set = sorted(set(sample))                 # the vocabulary, in a fixed order
+char_to_index = {c: i for i, c in enumerate(char_set)}
+vocab_size = len(char_set)
+
+sample_idx = [char_to_index[c] for c in sample]
+eye = torch.eye(vocab_size)
+X = eye[sample_idx[:-1]].unsqueeze(0)          # (batch 1, 15 steps, vocab) one-hot inputs
+Y = torch.tensor(sample_idx[1:]).unsqueeze(0)  # (1, 15): index of the next character
+
+rnn = nn.RNN(vocab_size, vocab_size, batch_first=True)
+criterion = nn.CrossEntropyLoss()
+optimizer = optim.Adam(rnn.parameters(), lr=0.1)
+
+for i in range(50):
+    outputs, _ = rnn(X)                        # (1, 15, vocab): scores per step
+    loss = criterion(outputs.reshape(-1, vocab_size), Y.reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()                            # through all 15 time steps
+    optimizer.step()
+
+    predicted = outputs.argmax(dim=2).squeeze(0).tolist()
+    prediction = "".join(char_set[c] for c in predicted)
+    print(f"{i:2d} loss {loss.item():.4f} prediction {prediction!r}")
+# The RNN's outputs pass through tanh, so every score lies in [-1, 1]:
+# the softmax can never be fully sure and the loss levels off above 0.
+print("target        ", repr(sample[1:]))
