@@ -57,6 +57,7 @@ class ForwardLog(TorchFunctionMode):
         self.max_calls = max_calls
         self.scope: list[torch.nn.Module] = []
         self._hooks: list = []
+        self.active = False
 
     # module scopes -----------------------------------------------------------
     def __enter__(self):
@@ -65,6 +66,7 @@ class ForwardLog(TorchFunctionMode):
             mm.register_module_forward_pre_hook(self._enter_module),
             mm.register_module_forward_hook(self._leave_module, always_call=True),
         ]
+        self.active = True
         return super().__enter__()
 
     def __exit__(self, *exc):
@@ -72,7 +74,25 @@ class ForwardLog(TorchFunctionMode):
             h.remove()
         self._hooks = []
         self.scope.clear()
+        self.active = False
         return super().__exit__(*exc)
+
+    # switching on and off between iterations ------------------------------------
+    def start(self) -> None:
+        """Start logging (the mode goes on top of the mode stack)."""
+        if not self.active:
+            self.__enter__()
+
+    def stop(self) -> bool:
+        """Stop logging, when this mode is the innermost one (else keep it: False)."""
+        if not self.active:
+            return True
+        from torch.overrides import _get_current_function_mode
+
+        if _get_current_function_mode() is not self:
+            return False  # the user's code pushed a mode above ours: popping would pop theirs
+        self.__exit__(None, None, None)
+        return True
 
     def _enter_module(self, module, args):
         self.scope.append(module)

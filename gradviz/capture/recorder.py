@@ -1,14 +1,42 @@
-"""record(), show() and step(): the public ways into capture."""
+"""record(), show() and step(): the public ways into capture.
+
+Every backward() starts an iteration (see capture/training.py). Which
+iterations keep their whole graph and backward steps:
+
+- the first, the ones asked for with `at=` (numbers, and "last"), and the
+  first backward() made from each source line (a script with three different
+  backward() lines gets three graphs; a loop gets one);
+- the graph is "full" (op names, source lines, every intermediate value) when
+  the forward op log was on while that iteration's forward ran. The log is a
+  TorchFunctionMode that costs microseconds per op, so it is switched on only
+  for iterations that will keep their graph: the decision for iteration k+1 is
+  made when backward k ends. When a new backward() line shows up while the log
+  was off, its graph is first drawn "light" (from the grad_fn chain and the
+  user's names) and replaced by a full one at the next backward() from that line;
+- "last": when the number of iterations is known (`total=`), the last
+  iteration is recorded in full like any other. When it is not, the graph of
+  the last iteration is drawn after the run from its grad_fn chain, with each
+  parameter's value and gradient at that iteration (kept anyway for the
+  timeline), but without intermediate values or backward steps; its notes say so.
+
+A NaN or inf loss also keeps the graph of the iteration where it first appears,
+and the op that produced it first is located (in the next iteration, with the
+log switched on, when the log was off).
+"""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
 
 from gradviz.capture.backward import StepWatcher
-from gradviz.capture.forward import ForwardLog
-from gradviz.capture.graph import build
+from gradviz.capture.forward import ForwardLog, source_line
+from gradviz.capture.graph import LiveGraph, build
 from gradviz.capture.names import Names, user_frame, user_frames
+from gradviz.capture.training import (MAX_SNAPSHOTS, BackwardTrap, OptimizerWatch, Timeline,
+                                      parse_at)
+from gradviz.progress import ProgressMeter
 from gradviz.recording import Graph, Recording
 
 
@@ -16,70 +44,309 @@ class Recorder:
     """Records forward ops and every backward() call while active.
 
     `with gradviz.record() as rec:` yields the Recording itself; it is complete
-    once the block ends. No patching is left behind: the TorchFunctionMode and
-    the module hooks are removed on exit.
+    once the block ends. No patching is left behind: the TorchFunctionMode, the
+    module and optimizer hooks and the backward wrappers are removed on exit.
+
+    at: iterations that keep their full graph besides the first: "1,100,last"
+        or [1, 100, "last"].
+    total: how many backward() calls to expect (progress, and "last").
+    progress: called with a gradviz.progress.Progress a few times a second.
+    snapshots: how many parameter snapshots to keep at most.
     """
 
     def __init__(self, max_graphs: int = 100, explain: bool = True,
-                 on_graph: Callable[[Recording, Graph], None] | None = None):
+                 on_graph: Callable[[Recording, Graph], None] | None = None,
+                 at: Any = None, total: int | None = None,
+                 progress: Callable[[Any], None] | None = None,
+                 snapshots: int = MAX_SNAPSHOTS):
         self.recording = Recording(device=str(torch.get_default_device()))
         self.max_graphs = max_graphs
         self.explain = explain
         self.on_graph = on_graph
+        self.at, self.at_last = parse_at(at)
+        self.total = total
         self.backward_calls = 0
-        self.log = ForwardLog(on_backward=self._on_backward)
+        self.log = ForwardLog()
+        self.timeline = Timeline(max_snapshots=snapshots, total=total)
+        self.meter = ProgressMeter(progress, total)
+        self._trap = BackwardTrap(self._on_backward)
+        self._optim = OptimizerWatch(self.timeline)
+        self._sites: dict[tuple, str] = {}  # backward() line -> "full" | "light"
+        self._locate: dict | None = None  # a NaN event waiting for a logged iteration
+        self._last_loss: float | None = None
+        self._light: Graph | None = None  # the latest graph drawn without the op log
+        self._entered = False
 
+    # entering and leaving ----------------------------------------------------------
     def __enter__(self) -> Recording:
-        self.log.__enter__()
+        self._trap.__enter__()
+        self._optim.__enter__()
+        self.log.start()
+        self._entered = True
         return self.recording
 
     def __exit__(self, *exc: Any) -> None:
-        self.log.__exit__(*exc)
-        self.log.forget()
+        try:
+            if not self.log.stop():  # someone else's mode sits above ours: unwind to it
+                self.log.__exit__(None, None, None)
+        finally:
+            self.log.forget()
+            self._optim.__exit__()
+            self._trap.__exit__()
+            self._entered = False
         self.finish()
 
     def finish(self) -> None:
+        tl = self.timeline
+        rec = self.recording
+        try:
+            if self.at_last and tl.k and tl.k not in tl.graph_of:
+                self._late_graph_of_last()
+            tl.finish(tl.frame)
+            rec.iterations = tl.to_dicts()
+        except Exception as e:  # the timeline must never cost the user their graphs
+            rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
+            tl.finish(None)
+        _locate_grad_events(tl.events, rec)
+        try:
+            from gradviz.explain.pitfalls import find_pitfalls
+
+            rec.pitfalls.extend(find_pitfalls(rec.iterations, tl.events))
+        except Exception as e:
+            rec.notes.append(f"pitfall checks unavailable: {type(e).__name__}: {e}")
+        self.meter.finish(self._last_loss)
         if self.explain:
             from gradviz.explain import explain_recording
 
-            explain_recording(self.recording)
+            explain_recording(rec)
 
-    def _on_backward(self, func, args, kwargs):
-        roots, retain = _backward_roots(args, kwargs)
-        self.backward_calls += 1
-        if len(self.recording.graphs) >= self.max_graphs or not roots:
-            return func(*args, **kwargs)
-        frame = user_frame(3)
-        names = Names(user_frames(frame))
-        live = build(roots, names, self.log.calls, index=len(self.recording.graphs))
-        graph = live.graph
-        graph.line = frame.f_lineno if frame else None
-        graph.iteration = self.backward_calls
+    # the iteration boundary ------------------------------------------------------------
+    def _on_backward(self, run: Callable[[], Any], roots: list[torch.Tensor], retain: bool,
+                     frame: Any) -> Any:
+        k = self.backward_calls = self.backward_calls + 1
+        tl = self.timeline
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
+        logged = self.log.active
+        # bookkeeping below works on detached tensors: it builds no graph and logs no op
+        tl.close(frame, site)
+        loss = _loss_of(roots)
+        bad_loss = loss is not None and not math.isfinite(loss)
+        seen = self._sites.get(site)
+        keep = (k == 1 or k in self.at or (self.at_last and self.total == k) or seen is None
+                or (seen == "light" and logged) or bad_loss and not self._nan_reported()
+                or (self._locate is not None and logged))
+        live = None
+        if keep and roots and len(self.recording.graphs) < self.max_graphs:
+            live = self._build(roots, frame, k, full=logged)
+            self._sites[site] = "full" if logged else "light"
+        elif seen is None:
+            self._sites[site] = "none"
+        tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss)
+        if bad_loss or self._locate is not None:
+            self._nonfinite(k, loss, live, logged)
         try:
-            with StepWatcher(live):
-                result = func(*args, **kwargs)
+            if live is not None:
+                with StepWatcher(live):
+                    result = run()
+            else:
+                result = run()
         finally:
-            live.fill_grads()
-            self.recording.graphs.append(graph)
-            if self.on_graph:
-                self.on_graph(self.recording, graph)
+            if live is not None:
+                live.fill_grads()
+                self._add_graph(live.graph, full=logged)
+            tl.after_backward()
         if not retain:
             self.log.forget()
+        self._switch_log(k + 1, first_here=seen is None)
+        self._last_loss = loss
+        self.meter.tick(k, loss)
         return result
 
+    def _switch_log(self, nxt: int, first_here: bool) -> None:
+        """Log the forward of iteration nxt only when it will keep its graph."""
+        on = (nxt in self.at or (self.at_last and self.total == nxt) or first_here
+              or self._locate is not None)
+        if on and len(self.recording.graphs) < self.max_graphs:
+            self.log.start()
+        else:
+            self.log.forget()
+            self.log.stop()
 
-def _backward_roots(args, kwargs) -> tuple[list[torch.Tensor], bool]:
-    """The tensors backward() starts from, for Tensor.backward and autograd.backward."""
-    first = args[0] if args else kwargs.get("tensors", kwargs.get("self"))
-    roots = [first] if isinstance(first, torch.Tensor) else list(first or [])
-    retain = bool(kwargs.get("retain_graph") or kwargs.get("create_graph"))
-    if len(args) > 2:
-        retain = retain or bool(args[2])
-    return [r for r in roots if isinstance(r, torch.Tensor)], retain
+    def _build(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
+        names = Names(user_frames(frame))
+        live = build(roots, names, self.log.calls if full else None,
+                     index=len(self.recording.graphs))
+        g = live.graph
+        g.line = frame.f_lineno if frame is not None else None
+        g.iteration = k
+        if not full:
+            g.notes.append(
+                "drawn from the grad_fn chain: the forward op log was off during this iteration, "
+                "so op source lines and unnamed intermediate values are missing")
+        return live
+
+    def _add_graph(self, graph: Graph, full: bool) -> None:
+        graphs = self.recording.graphs
+        tl = self.timeline
+        light = self._light
+        self._light = None
+        if full and light is not None and graphs and graphs[-1] is light and (
+                light.iteration == graph.iteration - 1 and light.line == graph.line
+                and not any(e.get("graph") == light.index for e in tl.events)):
+            # the full graph replaces the light one drawn at the previous backward() of this line
+            graphs.pop()
+            tl.graph_of.pop(light.iteration, None)
+            tl.keep.discard(light.iteration)
+            graph.index = light.index
+        graphs.append(graph)
+        tl.graph_of[graph.iteration] = graph.index
+        tl.keep.add(graph.iteration)
+        if not full:
+            self._light = graph
+        if self.on_graph:
+            self.on_graph(self.recording, graph)
+
+    # NaN and inf ----------------------------------------------------------------------
+    def _nan_reported(self) -> bool:
+        return any(e["kind"] == "nonfinite" and e.get("what") == "loss" for e in self.timeline.events)
+
+    def _nonfinite(self, k: int, loss: float | None, live: LiveGraph | None, logged: bool) -> None:
+        """Which node made the loss NaN or inf first."""
+        tl = self.timeline
+        if self._locate is not None:  # an earlier NaN, located now that the log is on
+            event, self._locate = self._locate, None
+            if loss is not None and not math.isfinite(loss) and live is not None and logged:
+                event.update(_first_nonfinite(live, self.log.calls), located_at=k)
+            else:
+                event["located_at"] = None
+            return
+        if self._nan_reported():
+            return
+        event = {"kind": "nonfinite", "what": "loss", "iteration": k, "loss": loss,
+                 "graph": live.graph.index if live is not None else None}
+        tl.events.append(event)
+        if live is not None:
+            found = _first_nonfinite(live, self.log.calls if logged else {})
+            if found:
+                event.update(found, located_at=k)
+                return
+        self._locate = event  # log the next iteration's forward, and look there
+
+    def _late_graph_of_last(self) -> None:
+        """'last' without a known total: the last iteration's graph, drawn after the run."""
+        tl = self.timeline
+        if not tl.roots or len(self.recording.graphs) >= self.max_graphs:
+            return
+        try:
+            names = Names([tl.frame] if tl.frame is not None else [])
+            live = build(tl.roots, names, index=len(self.recording.graphs))
+        except Exception as e:
+            self.recording.notes.append(f"no graph of the last iteration: {type(e).__name__}: {e}")
+            return
+        from gradviz.capture.values import plain
+
+        for nid, t in live.leaf_tensors.items():
+            p = tl.by_id.get(id(t))
+            if p is None or p.tensor is not t:
+                continue
+            node = live.node(nid) if hasattr(live, "node") else live.graph.node(nid)
+            node.value, node.summary = plain(p.old)
+            node.grad, node.grad_summary = plain(p.grad)
+        g = live.graph
+        g.iteration = tl.k
+        g.line = tl.lines[-1] if tl.lines else None
+        g.title = f"iteration {tl.k} (the last)"
+        g.notes.append(
+            "drawn after the run from the grad_fn chain: parameters show their value and gradient at "
+            "this iteration; intermediate values and backward steps were not recorded because the "
+            "number of iterations was not known in advance (pass total=N, or --total N, to record "
+            "the last iteration in full)")
+        self.recording.graphs.append(g)
+        tl.graph_of[tl.k] = g.index
+
+
+def _loss_of(roots: list[torch.Tensor]) -> float | None:
+    """The number backward() started from (the sum when it started from several)."""
+    if not roots or any(r.numel() != 1 for r in roots):
+        return None
+    try:
+        if len(roots) == 1:
+            r = roots[0]
+            return float(r.real.item() if r.is_complex() else r.item())
+        return float(sum(r.real.item() if r.is_complex() else r.item() for r in roots))
+    except (RuntimeError, ValueError, TypeError):
+        return None
+
+
+def _leaves(live: LiveGraph) -> list[tuple[str, torch.Tensor]]:
+    """The graph's trainable leaves under their user names (unnamed ones get a made-up name)."""
+    out, used = [], set()
+    for nid, t in live.leaf_tensors.items():
+        if not t.requires_grad:
+            continue
+        node = live.node(nid) if hasattr(live, "node") else live.graph.node(nid)
+        name = node.name or f"leaf {nid}"
+        base, n = name, 2
+        while name in used:
+            name, n = f"{base}#{n}", n + 1
+        used.add(name)
+        out.append((name, t))
+    return out
+
+
+def _nonfinite_tensor(t: torch.Tensor) -> bool:
+    if not (t.is_floating_point() or t.is_complex()):
+        return False
+    return not bool(torch.isfinite(t.detach()).all())
+
+
+def _first_nonfinite(live: LiveGraph, calls: dict) -> dict:
+    """The leaf, or else the first logged op in forward order, holding NaN or inf."""
+    g = live.graph
+    for nid, t in live.leaf_tensors.items():
+        if _nonfinite_tensor(t):
+            node = live.node(nid) if hasattr(live, "node") else g.node(nid)
+            return {"graph": g.index, "node": nid, "param": node.name, "op": None,
+                    "line": None, "source": None, "cause": "param"}
+    for call in list(calls.values()):
+        out = call.output
+        if _nonfinite_tensor(out):
+            op_id = live.key_of.get(id(out.grad_fn))
+            return {"graph": g.index, "node": op_id, "op": call.op, "line": call.line,
+                    "source": source_line(call.file, call.line), "cause": "op"}
+    return {}
+
+
+def _locate_grad_events(events: list[dict], rec: Recording) -> None:
+    """A NaN/inf gradient: the first backward step that sent one, when the graph was kept."""
+    for e in events:
+        if e.get("kind") != "nonfinite" or e.get("what") != "grad":
+            continue
+        graph = next((g for g in rec.graphs if g.iteration == e["iteration"]), None)
+        if graph is None:
+            continue
+        for step in graph.steps:
+            if any(_has_nonfinite(gi.grad) or _has_nonfinite(gi.summary) for gi in step.grad_inputs):
+                e.update(graph=graph.index, node=step.node, op=step.op, step=step.index)
+                break
+
+
+def _has_nonfinite(x: Any) -> bool:
+    if isinstance(x, float):
+        return not math.isfinite(x)
+    if isinstance(x, list):
+        return any(_has_nonfinite(v) for v in x)
+    if isinstance(x, dict):
+        return any(_has_nonfinite(x.get(k)) for k in ("min", "max", "norm"))
+    return False
 
 
 def record(**options: Any) -> Recorder:
-    """Record what runs inside a `with` block: ops, values, every backward()."""
+    """Record what runs inside a `with` block: ops, values, every backward().
+
+    Options: at="1,100,last", total=N, progress=callback, max_graphs=100,
+    explain=True, snapshots=256 (see Recorder).
+    """
     return Recorder(**options)
 
 
