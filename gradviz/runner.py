@@ -65,9 +65,26 @@ def run_script(
     `memory_limit` bytes; otherwise it runs here (for notebooks and tests).
     """
     if isolate:
+        progress = record_options.pop("progress", None)  # a callback: it stays in this process
         return _run_child(Path(path), list(args), device, timeout, memory_limit,
-                          capture_output, record_options)
+                          capture_output, record_options, progress)
     return execute(Path(path), list(args), device=device, **record_options)
+
+
+def lesson_total(path: str | os.PathLike, args: list[str]) -> int | None:
+    """How many backward() calls a catalogue lesson makes, when its entry says so."""
+    try:
+        from gradviz.lessons import LESSONS, examples_dir
+    except ImportError:
+        return None
+    path = Path(path).resolve()
+    for lesson in LESSONS:
+        if (examples_dir() / lesson.script).resolve() == path:
+            total = getattr(lesson, "iterations", None) or lesson.expect.get("iterations")
+            if callable(total):
+                return total(list(args))
+            return int(total) if isinstance(total, int) and not args else None
+    return None
 
 
 def execute(path: Path, args: list[str], device: str = "cpu",
@@ -80,6 +97,8 @@ def execute(path: Path, args: list[str], device: str = "cpu",
 
     path = Path(path).resolve()
     source = path.read_text(encoding="utf-8", errors="replace")
+    if record_options.get("total") is None:
+        record_options["total"] = lesson_total(path, args)
     rec = Recorder(on_graph=on_graph, **record_options)
     recording = rec.recording
     recording.script, recording.source, recording.device = str(path), source, device
@@ -102,8 +121,12 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     sys.argv = [str(path), *args]
     sys.path.insert(0, str(path.parent))
     sys.modules["__main__"] = module
+    # Only when it changes: a default-device context is a TorchFunctionMode that costs
+    # every torch call (about 30% of a small-tensor loop), even for "cpu".
+    switch_device = torch.device(device) != saved[3]
     try:
-        torch.set_default_device(device)
+        if switch_device:
+            torch.set_default_device(device)
         with watch(recording), rec:  # explains warnings and dead gradients as it goes
             exec(code, module.__dict__)
     except SystemExit as e:
@@ -119,7 +142,8 @@ def execute(path: Path, args: list[str], device: str = "cpu",
         sys.argv, sys.path[:] = saved[0], saved[1]
         if saved[2] is not None:
             sys.modules["__main__"] = saved[2]
-        torch.set_default_device(saved[3])
+        if switch_device:
+            torch.set_default_device(None if saved[3].type == "cpu" else saved[3])
     if not recording.graphs and recording.error is None:
         recording.notes.append(_leftover_graphs(recording, module.__dict__))
     return recording
@@ -188,12 +212,20 @@ def script_error(e: BaseException, script: str, graph: Any = None) -> ErrorInfo:
 # --- the child process --------------------------------------------------------------
 
 def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
-               memory_limit: int | None, capture_output: bool, options: dict) -> Recording:
+               memory_limit: int | None, capture_output: bool, options: dict,
+               progress: Callable | None = None) -> Recording:
     with tempfile.TemporaryDirectory(prefix="gradviz-") as tmp:
         out = Path(tmp) / "recording.json"
         spec = Path(tmp) / "spec.json"
+        progress_file = Path(tmp) / "progress.jsonl" if progress is not None else None
         spec.write_text(json.dumps({"script": str(path), "args": args, "device": device,
-                                    "out": str(out), "memory": memory_limit, "options": options}))
+                                    "out": str(out), "memory": memory_limit, "options": options,
+                                    "progress": str(progress_file) if progress_file else None}))
+        stop_following = None
+        if progress_file is not None:  # the child writes a line per report; we pass them on
+            from gradviz.progress import follow_progress
+
+            stop_following = follow_progress(progress_file, progress)
         cmd = [sys.executable, "-m", "gradviz.runner", str(spec)]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 # the script's prints go to stderr: stdout is for gradviz's own output
@@ -206,6 +238,9 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
             stdout, stderr = proc.communicate()
+        finally:
+            if stop_following is not None:
+                stop_following()
         rec = Recording.from_json(out.read_text()) if out.exists() else Recording(
             script=str(path), device=device)
         if rec.source is None and path.exists():
@@ -257,9 +292,14 @@ def _child_main(spec_path: str) -> int:
         if len(rec.graphs) <= 3:  # so a killed run still hands back its first graphs
             atomic_write(out, rec.to_json().encode())
 
+    options = dict(spec.get("options", {}))
+    if spec.get("progress"):
+        from gradviz.progress import ProgressFile
+
+        options["progress"] = ProgressFile(spec["progress"])
     try:
         rec = execute(Path(spec["script"]), spec["args"], device=spec["device"],
-                      on_graph=save_partial, **spec.get("options", {}))
+                      on_graph=save_partial, **options)
     except MemoryError:
         return EXIT_MEMORY
     atomic_write(out, rec.to_json().encode())
