@@ -40,6 +40,15 @@ def _formats(text: str) -> list[str]:
     return out
 
 
+def _at(text: str) -> str:
+    """`1,100,last`: checked here without importing torch (capture/training.py parses it)."""
+    for item in (i.strip().lower() for i in text.split(",")):
+        if item and item not in ("first", "last") and not (item.isdigit() and int(item) >= 1):
+            raise argparse.ArgumentTypeError(
+                f"--at takes iteration numbers from 1 and 'last', not {item!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gradviz", description="See PyTorch autograd at work.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
@@ -55,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=60.0, help="seconds before the script is stopped (default 60)")
     r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
     r.add_argument("--max-graphs", type=int, default=100, help="record at most this many backward() calls")
+    r.add_argument("--at", type=_at, default=None, metavar="LIST",
+                   help="iterations (backward() calls, from 1) that keep their full graph besides "
+                        "the first, e.g. 1,100,last")
+    r.add_argument("--total", type=int, default=None, metavar="N",
+                   help="how many backward() calls to expect (progress bar, and 'last' in --at)")
+    r.add_argument("--no-progress", action="store_true", help="no progress report on stderr")
     r.add_argument("--no-constants", action="store_true", help="hide constant inputs")
     r.add_argument("--no-values", action="store_true", help="hide tensor values")
     r.add_argument("--lang", choices=["en", "ko"], default="en", help="language of explanations")
@@ -95,8 +110,14 @@ def _render(args: argparse.Namespace) -> int:
     if not script.is_file():
         print(f"gradviz: no such script: {script}", file=sys.stderr)
         return EXIT_USAGE
+    from gradviz.progress import TerminalProgress
+
+    bar = None if args.no_progress else TerminalProgress(sys.stderr, prefix=f"{script.name}: ")
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
-                     timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs)
+                     timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs,
+                     at=args.at, total=args.total, progress=bar)
+    if bar is not None:
+        bar.close()
     options = {"constants": not args.no_constants, "values": not args.no_values,
                "lang": args.lang, "rankdir": args.rankdir}
     try:
