@@ -89,11 +89,11 @@ def test_script_runs_as_main_with_its_folder_on_path(tmp_path):
     assert next(n for n in doc["graphs"][0]["nodes"] if n["name"] == "w")["grad"] == 5.0
 
 
-def test_each_backward_gets_a_file(tmp_path):
+def test_each_asked_backward_gets_a_file(tmp_path):
     script = tmp_path / "loop.py"
     script.write_text("import torch\nw = torch.tensor(2.0, requires_grad=True)\n"
                       "for i in range(3):\n    (w * w).backward()\n")
-    r = render(script, "-o", tmp_path)
+    r = render(script, "-o", tmp_path, "--at", "1,2,3")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmp_path.glob("*.svg")) == ["loop-1.svg", "loop-2.svg", "loop-3.svg"]
 
