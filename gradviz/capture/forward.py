@@ -45,6 +45,7 @@ class OpCall:
     file: str | None = None
     line: int | None = None
     scope: tuple = ()  # the nn.Modules it ran inside, outermost first
+    calls: tuple = ()  # per entry of scope, a number for that module call (tells calls apart)
 
 
 class ForwardLog(TorchFunctionMode):
@@ -56,6 +57,8 @@ class ForwardLog(TorchFunctionMode):
         self.on_backward = on_backward
         self.max_calls = max_calls
         self.scope: list[torch.nn.Module] = []
+        self.scope_calls: list[int] = []  # parallel to scope: one number per module call
+        self._module_calls = 0
         self._hooks: list = []
         self.active = False
 
@@ -74,6 +77,7 @@ class ForwardLog(TorchFunctionMode):
             h.remove()
         self._hooks = []
         self.scope.clear()
+        self.scope_calls.clear()
         self.active = False
         return super().__exit__(*exc)
 
@@ -96,10 +100,13 @@ class ForwardLog(TorchFunctionMode):
 
     def _enter_module(self, module, args):
         self.scope.append(module)
+        self._module_calls += 1
+        self.scope_calls.append(self._module_calls)
 
     def _leave_module(self, module, args, output):
         if self.scope and self.scope[-1] is module:
             self.scope.pop()
+            self.scope_calls.pop()
 
     # ops -----------------------------------------------------------------------
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -131,6 +138,7 @@ class ForwardLog(TorchFunctionMode):
             file=frame.f_code.co_filename if frame else None,
             line=frame.f_lineno if frame else None,
             scope=tuple(self.scope),
+            calls=tuple(self.scope_calls),
         )
 
     def forget(self) -> None:
