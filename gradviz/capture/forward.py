@@ -129,6 +129,8 @@ class ForwardLog(TorchFunctionMode):
     def _log(self, name: str, out: torch.Tensor, args, kwargs) -> None:
         if len(self.calls) >= self.max_calls:
             return
+        if (id(out.grad_fn), out.output_nr) in self.calls:
+            return  # an op that handed back its input (dropout(p=0), .float() of a float): keep its maker
         frame = user_frame(3)
         consts = [a for a in args if _is_constant(a, name in _ARITH)]
         self.calls[(id(out.grad_fn), out.output_nr)] = OpCall(
