@@ -143,6 +143,7 @@ class Graph:
     notes: list[str] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)  # finite-difference results
     options: dict[str, Any] = field(default_factory=dict)  # render defaults
+    modules: dict[str, dict] = field(default_factory=dict)  # qualified nn.Module name -> info
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:
