@@ -60,7 +60,7 @@ MISTAKES: tuple[Mistake, ...] = (
            "already freed the values the graph saved (to save memory), so it cannot be walked "
            "again. In a loop this usually means part of the forward pass was computed once, "
            "before the loop, and reused.",
-        ko="{name}의 그래프를 두 번째로 backward() 했습니다. 첫 번째 backward()가 메모리를 아끼려고 "
+        ko="{name}에서 같은 그래프로 backward()를 두 번째 실행했습니다. 첫 번째 backward()가 메모리를 아끼려고 "
            "그래프에 저장된 중간 값을 이미 지웠기 때문에 다시 거슬러 갈 수 없습니다. 반복문이라면 "
            "순전파의 일부를 반복문 밖에서 한 번만 계산하고 계속 재사용하는 경우가 대부분입니다.",
         fix="Recompute the forward pass (the loss) before every backward(); only if you really "
@@ -136,7 +136,7 @@ MISTAKES: tuple[Mistake, ...] = (
         en="{func}() of an integer tensor ({dtype}) is not defined: the average of integers is "
            "usually not an integer, and PyTorch will not guess which type the result should "
            "have{named}.",
-        ko="정수 텐서({dtype})에는 {func}()를 쓸 수 없습니다. 정수의 평균은 보통 정수가 아니고, "
+        ko="정수 텐서({dtype})에는 {func}()을(를) 쓸 수 없습니다. 정수의 평균은 보통 정수가 아니고, "
            "PyTorch는 결과의 자료형을 짐작하지 않습니다{named_ko}.",
         fix="Convert it first: {var}.float().{func}(), or create it with decimals "
             "(torch.tensor([1.0, 2.0])).",
@@ -150,7 +150,7 @@ MISTAKES: tuple[Mistake, ...] = (
         en="{op} cannot broadcast {a} and {b} together. Broadcasting lines the shapes up from "
            "the right; in each column the sizes must be equal, or one of them 1. In dimension "
            "{dim} they are {sa} and {sb}:\n{aligned}",
-        ko="{op_ko}에서 {a_ko}와(과) {b_ko}를 브로드캐스팅할 수 없습니다. 브로드캐스팅은 두 모양을 "
+        ko="{op_ko}에서 {a_ko}와(과) {b_ko}을(를) 브로드캐스팅할 수 없습니다. 브로드캐스팅은 두 모양을 "
            "오른쪽 끝부터 맞춰 세우고, 각 자리의 크기가 같거나 한쪽이 1이어야 합니다. 차원 {dim}에서 "
            "크기가 {sa}와(과) {sb}로 다릅니다:\n{aligned}",
         fix="Make the marked sizes agree: reshape with .view / .unsqueeze(-1) to add a size-1 "
