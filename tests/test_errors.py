@@ -83,6 +83,20 @@ def test_backward_twice_through_freed_graph(tmp_path):
     assert e.node is not None and e.node == rec.graphs[-1].root
 
 
+def test_backward_twice_in_a_loop_names_the_tensor_made_before_it(tmp_path):
+    rec = run(tmp_path, """
+        import torch
+        w = torch.tensor(1.0, requires_grad=True)
+        h = torch.tanh(w * 3)
+        for i in range(3):
+            loss = (h - 1) ** 2
+            loss.backward()
+        """)
+    e = explained(rec, "RuntimeError", "h (line 3)", "outside the loop on line 4")
+    assert "h(3번째 줄)" in e.explanation_ko
+    assert rec.graphs[-1].node(e.node).name == "h"
+
+
 def test_backward_on_non_scalar(tmp_path):
     rec = run(tmp_path, """
         import torch

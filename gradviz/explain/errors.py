@@ -50,6 +50,7 @@ def _explain(info: ErrorInfo, exc: BaseException, graph: Graph | None) -> None:
         return
     mistake, match = hit
     scene = _Scene(exc, info)
+    scene.graph = graph
     values: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
     values.setdefault("name", _UNNAMED)
     values.update({k: "" for k in _OPTIONAL}, line=info.line or "?")
@@ -73,7 +74,8 @@ def _explain(info: ErrorInfo, exc: BaseException, graph: Graph | None) -> None:
 _UNNAMED = "the tensor"
 # Parts of a sentence that are simply left out when nothing is known about them.
 _OPTIONAL = ("why", "why_ko", "view_note", "view_note_ko", "named", "named_ko", "op_on", "op_on_ko",
-             "alloc", "alloc_ko", "changed_by", "changed_by_ko", "input_name", "made_by", "made_by_ko")
+             "alloc", "alloc_ko", "changed_by", "changed_by_ko", "input_name", "made_by", "made_by_ko",
+             "reused", "reused_ko")
 
 
 def _tidy(text: str) -> str:
@@ -86,6 +88,7 @@ class _Scene:
 
     def __init__(self, exc: BaseException, info: ErrorInfo):
         self.info = info
+        self.graph: Graph | None = None
         frames = []
         tb = exc.__traceback__
         while tb is not None:
@@ -275,6 +278,42 @@ def _backward_no_grad(scene: _Scene, values: dict, match: re.Match) -> None:
 
 def _backward_twice(scene: _Scene, values: dict, match: re.Match) -> None:
     _root_name(scene, values)
+    g, info = scene.graph, scene.info
+    if g is None or g.line != info.line or not info.file or not info.line:
+        return
+    loop = _loop_around(info.file, info.line)
+    if loop is None:
+        return
+    # tensors of this graph made before the loop: every iteration goes back through them
+    before = [n for n in g.nodes if n.kind == "tensor" and not n.is_leaf and not n.constant
+              and n.line and n.file == info.file and not loop[0] <= n.line <= loop[1]]
+    if not before:
+        return
+    n = before[0]
+    label = n.name or n.label or "a tensor"
+    values["reused_node"] = n.id
+    values["reused"] = (f" Here {label} (line {n.line}) is computed once, outside the loop on line "
+                        f"{loop[0]}: every iteration goes back through its graph, which the first "
+                        f"backward() freed. Compute it inside the loop.")
+    values["reused_ko"] = (f" 여기서는 {label}({n.line}번째 줄)이(가) {loop[0]}번째 줄의 반복문 밖에서 한 번만 "
+                           f"계산됩니다. 반복할 때마다 그 그래프를 다시 거슬러 가는데, 첫 backward()가 이미 "
+                           f"지웠습니다. 반복문 안에서 계산하세요.")
+
+
+def _loop_around(path: str, line: int) -> tuple[int, int] | None:
+    """(first, last) line of the innermost for/while loop around `line` in the script."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For | ast.While | ast.AsyncFor):
+            end = getattr(node, "end_lineno", None) or node.lineno
+            if node.lineno <= line <= end and (best is None or node.lineno > best[0]):
+                best = (node.lineno, end)
+    return best
 
 
 def _backward_non_scalar(scene: _Scene, values: dict, match: re.Match) -> None:
@@ -527,6 +566,8 @@ def _culprit(mistake_id: str, values: dict, graph: Graph, info: ErrorInfo) -> st
     """The node to highlight in the last graph, when the mistake has one there."""
     name = values.get("name")
     tensors = [n for n in graph.nodes if n.kind == "tensor"]
+    if mistake_id == "backward_twice" and values.get("reused_node"):
+        return values["reused_node"]
     if mistake_id in ("backward_no_grad", "backward_twice", "backward_non_scalar"):
         # only the graph whose backward() failed: it was recorded on the failing line
         if graph.line == info.line and graph.root:

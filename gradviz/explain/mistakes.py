@@ -59,10 +59,10 @@ MISTAKES: tuple[Mistake, ...] = (
         en="backward() went through the graph of {name} a second time. The first backward() "
            "already freed the values the graph saved (to save memory), so it cannot be walked "
            "again. In a loop this usually means part of the forward pass was computed once, "
-           "before the loop, and reused.",
+           "before the loop, and reused.{reused}",
         ko="{name}에서 같은 그래프로 backward()를 두 번째 실행했습니다. 첫 번째 backward()가 메모리를 아끼려고 "
            "그래프에 저장된 중간 값을 이미 지웠기 때문에 다시 거슬러 갈 수 없습니다. 반복문이라면 "
-           "순전파의 일부를 반복문 밖에서 한 번만 계산하고 계속 재사용하는 경우가 대부분입니다.",
+           "순전파의 일부를 반복문 밖에서 한 번만 계산하고 계속 재사용하는 경우가 대부분입니다.{reused_ko}",
         fix="Recompute the forward pass (the loss) before every backward(); only if you really "
             "need the same graph twice, call backward(retain_graph=True) the first time.",
         fix_ko="backward()를 부를 때마다 순전파(손실)를 새로 계산하세요. 같은 그래프가 정말 두 번 "
