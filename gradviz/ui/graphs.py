@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ class DisplayOptions:
     constants: bool = True
     attrs: bool = True
     depth: int = 0
-    rankdir: str = "LR"
+    rankdir: str = "auto"  # "LR", "TB", or "auto": LR for shallow graphs, TB for deep ones
     lang: str = "en"
+    fit: bool = True  # scale the picture to the page width (else 1:1 with scroll bars)
 
     def dot_kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = dict(values=self.values, grads=self.grads, constants=self.constants,
@@ -95,10 +97,83 @@ class _SvgCache:
 _CACHE = _SvgCache(CACHE_SIZE)
 
 
+def depth(graph: Graph) -> int:
+    """Nodes on the longest path: how many ranks `dot` lays out (cycles are cut)."""
+    succ: dict[str, list[str]] = {}
+    for e in graph.edges:
+        succ.setdefault(e.src, []).append(e.dst)
+    longest: dict[str, int] = {}
+    for start in (n.id for n in graph.nodes):
+        if start in longest:
+            continue
+        stack, on_path = [(start, iter(succ.get(start, ())))], {start}
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(node)
+                longest[node] = 1 + max((longest.get(c, 0) for c in succ.get(node, ()) if c in longest),
+                                        default=0)
+            elif child not in longest and child not in on_path:
+                stack.append((child, iter(succ.get(child, ()))))
+                on_path.add(child)
+    return max(longest.values(), default=0)
+
+
+def fan_out(graph: Graph) -> int:
+    """The most edges leaving one node: a weight reused by many steps makes dot slow."""
+    count: dict[str, int] = {}
+    for e in graph.edges:
+        count[e.src] = count.get(e.src, 0) + 1
+    return max(count.values(), default=0)
+
+
+AUTO_LR_MAX_RANKS = 7  # deeper graphs read better top to bottom
+OVERVIEW_NODES = 220  # bigger graphs: one layout, the step shown by highlighting
+OVERVIEW_FAN_OUT = 6  # ... and so are graphs with a node that feeds this many ops
+OVERVIEW_FAN_NODES = 40  # (when they are not tiny)
+SLOW_STEP_S = 1.5  # a step picture that took longer switches its graph to the overview
+_MODES: dict[tuple, str] = {}
+
+
+def resolve(opts: DisplayOptions, graph: Graph) -> DisplayOptions:
+    """The options that make the picture: "auto" layout decided, page-only settings dropped."""
+    from dataclasses import replace
+
+    rankdir = opts.rankdir
+    if rankdir not in ("LR", "TB"):
+        rankdir = "LR" if depth(graph) <= AUTO_LR_MAX_RANKS else "TB"
+    return replace(opts, rankdir=rankdir, fit=True)
+
+
+def mode(rec_key: str, gi: int, graph: Graph, opts: DisplayOptions) -> str:
+    """"steps" (one layout per step) or "overview" (one layout, the step highlighted)."""
+    key = (rec_key, gi, opts)
+    if key not in _MODES:
+        big = len(graph.nodes) > OVERVIEW_NODES or (
+            len(graph.nodes) > OVERVIEW_FAN_NODES and fan_out(graph) >= OVERVIEW_FAN_OUT)
+        _MODES[key] = "overview" if big else "steps"
+    return _MODES[key]
+
+
 def step_svg(rec_key: str, gi: int, graph: Graph, step: int | None, opts: DisplayOptions,
              prefetch: bool = True) -> str:
-    """The picture of `graph` after backward step `step` (None: the finished graph)."""
+    """The picture of `graph` after backward step `step` (None: the finished graph).
+
+    Per-step pictures re-lay the graph out with the gradients sent so far on
+    its edges. Graphs too slow for that get one overview picture, and the step
+    is shown by CSS: the current node outlined, the nodes still to come faded.
+    """
+    opts = resolve(opts, graph)
+    if step is not None and graph.steps and mode(rec_key, gi, graph, opts) == "overview":
+        base = _CACHE.get((rec_key, gi, None, opts), graph, None, opts)
+        return highlight(base, graph, step)
+    started = time.monotonic()
     svg = _CACHE.get((rec_key, gi, step, opts), graph, step, opts)
+    if step is not None and time.monotonic() - started > SLOW_STEP_S:
+        _MODES[(rec_key, gi, opts)] = "overview"
+        return svg
     if prefetch and step is not None and graph.steps:
         n = len(graph.steps)
         if n <= PREFETCH_ALL_MAX_STEPS:
@@ -109,6 +184,38 @@ def step_svg(rec_key: str, gi: int, graph: Graph, step: int | None, opts: Displa
         for k in order:
             _CACHE.prefetch((rec_key, gi, k, opts), graph, k, opts)
     return svg
+
+
+def ready(rec_key: str, gi: int, graph: Graph, step: int | None, opts: DisplayOptions) -> bool:
+    """Whether step_svg would answer from the cache (else the page shows a spinner)."""
+    opts = resolve(opts, graph)
+    if step is not None and graph.steps and mode(rec_key, gi, graph, opts) == "overview":
+        step = None
+    with _CACHE.lock:
+        return (rec_key, gi, step, opts) in _CACHE.done
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def highlight(svg: str, graph: Graph, step: int) -> str:
+    """The overview picture with step `step` marked by a scoped style sheet."""
+    from gradviz.render.style import CURRENT
+
+    steps = graph.steps
+    k = max(0, min(step, len(steps) - 1))
+    current = steps[k].node
+    done = {s.node for s in steps[:k]}
+    todo = {s.node for s in steps[k + 1:]} - done - {current}
+    scope = f"gv-o{abs(hash((id(graph), k))) % 10**9}"
+    rules = []
+    if _SAFE_ID.match(current):
+        rules.append(f"#{scope} #node-{current} > ellipse, #{scope} #node-{current} > polygon "
+                     f"{{ stroke: {CURRENT}; stroke-width: 4px; }}")
+    faded = [f"#{scope} #node-{n}" for n in sorted(todo) if _SAFE_ID.match(n)]
+    if faded:
+        rules.append(", ".join(faded) + " { opacity: .32; }")
+    return f'<div id="{scope}"><style>{" ".join(rules)}</style>{svg}</div>'
 
 
 def clear() -> None:
@@ -166,7 +273,10 @@ def legend_html(lang: str) -> str:
     return f'<div class="gv-legend">{"".join(chips)}</div>'
 
 
-def show(svg: str, max_height: int = 640) -> None:
+def show(svg: str, max_height: int = 640, fit: bool = True) -> None:
     import streamlit as st
 
-    st.markdown(graph_block(svg, max_height), unsafe_allow_html=True)
+    block = graph_block(svg, max_height)
+    if not fit:
+        block = block.replace('class="gv-stage"', 'class="gv-stage gv-actual"', 1)
+    st.markdown(block, unsafe_allow_html=True)

@@ -40,9 +40,10 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "0 shows every op; 1 folds each top-level nn.Module into one box, 2 its children, …",
         "ko": "0이면 모든 연산을 보여 주고, 1이면 최상위 nn.Module을 상자 하나로 접습니다. 2는 그 아래 단계까지…",
     },
-    "layout": {"en": "Layout", "ko": "배치"},
-    "layout_LR": {"en": "left → right", "ko": "왼쪽 → 오른쪽"},
-    "layout_TB": {"en": "top ↓ bottom", "ko": "위 ↓ 아래"},
+    "layout": {"en": "Layout direction", "ko": "배치 방향"},
+    "layout_auto": {"en": "auto", "ko": "자동"},
+    "layout_LR": {"en": "→", "ko": "→"},
+    "layout_TB": {"en": "↓", "ko": "↓"},
     "rerun": {"en": "Run again", "ko": "다시 실행"},
     "rerun_help": {"en": "Forget the cached run and run the lesson again.",
                    "ko": "저장된 결과를 지우고 레슨을 다시 실행합니다."},
@@ -93,6 +94,14 @@ LABELS: dict[str, dict[str, str]] = {
         "ko": "상자는 텐서(이름 | 값 | 기울기), 타원은 autograd 연산입니다. 굵은 테두리가 현재 단계이고, "
               "주황색 화살표는 지금까지 보낸 기울기, 흐린 부분은 아직 실행되지 않은 단계입니다.",
     },
+    "drawing": {"en": "Drawing the graph…", "ko": "그래프를 그리는 중…"},
+    "overview": {
+        "en": "A large graph: it is drawn once, the current step is outlined and the steps still to come "
+              "are faded; the chain-rule card below has this step's numbers.",
+        "ko": "큰 그래프라 한 번만 그립니다. 현재 단계는 테두리로, 남은 단계는 흐리게 표시하고, "
+              "이 단계의 숫자는 아래 연쇄 법칙 카드에 있습니다.",
+    },
+    "fit": {"en": "Fit the graph to the page", "ko": "그래프를 화면 폭에 맞추기"},
     "render_failed": {"en": "The graph could not be drawn: {msg}", "ko": "그래프를 그리지 못했습니다: {msg}"},
     "source": {"en": "Source", "ko": "소스 코드"},
     "source_caption": {"en": "The highlighted line made the op of this step.",

@@ -12,7 +12,8 @@ from gradviz.ui.sidebar import Choice
 CSS = """
 <style>
 .gv-stage { overflow: auto; padding: 6px 2px; text-align: center; }
-.gv-stage svg.gv-svg { width: min(100%, calc(var(--w, 600px) * 1.45)); height: auto; }
+.gv-stage svg.gv-svg { width: min(100%, calc(var(--w, 600px) * 1.25)); height: auto; }
+.gv-stage.gv-actual svg.gv-svg { width: var(--w, auto); max-width: none; }
 .gv-legend { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 13px; opacity: .85; margin: 2px 0 6px; }
 .gv-chip { display: inline-flex; align-items: center; gap: 6px; }
 .gv-chip i { display: inline-block; width: 14px; height: 12px; border-radius: 3px;

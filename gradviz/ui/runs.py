@@ -197,12 +197,18 @@ def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
     from gradviz.ui.i18n import pick, t
 
     with _progress_bar(t("running", lang, what=pick(lesson.title, lang)), lang) as progress:
-        try:
-            rec, extra = _lesson_cached(lesson.id, str(lesson.path), tuple(args), device,
-                                        save_images, digest, _progress=progress)
-        except _DoNotCache as e:
-            rec, extra = e.rec, e.extra
+        rec, extra = warm(lesson, device, args, save_images, digest, progress)
     return _remember(key, Run(key, rec, extra))
+
+
+def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, digest: str = "",
+         progress: Callable[..., None] | None = None) -> tuple[Recording, dict]:
+    """Run a lesson into the shared cache (or read it from there); safe from any thread."""
+    try:
+        return _lesson_cached(lesson.id, str(lesson.path), tuple(args), device, save_images, digest,
+                              _progress=progress)
+    except _DoNotCache as e:
+        return e.rec, e.extra
 
 
 def code_digest(code: str, device: str) -> str:

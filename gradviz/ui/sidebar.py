@@ -109,8 +109,9 @@ def show(devices: list[str]) -> Choice:
     constants = c1.checkbox(t("show_constants", lang), value=True, key="gv_constants")
     attrs = c2.checkbox(t("show_attrs", lang), value=True, key="gv_attrs")
     depth = sb.slider(t("depth", lang), 0, 4, 0, key="gv_depth", help=t("depth_help", lang))
-    rankdir = sb.radio(t("layout", lang), ["LR", "TB"], key="gv_rankdir", horizontal=True,
+    rankdir = sb.radio(t("layout", lang), ["auto", "LR", "TB"], key="gv_rankdir", horizontal=True,
                        format_func=lambda d: t(f"layout_{d}", lang))
+    fit = sb.toggle(t("fit", lang), value=True, key="gv_fit")
     opts = DisplayOptions(values=values, grads=grads, constants=constants, attrs=attrs,
-                          depth=int(depth), rankdir=rankdir or "LR", lang=lang)
+                          depth=int(depth), rankdir=rankdir or "auto", lang=lang, fit=bool(fit))
     return Choice(lang=lang, lesson=lesson, device=device, quick=bool(quick), opts=opts)

@@ -48,8 +48,8 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
         if graph.title:
             st.caption(graph.title)
         st.info(t("no_steps", lang))
-        svg = graphs.step_svg(rec_key, gi, graph, None, opts)
-        _graph_and_side(graph, None, svg, rec, lang)
+        svg = _picture(rec_key, gi, graph, None, opts)
+        _graph_and_side(graph, None, svg, rec, opts)
         _export_svg(svg, rec_key, gi, None, lang)
         _tensors(graph, lang)
         return
@@ -61,8 +61,8 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     _controls(key, k, n, graph, lang)
     k = int(st.session_state[key])
     step = graph.steps[k - 1]
-    svg = graphs.step_svg(rec_key, gi, graph, k - 1, opts)
-    _graph_and_side(graph, step, svg, rec, lang)
+    svg = _picture(rec_key, gi, graph, k - 1, opts)
+    _graph_and_side(graph, step, svg, rec, opts)
     _export_svg(svg, rec_key, gi, k, lang)
     _results(graph, lang)
     _tensors(graph, lang)
@@ -101,9 +101,19 @@ def _controls(key: str, k: int, n: int, graph: Graph, lang: str) -> None:
         st.slider(t("step", lang), 1, n, key=key, label_visibility="collapsed")
 
 
-def _graph_and_side(graph: Graph, step, svg: str, rec: Recording, lang: str) -> None:
-    graphs.show(svg)
+def _picture(rec_key: str, gi: int, graph: Graph, step: int | None, opts: DisplayOptions) -> str:
+    if graphs.ready(rec_key, gi, graph, step, opts):
+        return graphs.step_svg(rec_key, gi, graph, step, opts)
+    with st.spinner(t("drawing", opts.lang)):
+        return graphs.step_svg(rec_key, gi, graph, step, opts)
+
+
+def _graph_and_side(graph: Graph, step, svg: str, rec: Recording, opts: DisplayOptions) -> None:
+    lang = opts.lang
+    graphs.show(svg, fit=opts.fit)
     st.html(graphs.legend_html(lang))
+    if step is not None and 'id="gv-o' in svg[:40]:
+        st.caption(t("overview", lang))
     left, right = st.columns([5, 6], gap="medium")
     with left:
         if step is not None:

@@ -167,7 +167,19 @@ def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any) -> alt.Chart:
     return alt.layer(*layers).properties(height=CHART_HEIGHT)
 
 
+def _runs(values: pd.Series) -> list[int]:
+    """A new run wherever |value| grows: the script started descending again from scratch."""
+    run, out, prev = 0, [], None
+    for v in values:
+        if prev is not None and abs(v) > abs(prev) * 1.5 + 1e-12:
+            run += 1
+        out.append(run)
+        prev = v
+    return out
+
+
 def _parabola_chart(frame: pd.DataFrame, selected: Any) -> alt.Chart:
+    frame = frame.assign(run=_runs(frame["value"]))
     span = max(abs(frame["value"]).max(), 1e-9) * 1.1
     xs = [-span + 2 * span * i / 200 for i in range(201)]
     curve = pd.DataFrame({"value": xs, "loss": [x * x for x in xs]})
@@ -175,7 +187,7 @@ def _parabola_chart(frame: pd.DataFrame, selected: Any) -> alt.Chart:
         alt.Chart(curve).mark_line(color="#868e96", strokeWidth=1.5).encode(
             x=alt.X("value:Q", title=None), y=alt.Y("loss:Q", title="L")),
         alt.Chart(frame).mark_line(color="#e8590c", strokeWidth=1, opacity=0.6).encode(
-            x="value:Q", y="loss:Q", order="iteration:Q"),
+            x="value:Q", y="loss:Q", order="iteration:Q", detail="run:N"),
         alt.Chart(frame).mark_circle(color="#e8590c", size=45).encode(
             x="value:Q", y="loss:Q",
             tooltip=["iteration", alt.Tooltip("value:Q", format=".5g"), alt.Tooltip("loss:Q", format=".5g")]),
