@@ -99,19 +99,24 @@ class Recorder:
     def finish(self) -> None:
         tl = self.timeline
         rec = self.recording
+        lines: list = []
         try:
             if self.at_last and tl.k and tl.k not in tl.graph_of:
                 self._late_graph_of_last()
+            lines = list(tl.lines)
             tl.finish(tl.frame)
             rec.iterations = tl.to_dicts()
         except Exception as e:  # the timeline must never cost the user their graphs
             rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
-            tl.finish(None)
+            try:
+                tl.finish(None)
+            except Exception:
+                pass
         _locate_grad_events(tl.events, rec)
         try:
             from gradviz.explain.pitfalls import find_pitfalls
 
-            rec.pitfalls.extend(find_pitfalls(rec.iterations, tl.events))
+            rec.pitfalls.extend(find_pitfalls(rec.iterations, tl.events, lines))
         except Exception as e:
             rec.notes.append(f"pitfall checks unavailable: {type(e).__name__}: {e}")
         self.meter.finish(self._last_loss)
@@ -251,7 +256,7 @@ class Recorder:
                 continue
             node = live.node(nid) if hasattr(live, "node") else live.graph.node(nid)
             node.value, node.summary = plain(p.old)
-            node.grad, node.grad_summary = plain(p.grad)
+            node.grad, node.grad_summary = p.grad_plain or plain(tl.grad_of(p))
         g = live.graph
         g.iteration = tl.k
         g.line = tl.lines[-1] if tl.lines else None

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import torch
 
 from gradviz.capture.names import is_internal
@@ -144,7 +145,10 @@ class Param:
     tensor: torch.Tensor  # the live tensor used by the latest iteration
     path: tuple | None = None  # ("w",) or ("params", 0): where to look for a rebound tensor
     old: torch.Tensor | None = None  # its value at the latest backward (a copy)
-    grad: torch.Tensor | None = None  # its .grad right after that backward (a copy)
+    grad: torch.Tensor | None = None  # its .grad right after that backward (the tensor itself)
+    grad_version: int = -1  # grad._version then: a later in-place zero_() shows as a change
+    grad_plain: tuple | None = None  # (value, summary) of that grad, on snapshot iterations
+    grad0: float | None = None  # its first element, on snapshot iterations
     stepped_by: str | None = None  # the optimizer that stepped it since that backward
     flagged: bool = False  # accumulation already reported
     last_update_zero: bool = True
@@ -200,12 +204,26 @@ def _num(x: float | None) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
+_NUMPY_NORM = (torch.float32, torch.float64)
+
+
 def _norm(t: torch.Tensor | None) -> float | None:
+    """The 2-norm as a Python float (numpy on the CPU: about half the cost of a torch call)."""
     if t is None:
         return None
+    t = t.detach()
+    if (t.device.type == "cpu" and t.dtype in _NUMPY_NORM and t.layout == torch.strided
+            and not t.is_neg() and not t.is_conj()):
+        a = t.numpy().reshape(-1)
+        return math.sqrt(float(np.dot(a, a)))
     if not (t.is_floating_point() or t.is_complex()):
         t = t.double()
     return torch.linalg.vector_norm(t).item()
+
+
+def _all_finite(t: torch.Tensor | None) -> bool:
+    return t is None or not (t.is_floating_point() or t.is_complex()) or bool(
+        torch.isfinite(t.detach()).all())
 
 
 class Timeline:
@@ -233,6 +251,7 @@ class Timeline:
         self.site: Site | None = None  # the latest backward() line
         self.roots: list[torch.Tensor] = []  # of the latest backward
         self._row: list[list] = []
+        self._snap_now = False
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
     def close(self, frame: FrameType | None, site: Site | None = None, final: bool = False) -> None:
@@ -246,7 +265,7 @@ class Timeline:
             return
         k = self.k
         namespaces = _namespaces(frame) if final or site == self.site else []
-        snap = final or k in self.keep or k % self.every == 0
+        snap = final or self._snap_now
         entries = self.snaps.setdefault(k, {}) if snap else None
         for p, row in zip(self.current, self._row):
             new = self._resolve(p, namespaces)
@@ -257,13 +276,8 @@ class Timeline:
             upd = None
             if p.old is not None and new.shape == p.old.shape:
                 upd = new.detach() - p.old
-            if p.old is not None and p.old.numel() == 1:  # the numbers themselves
-                row[:] = [_first(p.old), _first(p.grad), _first(upd), list(p.old.shape)]
-            else:
-                row[:] = [_norm(p.old), _norm(p.grad), _norm(upd), None]
+            row[2] = (upd.item() if row[3] is not None else _norm(upd)) if upd is not None else None
             p.last_update_zero = not row[2]
-            if row[1] is not None and not math.isfinite(row[1]):
-                self._event_once("grad", k, p.name)
             if entries is not None:
                 if how is None:
                     how = "in-place" if not p.last_update_zero else "none"
@@ -281,6 +295,7 @@ class Timeline:
         self.roots = roots
         self.losses.append(loss)
         self.lines.append(site[1] if site else None)
+        self._snap_now = k in self.keep or k % self.every == 0
         if leaves is not None:
             self.site_params[site] = tuple(self._track(name, t) for name, t in leaves)
         params = self.site_params.get(site, self.current)
@@ -291,17 +306,35 @@ class Timeline:
             if new is not p.tensor:
                 self._rebind(p, new)
             self._check_accumulation(p, k)
-            p.old = new.detach().clone()
-            p.grad = None
-            row.append([None, None, None, None])
+            old = p.old = new.detach().clone()
+            p.grad, p.grad_plain, p.grad0 = None, None, None
+            if old.numel() == 1:  # the numbers themselves, not norms
+                row.append([old.item(), None, None, list(old.shape)])
+            else:
+                row.append([_norm(old), None, None, None])
         self.current = params
         self._row = row
         self.rows.append((params, row))
 
     def after_backward(self) -> None:
-        for p in self.current:
+        """Read each parameter's gradient now, before the code zeroes or changes it."""
+        for p, row in zip(self.current, self._row):
             g = p.tensor.grad
-            p.grad = g.detach().clone() if g is not None else None
+            p.grad = g
+            if g is None:
+                continue
+            p.grad_version = g._version
+            row[1] = g.item() if row[3] is not None else _norm(g)
+            if self._snap_now:
+                p.grad_plain = plain(g)
+                p.grad0 = _first(g)
+            if not math.isfinite(row[1]) and not _all_finite(g):
+                self._event_once("grad", self.k, p.name)
+
+    def grad_of(self, p: Param) -> torch.Tensor | None:
+        """The gradient of the latest iteration, if nothing has changed it since."""
+        g = p.grad
+        return g if g is not None and g._version == p.grad_version else None
 
     def finish(self, frame: FrameType | None) -> None:
         if self.k:
@@ -320,8 +353,7 @@ class Timeline:
     # what the optimizer hooks and the recorder ask --------------------------------
     def detail(self) -> bool:
         """Does the current iteration keep a snapshot (so optimizer details too)?"""
-        k = self.k
-        return k in self.keep or (k > 0 and k % self.every == 0)
+        return self._snap_now
 
     def name_of(self, t: torch.Tensor) -> str | None:
         p = self.by_id.get(id(t))
@@ -376,15 +408,19 @@ class Timeline:
 
     def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str) -> dict:
         v, vs = plain(p.old)
-        g, gs = plain(p.grad)
+        if p.grad_plain is not None:
+            (g, gs), g0 = p.grad_plain, p.grad0
+        else:  # the last iteration, when it was not planned as a snapshot
+            grad = self.grad_of(p)
+            (g, gs), g0 = plain(grad), _first(grad)
         u, us = plain(upd)
         t = p.old if p.old is not None else p.tensor
         entry = {"value": v, "value_summary": vs, "grad": g, "grad_summary": gs,
                  "update": u, "update_summary": us, "shape": list(t.shape),
                  "dtype": str(t.dtype).replace("torch.", ""), "device": str(t.device), "how": how}
-        if how in ("in-place", "rebinding") and p.grad is not None and upd is not None:
-            entry["formula"] = _manual_formula(p.name, _first(p.old), _first(p.grad), _first(upd),
-                                               p.tensor.numel() > 1)
+        if how in ("in-place", "rebinding") and g0 is not None and upd is not None:
+            entry["formula"] = _manual_formula(p.name, _first(p.old), g0, _first(upd),
+                                               t.numel() > 1)
         return entry
 
     def _thin(self) -> None:

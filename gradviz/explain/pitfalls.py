@@ -25,8 +25,14 @@ PLATEAU_SHARE = 0.1  # ...and this share of the run
 PLATEAU_TOL = 0.005  # chunk means within 0.5% of the final level count as flat
 
 
-def find_pitfalls(iterations: list[dict], events: list[dict] | None = None) -> list[dict]:
-    """Every pitfall found, in iteration order. Never raises on odd input."""
+def find_pitfalls(iterations: list[dict], events: list[dict] | None = None,
+                  lines: list[int | None] | None = None) -> list[dict]:
+    """Every pitfall found, in iteration order. Never raises on odd input.
+
+    `lines` (the backward() line of each iteration) splits the loss curve into
+    one curve per loop, so a second loop that starts again from a high loss is
+    not read as the first one rising.
+    """
     out: list[dict] = []
     for e in events or []:
         try:
@@ -36,14 +42,14 @@ def find_pitfalls(iterations: list[dict], events: list[dict] | None = None) -> l
                 out.append(_nonfinite(e))
         except Exception:
             continue
-    losses = [(it["index"], it.get("loss")) for it in iterations]
-    for check in (_diverging, _plateau):
-        try:
-            p = check(losses)
-        except Exception:
-            p = None
-        if p is not None:
-            out.append(p)
+    for losses in _segments(iterations, lines):
+        for check in (_diverging, _plateau):
+            try:
+                p = check(losses)
+            except Exception:
+                p = None
+            if p is not None:
+                out.append(p)
     out.sort(key=lambda p: (p.get("iteration") or 0))
     return out
 
@@ -54,6 +60,20 @@ def _fmt(x: Any) -> str:
             return str(x)
         return f"{x:.6g}"
     return str(x)
+
+
+def _segments(iterations: list[dict], lines: list[int | None] | None) -> list[list[tuple[int, Any]]]:
+    """(index, loss) runs of consecutive iterations from the same backward() line."""
+    if not lines or len(lines) != len(iterations):
+        return [[(it["index"], it.get("loss")) for it in iterations]]
+    out: list[list[tuple[int, Any]]] = []
+    prev = object()
+    for it, line in zip(iterations, lines):
+        if line != prev:
+            out.append([])
+            prev = line
+        out[-1].append((it["index"], it.get("loss")))
+    return out
 
 
 # --- from capture's events ----------------------------------------------------------
@@ -80,7 +100,7 @@ def _accumulation(e: dict) -> dict:
 def _nonfinite(e: dict) -> dict:
     k, what = e["iteration"], e.get("what", "loss")
     out = {"kind": "nonfinite", "iteration": k, "what": what}
-    for key in ("graph", "node", "op", "line", "source", "param", "located_at", "step"):
+    for key in ("graph", "node", "op", "line", "source", "param", "cause", "located_at", "step", "loss"):
         if e.get(key) is not None:
             out[key] = e[key]
     if what == "grad":
@@ -183,7 +203,7 @@ def _plateau(losses: list[tuple[int, Any]]) -> dict | None:
     n = len(pts)
     if n < 2 * PLATEAU_MIN or n < len(losses):  # too short, or it ended in NaN
         return None
-    size = max(1, n // 100)
+    size = 2 * max(1, n // 200)  # even: a loss that bounces between two values averages out
     chunks = [pts[i:i + size] for i in range(0, n - n % size, size)]
     means = [sum(v for _, v in c) / len(c) for c in chunks]
     level = means[-1]
