@@ -140,8 +140,7 @@ class _Scene:
                     return k
         for ns in self.namespaces():  # a module's parameter: model.fc1.weight
             for k, v in list(ns.items()):
-                if isinstance(k, str) and not k.startswith("_") and hasattr(v, "named_parameters") \
-                        and hasattr(v, "named_modules"):
+                if isinstance(k, str) and not k.startswith("_") and _is_module(v):
                     try:
                         for pname, p in v.named_parameters(prefix=k):
                             if p is obj:
@@ -153,7 +152,7 @@ class _Scene:
     def module_name(self, pred) -> str | None:
         for ns in self.namespaces():
             for k, v in list(ns.items()):
-                if isinstance(k, str) and not k.startswith("_") and hasattr(v, "named_modules"):
+                if isinstance(k, str) and not k.startswith("_") and _is_module(v):
                     try:
                         for mname, m in v.named_modules(prefix=k):
                             if pred(m):
@@ -195,6 +194,11 @@ def _is_user_file(filename: str) -> bool:
         if filename.startswith(os.path.dirname(torch.__file__) + os.sep):
             return False
     return "site-packages" not in filename or filename.startswith(os.getcwd())
+
+
+def _is_module(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.nn.Module)
 
 
 def _is_tensor(x: Any) -> bool:
@@ -719,6 +723,9 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
             inputs_of.setdefault(e.dst, []).append(e.src)
             consumers.setdefault(e.src, []).append(e.dst)
     step_of = {s.node: s for s in graph.steps}
+    outputs_of: dict[str, list[str]] = {}
+    for t, op in produced_by.items():
+        outputs_of.setdefault(op, []).append(t)
     ran = bool(graph.steps)
 
     # 1. leaves in the graph whose grad is all zeros: find where the gradient died
@@ -728,7 +735,7 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
         if not ran or not _all_zero(leaf.grad, leaf.grad_summary):
             continue
         label = leaf.name or leaf.label or "a leaf"
-        blocker = _blocker(leaf.id, consumers, produced_by, step_of, by_id)
+        blocker = _blocker(leaf.id, consumers, outputs_of, step_of)
         if blocker is None:
             continue
         op = by_id[blocker]
@@ -821,7 +828,7 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
     return out
 
 
-def _blocker(leaf: str, consumers: dict, produced_by: dict, step_of: dict, by_id: dict) -> str | None:
+def _blocker(leaf: str, consumers: dict, outputs_of: dict, step_of: dict) -> str | None:
     """The op nearest the output, on a path from `leaf`, that got a gradient but passed on zeros."""
     # every op reachable forward from the leaf
     reach: list[str] = []
@@ -833,7 +840,7 @@ def _blocker(leaf: str, consumers: dict, produced_by: dict, step_of: dict, by_id
                 continue
             seen.add(op)
             reach.append(op)
-            stack.extend(e for e, src in produced_by.items() if src == op)
+            stack.extend(outputs_of.get(op, []))
     best = None
     for op in reach:
         s = step_of.get(op)
