@@ -229,7 +229,8 @@ def test_explain_warning_direct():
            "attribute won't be populated during autograd.backward(). (Triggered internally at x.h:1.)")
     d = explain_warning(msg, "print(hidden.grad)")
     assert d["id"] == "nonleaf_grad" and d["name"] == "hidden"
-    assert "hidden.retain_grad()" in d["hint"] and "Triggered" not in d["message"]
+    assert "hidden.retain_grad()" in d["hint"] and "Triggered" not in d["warning"]
+    assert d["title"] == "hidden.grad is None: hidden is not a leaf" and HANGUL.search(d["title_ko"])
     assert explain_warning("some other warning") is None
     d = explain_warning("Using a target size (torch.Size([4])) that is different to the input size "
                         "(torch.Size([4, 1])). This will likely lead to incorrect results due to "

@@ -594,7 +594,8 @@ def _culprit(mistake_id: str, values: dict, graph: Graph, info: ErrorInfo) -> st
 def explain_warning(message: str, source_line: str | None = None) -> dict | None:
     """Words for a warning worth explaining, or None.
 
-    Returns {"id", "message", "name", "explanation", "explanation_ko", "hint"}.
+    Returns {"id", "warning" (its text), "name", "title", "title_ko", "explanation",
+    "explanation_ko" (with the fix), "hint"}.
     """
     for wid, w in WARNINGS.items():
         m = re.search(w["detect"], message)
@@ -609,9 +610,9 @@ def explain_warning(message: str, source_line: str | None = None) -> dict | None
         ko_values = values
         return {
             "id": wid,
-            "message": message.split(" (Triggered internally")[0].strip()[:300],
+            "warning": message.split(" (Triggered internally")[0].strip()[:300],
             "name": name,
-            "title_en": fill(w["title"], values),
+            "title": fill(w["title"], values),
             "title_ko": fill(w["title_ko"], values),
             "explanation": fill(w["en"], values),
             "explanation_ko": fill(w["ko"], ko_values) + " 해결: " + fill(w["fix_ko"], ko_values),
@@ -665,14 +666,15 @@ def _note_warning(rec: Recording, message: str, filename: str, lineno: int, seen
     seen.add((found["id"], filename, lineno))
     if rec.script and os.path.abspath(filename) == os.path.abspath(rec.script):
         found["line"] = lineno
-    found.update(kind=found["id"], iteration=None, title=found.pop("title_en"))
     where = f"line {lineno}: " if found.get("line") else ""
     rec.notes.append(f"{where}{found['explanation']} Fix: {found['hint']}")
+    found.update(kind=found["id"], iteration=None,
+                 explanation=f"{found['explanation']} Fix: {found['hint']}")
     if rec.graphs and found["name"]:
         g = rec.graphs[-1]
         for n in g.nodes:
             if n.kind == "tensor" and n.name == found["name"] and not n.is_leaf:
-                n.note = f"{found['explanation']} Fix: {found['hint']}"
+                n.note = found["explanation"]
                 found["node"], found["graph"] = n.id, g.index
                 break
     pitfalls.append(found)
