@@ -44,7 +44,6 @@ def code_allowed() -> tuple[bool, str]:
 
 def show(device: str, lang: str) -> runs.Run | None:
     """The editor; returns the run to show (the last one made), or None."""
-    st.subheader(t("code_title", lang))
     allowed, address = code_allowed()
     st.caption(t("code_intro", lang, t=f"{runs.CODE_TIMEOUT:g}",
                  m=f"{runs.CODE_MEMORY / 1024**3:g} GB"))
@@ -52,10 +51,11 @@ def show(device: str, lang: str) -> runs.Run | None:
         st.session_state["gv_code"] = STARTER
     st.text_area(t("code_editor", lang), key="gv_code", height=300, label_visibility="collapsed")
     if not allowed:
-        st.warning(t("code_off", lang, addr=address or t("all_interfaces", lang)), icon="🔒")
+        st.warning(t("code_off", lang, addr=address or t("all_interfaces", lang)), icon=":material/lock:")
         return None
     c1, c2, _ = st.columns([1, 1, 4])
-    if c1.button(f"▶ {t('code_run', lang)}", key="gv_code_run", type="primary", width="stretch"):
+    if c1.button(t("code_run", lang), key="gv_code_run", type="primary", width="stretch",
+                 icon=":material/play_arrow:"):
         st.session_state["gv_code_ran"] = st.session_state["gv_code"]
     c2.button(t("code_reset", lang), key="gv_code_reset", on_click=_reset, width="stretch")
     ran = st.session_state.get("gv_code_ran")

@@ -22,7 +22,7 @@ def show_error(err: ErrorInfo, lang: str) -> None:
         body.append(words)
     if err.hint:
         body.append(f"**{t('error_fix', lang)}:** {err.hint}")
-    st.error("\n\n".join(b for b in body if b), icon="🛑")
+    st.error("\n\n".join(b for b in body if b), icon=":material/error:")
 
 
 @contextmanager
@@ -34,7 +34,7 @@ def guarded(lang: str, where: str = "") -> Iterator[None]:
         if _is_streamlit_control_flow(e):
             raise
         st.warning(t("internal_error", lang, type=type(e).__name__, msg=html.escape(str(e))[:300]),
-                   icon="⚠️")
+                   icon=":material/warning:")
         with st.expander("details", expanded=False):
             st.code("".join(traceback.format_exception(e))[-4000:], language="text")
 

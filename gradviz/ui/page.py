@@ -34,6 +34,8 @@ CSS = """
 .gv-words { font-family: ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", "Noto Sans Mono CJK KR", monospace;
             font-size: 14px; line-height: 1.6; padding: 2px 0 4px; }
 .gv-words div:first-child { font-weight: 600; }
+.st-key-gv_code textarea { font-family: ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", monospace;
+                           font-size: 14px; line-height: 1.5; }
 .gv-lesson-text { font-size: 1.02rem; line-height: 1.6; max-width: 70rem; }
 </style>
 """
@@ -48,7 +50,7 @@ def setup() -> None:
 def header(choice: Choice) -> None:
     lang = choice.lang
     if choice.lesson is None:
-        st.title("gradviz")
+        st.title(t("code_title", lang))
         return
     lesson = choice.lesson
     st.title(f"{lesson.number}. {pick(lesson.title, lang)}")
@@ -59,7 +61,7 @@ def lesson_run(choice: Choice) -> runs.Run | None:
     """Run (or recall) the chosen lesson, with the restoration upload when there is one."""
     lesson, lang = choice.lesson, choice.lang
     if not lesson.path.is_file():
-        st.error(t("lesson_missing", lang, path=lesson.path), icon="🛑")
+        st.error(t("lesson_missing", lang, path=lesson.path), icon=":material/error:")
         return None
     args = choice.args
     restoration = restoration_view.is_restoration(lesson)
@@ -85,7 +87,8 @@ def recording(run: runs.Run, choice: Choice) -> None:
         if rec.graphs:
             st.caption(t("error_partial", lang))
     if rec.pitfalls:
-        with st.expander(f"💡 {t('pitfalls', lang)} ({len(rec.pitfalls)})", expanded=True):
+        with st.expander(f"{t('pitfalls', lang)} ({len(rec.pitfalls)})", expanded=True,
+                         icon=":material/lightbulb:"):
             training_view.show_pitfalls(rec, lang)
 
     names = [("steps", t("tab_steps", lang))]
@@ -126,7 +129,8 @@ def _args(run: runs.Run, choice: Choice) -> list[str]:
 def rerun_button(run: runs.Run | None, choice: Choice) -> None:
     if run is None or choice.lesson is None:
         return
-    if st.sidebar.button(f"↻ {t('rerun', choice.lang)}", key="gv_rerun", help=t("rerun_help", choice.lang)):
+    if st.sidebar.button(t("rerun", choice.lang), key="gv_rerun", icon=":material/refresh:",
+                         help=t("rerun_help", choice.lang)):
         runs.forget(run.key)
         st.rerun()
 

@@ -28,7 +28,7 @@ def upload_widget(lang: str) -> LessonInput | None:
     try:
         got = read_upload(up.name, up.getvalue())
     except UploadRefused as e:
-        st.sidebar.error(t("upload_refused", lang, why=str(e)), icon="🛡️")
+        st.sidebar.error(t("upload_refused", lang, why=str(e)), icon=":material/shield:")
         return None
     shape = f"{SIDE}×{SIDE}"
     st.sidebar.caption(t("upload_ok", lang, name=up.name, shape=shape))

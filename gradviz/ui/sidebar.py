@@ -41,7 +41,7 @@ def _catalogue():
 
 def _topic_title(key: str, titles: dict, lang: str) -> str:
     if key == CODE:
-        return "✎ " + t("group_code", lang)
+        return t("group_code", lang)
     if key in titles:
         return pick(titles[key], lang)
     return t(f"group_{key}", lang)
@@ -79,8 +79,9 @@ def show(devices: list[str]) -> Choice:
     topics = order + [CODE]
     if st.session_state.get("gv_topic") not in topics:
         st.session_state["gv_topic"] = topics[0]
-    topic = sb.selectbox(t("topic", lang), topics, key="gv_topic",
-                         format_func=lambda k: _topic_title(k, titles, lang))
+    # a radio, not a selectbox: a selectbox keeps showing the old language's label
+    topic = sb.radio(t("topic", lang), topics, key="gv_topic",
+                     format_func=lambda k: _topic_title(k, titles, lang))
     lesson = None
     if topic != CODE:
         members = groups[topic]

@@ -176,7 +176,7 @@ def source_html(source: str, line: int | None, error_line: int | None = None,
 def _export_svg(svg: str, rec_key: str, gi: int, k: int | None, lang: str) -> None:
     name = rec_key.split("|")[0].replace(":", "-")
     suffix = f"-graph{gi + 1}" + (f"-step{k}" if k else "")
-    st.download_button(f"⬇ {t('export_svg', lang)}", data=svg.encode("utf-8"),
+    st.download_button(t('export_svg', lang), icon=":material/download:", data=svg.encode("utf-8"),
                        file_name=f"{name}{suffix}.svg", mime="image/svg+xml",
                        key="gv_dl_svg", on_click="ignore")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -151,20 +150,7 @@ def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
         if p.get("line"):
             where.append(t("card_line", lang, line=p["line"]))
         head = f"**{p.get('kind', t('pitfalls', lang))}**" + (f" ({', '.join(where)})" if where else "")
-        st.warning(f"{head}: {_pitfall_text(p, lang)}", icon="💡")
-
-
-def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any) -> alt.Chart:
-    y = alt.Y("loss:Q", scale=alt.Scale(type="log") if log else alt.Scale(zero=False), title="loss")
-    base = alt.Chart(frame).encode(x=alt.X("iteration:Q", title=None), y=y,
-                                   tooltip=["iteration", alt.Tooltip("loss:Q", format=".6g")])
-    layers = [base.mark_line(color="#e8590c", strokeWidth=2)]
-    if len(frame) <= 80:
-        layers.append(base.mark_circle(color="#e8590c", size=28))
-    if selected is not None:
-        layers.append(alt.Chart(pd.DataFrame({"iteration": [selected]}))
-                      .mark_rule(color="#d6336c", strokeDash=[4, 3]).encode(x="iteration:Q"))
-    return alt.layer(*layers).properties(height=CHART_HEIGHT)
+        st.warning(f"{head}: {_pitfall_text(p, lang)}", icon=":material/lightbulb:")
 
 
 def _runs(values: pd.Series) -> list[int]:
@@ -176,28 +162,6 @@ def _runs(values: pd.Series) -> list[int]:
         out.append(run)
         prev = v
     return out
-
-
-def _parabola_chart(frame: pd.DataFrame, selected: Any) -> alt.Chart:
-    frame = frame.assign(run=_runs(frame["value"]))
-    span = max(abs(frame["value"]).max(), 1e-9) * 1.1
-    xs = [-span + 2 * span * i / 200 for i in range(201)]
-    curve = pd.DataFrame({"value": xs, "loss": [x * x for x in xs]})
-    layers = [
-        alt.Chart(curve).mark_line(color="#868e96", strokeWidth=1.5).encode(
-            x=alt.X("value:Q", title=None), y=alt.Y("loss:Q", title="L")),
-        alt.Chart(frame).mark_line(color="#e8590c", strokeWidth=1, opacity=0.6).encode(
-            x="value:Q", y="loss:Q", order="iteration:Q", detail="run:N"),
-        alt.Chart(frame).mark_circle(color="#e8590c", size=45).encode(
-            x="value:Q", y="loss:Q",
-            tooltip=["iteration", alt.Tooltip("value:Q", format=".5g"), alt.Tooltip("loss:Q", format=".5g")]),
-    ]
-    if selected is not None:
-        sel = frame[frame["iteration"] == selected]
-        if not sel.empty:
-            layers.append(alt.Chart(sel).mark_circle(color="#d6336c", size=160, opacity=0.9)
-                          .encode(x="value:Q", y="loss:Q"))
-    return alt.layer(*layers).properties(height=CHART_HEIGHT)
 
 
 def _param_value(p: Any) -> float | None:
@@ -221,7 +185,74 @@ def norm_params(its: list[dict]) -> list[str]:
     return names
 
 
-def _values_chart(its: list[dict], names: list[str]) -> alt.Chart | None:
+# Charts are plain Vega-Lite specs (what Altair writes, without its validation
+# pass): building two Altair charts costs about 60 ms a rerun, these about 2.
+ORANGE, PINK, GREY = "#e8590c", "#d6336c", "#868e96"
+
+
+_MEMO: dict[tuple, Any] = {}
+
+
+def _memo(key: tuple, make: Any) -> Any:
+    """Per-process memory for what a recording always gives the same answer to."""
+    if key not in _MEMO:
+        while len(_MEMO) > 64:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = make()
+    return _MEMO[key]
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.to_dict("records")
+
+
+def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any) -> dict:
+    y = {"field": "loss", "type": "quantitative", "title": "loss",
+         "scale": {"type": "log"} if log else {"zero": False}}
+    x = {"field": "iteration", "type": "quantitative", "title": None}
+    layers: list[dict] = [{"mark": {"type": "line", "color": ORANGE, "strokeWidth": 2},
+                           "encoding": {"x": x, "y": y}}]
+    if len(frame) <= 80:
+        layers.append({"mark": {"type": "circle", "color": ORANGE, "size": 28},
+                       "encoding": {"x": x, "y": y, "tooltip": [
+                           {"field": "iteration", "type": "quantitative"},
+                           {"field": "loss", "type": "quantitative", "format": ".6g"}]}})
+    if selected is not None:
+        layers.append({"data": {"values": [{"iteration": selected}]},
+                       "mark": {"type": "rule", "color": PINK, "strokeDash": [4, 3]},
+                       "encoding": {"x": x}})
+    return {"data": {"values": _records(frame)}, "layer": layers, "height": CHART_HEIGHT}
+
+
+def _parabola_chart(frame: pd.DataFrame, selected: Any) -> dict:
+    frame = frame.assign(run=_runs(frame["value"]))
+    span = max(float(frame["value"].abs().max()), 1e-9) * 1.1
+    curve = [{"value": -span + 2 * span * i / 200, "loss": (-span + 2 * span * i / 200) ** 2}
+             for i in range(201)]
+    x = {"field": "value", "type": "quantitative", "title": None}
+    y = {"field": "loss", "type": "quantitative", "title": "L"}
+    points = _records(frame[["iteration", "value", "loss", "run"]])
+    layers: list[dict] = [
+        {"data": {"values": curve}, "mark": {"type": "line", "color": GREY, "strokeWidth": 1.5},
+         "encoding": {"x": x, "y": y}},
+        {"data": {"values": points}, "mark": {"type": "line", "color": ORANGE, "strokeWidth": 1, "opacity": 0.6},
+         "encoding": {"x": x, "y": y, "order": {"field": "iteration", "type": "quantitative"},
+                      "detail": {"field": "run", "type": "nominal"}}},
+        {"data": {"values": points}, "mark": {"type": "circle", "color": ORANGE, "size": 45},
+         "encoding": {"x": x, "y": y, "tooltip": [
+             {"field": "iteration", "type": "quantitative"},
+             {"field": "value", "type": "quantitative", "format": ".5g"},
+             {"field": "loss", "type": "quantitative", "format": ".5g"}]}},
+    ]
+    sel = [p for p in points if p["iteration"] == selected]
+    if sel:
+        layers.append({"data": {"values": sel}, "mark": {"type": "circle", "color": PINK, "size": 160,
+                                                         "opacity": 0.9},
+                       "encoding": {"x": x, "y": y}})
+    return {"layer": layers, "height": CHART_HEIGHT}
+
+
+def _values_chart(its: list[dict], names: list[str]) -> dict | None:
     rows = []
     for pos, it in enumerate(its):
         for name in names:
@@ -230,11 +261,18 @@ def _values_chart(its: list[dict], names: list[str]) -> alt.Chart | None:
                 rows.append({"iteration": it.get("index", pos), "parameter": name, "value": v})
     if not rows:
         return None
-    return (alt.Chart(pd.DataFrame(rows)).mark_line(strokeWidth=2)
-            .encode(x=alt.X("iteration:Q", title=None), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-                    color=alt.Color("parameter:N", legend=alt.Legend(orient="top", title=None)),
-                    tooltip=["iteration", "parameter", alt.Tooltip("value:Q", format=".5g")])
-            .properties(height=CHART_HEIGHT))
+    return {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2}, "height": CHART_HEIGHT,
+            "encoding": {"x": {"field": "iteration", "type": "quantitative", "title": None},
+                         "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+                         "color": {"field": "parameter", "type": "nominal",
+                                   "legend": {"orient": "top", "title": None}},
+                         "tooltip": [{"field": "iteration", "type": "quantitative"},
+                                     {"field": "parameter", "type": "nominal"},
+                                     {"field": "value", "type": "quantitative", "format": ".5g"}]}}
+
+
+def _chart(spec: dict) -> None:
+    st.vega_lite_chart(spec=spec, width="stretch")
 
 
 def graph_for_iteration(rec: Recording, its: list[dict], pos: int) -> int | None:
@@ -266,31 +304,31 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     selected = its[pos].get("index", pos)
 
     left, right = st.columns(2, gap="medium")
-    losses = loss_frame(its)
+    losses = _memo((rec_key, "loss"), lambda: loss_frame(its))
     with left:
         st.markdown(f"**{t('loss_curve', lang)}**")
         if not losses.empty:
             log_ok = bool((losses["loss"] > 0).all()) and losses["loss"].max() / max(losses["loss"].min(), 1e-300) > 50
             log = st.toggle(t("log_scale", lang), value=log_ok, key=f"gv_log|{rec_key}", disabled=not log_ok)
-            st.altair_chart(_loss_chart(losses, log and log_ok, selected), width="stretch")
+            _chart(_loss_chart(losses, log and log_ok, selected))
     with right:
-        names = scalar_params(its)
+        names = _memo((rec_key, "scalars"), lambda: scalar_params(its))
         if len(names) == 1:
-            frame, parabola = trajectory_frame(its, names[0])
+            frame, parabola = _memo((rec_key, "trajectory"), lambda: trajectory_frame(its, names[0]))
             st.markdown(f"**{t('trajectory', lang)}** · `{names[0]}`")
             if parabola:
-                st.altair_chart(_parabola_chart(frame, selected), width="stretch")
+                _chart(_parabola_chart(frame, selected))
                 st.caption(t("trajectory_parabola", lang, p=names[0]))
             else:
-                chart = _values_chart(its, names)
+                chart = _memo((rec_key, "values", tuple(names)), lambda: _values_chart(its, names))
                 if chart is not None:
-                    st.altair_chart(chart, width="stretch")
+                    _chart(chart)
         elif names or norm_params(its):
             shown = names[:8] if names else norm_params(its)[:8]
             st.markdown(f"**{t('param_values' if names else 'param_norms', lang)}**")
-            chart = _values_chart(its, shown)
+            chart = _memo((rec_key, "values", tuple(shown)), lambda: _values_chart(its, shown))
             if chart is not None:
-                st.altair_chart(chart, width="stretch")
+                _chart(chart)
 
     if n > 1:
         st.slider(t("iteration", lang), 1, n, key=skey,
@@ -321,4 +359,5 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
         st.caption(t("iter_no_graph", lang, n=len(rec.graphs)))
 
     st.markdown(f"**{t('iter_table', lang)}**")
-    st.dataframe(table_frame(its, lang), hide_index=True, width="stretch", height=280)
+    st.dataframe(_memo((rec_key, "table", lang), lambda: table_frame(its, lang)),
+                 hide_index=True, width="stretch", height=280)
