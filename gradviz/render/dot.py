@@ -3,6 +3,13 @@
 Each tensor is one box `name | data | grad` with its shape and flags; ops are
 smaller ellipses between them. Everything that came from user code is escaped,
 so no label can break the DOT.
+
+Big graphs go through render/collapse.py first: `depth=` collapses nn.Modules
+into one node each, `budget=` (default 300 visible nodes) picks the depth by
+itself, `fold=True` folds repeated blocks into one node marked xN, and leaves
+read by many ops are drawn once per use. The picture says what was done. The
+stepper (`step=k`) works on the collapsed picture too: a step inside a
+collapsed module highlights the module.
 """
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import html
 from typing import Any
 
 from gradviz.recording import Graph, Node, Step
+from gradviz.render.collapse import DEFAULT_BUDGET, SPLIT_FANIN, View, make_view
 from gradviz.render.style import (CURRENT, EDGE, FILL, FONT, FUTURE_FILL, GRAD, OP_SYMBOL,
                                   ROLE_TEXT, TEXT, fmt_number, fmt_shape, fmt_value)
 
@@ -35,63 +43,141 @@ def graph_to_dot(
     step: int | None = None,
     lang: str = "en",
     title: str | None = None,
+    depth: int | None = None,
+    budget: int | None = DEFAULT_BUDGET,
+    fold: bool = False,
+    split: int | None = SPLIT_FANIN,
+    expand: Any = (),
     **_: Any,
 ) -> str:
-    """DOT text for `graph`; with `step=k`, the picture of backward after step k."""
-    state = _StepState(graph, step) if step is not None and graph.steps else None
+    """DOT text for `graph`; with `step=k`, the picture of backward after step k.
+
+    depth: collapse nn.Modules nested deeper than this into one node each
+        (0: every top-level module is one node; None: no collapsing).
+    budget: with depth None, collapse automatically to the deepest depth that
+        keeps at most this many visible nodes (None or 0: show every node).
+    fold: fold runs of identical module calls (encoder layers, unrolled
+        steps) into one node marked xN.
+    split: draw a leaf read by more than this many ops once per use (None: never).
+    expand: names of modules to keep open whatever the depth.
+    """
+    view = make_view(graph, depth=depth, budget=budget, fold=fold, split=split,
+                     expand=expand, lang=lang)
+    return view_to_dot(view, values=values, grads=grads, constants=constants, attrs=attrs,
+                       legend=legend, rankdir=rankdir, step=step, lang=lang, title=title)
+
+
+def view_to_dot(
+    view: View,
+    *,
+    values: bool = True,
+    grads: bool = True,
+    constants: bool = True,
+    attrs: bool = True,
+    legend: bool = True,
+    rankdir: str = "LR",
+    step: int | None = None,
+    lang: str = "en",
+    title: str | None = None,
+) -> str:
+    """DOT text for a View from collapse.make_view (graph_to_dot makes the view for you)."""
+    graph = view.graph
+    state = _StepState(graph, step, view) if step is not None and graph.steps else None
     hidden = set() if constants else {n.id for n in graph.nodes if n.constant}
+    big = len(graph.nodes) > BIG
     out = [
         "digraph gradviz {",
         f"  graph [rankdir={rankdir if rankdir in ('LR', 'TB', 'RL', 'BT') else 'LR'}, "
-        f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35];',
+        f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35'
+        + (_big_layout(len(graph.nodes)) if big else "") + "];",
         f'  node [fontname="{FONT}", fontsize=11, fontcolor="{TEXT}", color="{TEXT}", penwidth=1];',
         f'  edge [color="{EDGE}", fontname="{FONT}", fontsize=10, arrowsize=0.7];',
     ]
     heading = title if title is not None else _heading(graph, state, lang)
-    if heading:
-        out.append(f'  labelloc="t"; label={quote(heading)};')
+    label = _graph_label(heading, view.notices)
+    if label:
+        out.append(f'  labelloc="t"; label={label};')
     for n in graph.nodes:
         if n.id in hidden:
             continue
         if n.kind == "op":
             out.append(_op_node(n, attrs, state))
+        elif n.kind == "module":
+            out.append(_module_node(n, state, lang))
+        elif n.attrs.get("copy", 1) > 1:
+            out.append(_copy_node(n, state))
         else:
-            out.append(_tensor_node(n, values, grads, state))
+            out.append(_tensor_node(n, values, grads, state, compact=big))
     for e in graph.edges:
         if e.src in hidden or e.dst in hidden:
             continue
         out.append(_edge(e.src, e.dst, state))
     if legend:
-        out.extend(_legend(lang))
+        out.extend(_legend(lang, modules=any(n.kind == "module" for n in graph.nodes)))
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-class _StepState:
-    """What the picture of step k knows: done, current, to come, grads so far."""
+BIG = 300  # above this many nodes, a lighter layout: see _big_layout
 
-    def __init__(self, graph: Graph, k: int):
+
+def _big_layout(n: int) -> str:
+    """Layout settings that keep `dot` fast on a graph of n nodes (measured in bench/).
+
+    newrank: one global ranking pass (fewer passes with the legend cluster).
+    nslimit: at most about 500 network-simplex iterations when placing nodes;
+    an unrolled graph of 2000 nodes otherwise spends seconds there, and the
+    capped result is, if anything, more compact.
+    """
+    return f", newrank=true, nslimit={max(0.05, min(1.0, 500 / max(n, 1))):.3f}"
+
+
+def _graph_label(heading: str, notices: list[str]) -> str:
+    if not notices:
+        return quote(heading) if heading else ""
+    parts = [f"<B>{esc(heading)}</B>"] if heading else []
+    parts += [f'<FONT POINT-SIZE="10">{esc(t)}</FONT>' for t in notices]
+    return "<" + "<BR/>".join(parts) + ">"
+
+
+class _StepState:
+    """What the picture of step k knows: done, current, to come, grads so far.
+
+    With a collapsed view, each recorded node stands for the drawn node(s) the
+    view maps it to: a step inside a collapsed module makes the module current.
+    """
+
+    def __init__(self, graph: Graph, k: int, view: View | None = None):
         steps = graph.steps
+        vis = view.visible if view is not None else (lambda nid: [nid])
         self.k = max(0, min(k, len(steps) - 1))
         self.current: Step = steps[self.k]
-        self.done = {s.node for s in steps[: self.k]}
-        self.todo = {s.node for s in steps[self.k + 1:]} - self.done - {self.current.node}
+        self.current_ids = set(vis(self.current.node))
+        self.done = {v for s in steps[: self.k] for v in vis(s.node)}
+        self.todo = ({v for s in steps[self.k + 1:] for v in vis(s.node)}
+                     - self.done - self.current_ids)
         self.edge_grad: dict[tuple[str, str], str] = {}
         self.leaf_grad: dict[str, Any] = {}
         self.filled: set[str] = set()
         for s in steps[: self.k + 1]:
             for gi in s.grad_inputs:
                 if gi.edge_to:
-                    self.edge_grad[(gi.edge_to, s.node)] = fmt_value(gi.grad, gi.summary, width=3)
+                    text = None
+                    for a in vis(gi.edge_to):
+                        for b in vis(s.node):
+                            if a != b:
+                                text = text or fmt_value(gi.grad, gi.summary, width=3)
+                                self.edge_grad[(a, b)] = text
             if s.op == "AccumulateGrad":
                 self.leaf_grad[s.node] = s.grad_after
                 self.filled.add(s.node)
 
     def grad_of(self, n: Node) -> tuple[Any, dict | None]:
-        if n.id in self.filled:
-            if self.leaf_grad.get(n.id) is None and n.grad_summary:
+        nid = n.attrs.get("of", n.id) if n.attrs else n.id
+        if nid in self.filled:
+            if self.leaf_grad.get(nid) is None and n.grad_summary:
                 return None, n.grad_summary
-            return self.leaf_grad.get(n.id), None
+            return self.leaf_grad.get(nid), None
         return None, None
 
 
@@ -103,11 +189,12 @@ def _heading(graph: Graph, state: _StepState | None, lang: str) -> str:
     return f"{word} {state.k + 1}/{len(graph.steps)}: {s.op}"
 
 
-def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None) -> str:
+def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
+                 compact: bool = False) -> str:
     fill = FILL[n.role]
     border, width = TEXT, 1
     if state is not None:
-        if n.id == state.current.node:
+        if n.id in state.current_ids:
             border, width = CURRENT, 3
         elif n.id in state.todo:
             fill = FUTURE_FILL
@@ -137,9 +224,15 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None) -
         if g is None and gs is None and not n.is_leaf and not n.retains_grad:
             text += " (not a leaf)"
         cells.append(f"<TD>grad {esc(text)}</TD>")
+    if n.attrs.get("copies"):
+        cells[0] = cells[0].replace("</FONT></TD>", f"<BR/>{esc(_uses(n))}</FONT></TD>", 1)
     outer = f'BORDER="3" COLOR="{border}" ' if width > 1 else 'BORDER="0" '
+    # A big graph gets one cell (lines stacked): table layout is a good part of dot's time.
+    row = ("<TR>" + "".join(cells) + "</TR>" if not compact else
+           '<TR><TD ALIGN="LEFT" BALIGN="LEFT">' + "<BR/>".join(c[c.index(">") + 1:-5] for c in cells)
+           + "</TD></TR>")
     label = (f'<<TABLE {outer}CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
-             f'BGCOLOR="{fill}"><TR>{"".join(cells)}</TR></TABLE>>')
+             f'BGCOLOR="{fill}">{row}</TABLE>>')
     tooltip = n.source or n.note or n.label
     return (f'  {quote(n.id)} [shape=plain, label={label}, tooltip={quote(tooltip or "")}, '
             f'id={quote("node-" + n.id)}];')
@@ -148,7 +241,7 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None) -
 def _op_node(n: Node, attrs: bool, state: _StepState | None) -> str:
     fill, border, width, style = FILL["op"], TEXT, 1, "filled"
     if state is not None:
-        if n.id == state.current.node:
+        if n.id in state.current_ids:
             border, width, style = CURRENT, 3, "filled,bold"
         elif n.id in state.todo:
             fill, style = FUTURE_FILL, "filled,dashed"
@@ -162,6 +255,79 @@ def _op_node(n: Node, attrs: bool, state: _StepState | None) -> str:
     return (f'  {quote(n.id)} [shape=ellipse, style="{style}", fillcolor="{fill}", color="{border}", '
             f'penwidth={width}, margin="0.05,0.02", label={label}, tooltip={quote(tip)}, '
             f'id={quote("node-" + n.id)}];')
+
+
+MODULE_FILL = "#e5dbff"  # a collapsed nn.Module: violet, apart from the tensor and op roles
+_MODULE_TEXT = {
+    "en": {"params": "params", "in": "in", "out": "out", "module": "nn.Module (collapsed)",
+           "calls": "calls", "copy": "same tensor as"},
+    "ko": {"params": "매개변수", "in": "입력", "out": "출력", "module": "nn.Module (접힘)",
+           "calls": "호출", "copy": "같은 텐서:"},
+}
+
+
+def _module_node(n: Node, state: _StepState | None, lang: str) -> str:
+    """A collapsed module call (or a folded run of them): name, class, params, shapes."""
+    words = _MODULE_TEXT.get(lang, _MODULE_TEXT["en"])
+    a = n.attrs
+    fill, border, width, style = MODULE_FILL, TEXT, 1, "filled,rounded"
+    if state is not None:
+        if n.id in state.current_ids:
+            border, width, style = CURRENT, 3, "filled,rounded,bold"
+        elif n.id in state.todo:
+            fill, style = FUTURE_FILL, "filled,rounded,dashed"
+    repeat = a.get("repeat", 1)
+    head = f"<B>{esc(n.label)}</B>" + (f'  <B><FONT COLOR="{CURRENT}">×{repeat}</FONT></B>'
+                                       if repeat > 1 else "")
+    sub = f'{esc(a.get("class", ""))} · {_count(a.get("params", 0))} {words["params"]}'
+    lines = [head, f'<FONT POINT-SIZE="9">{sub}</FONT>']
+    shapes = []
+    if a.get("inputs"):
+        shapes.append(f'{words["in"]} ' + " ".join(fmt_shape(s) for s in a["inputs"][:3]))
+    if a.get("outputs"):
+        shapes.append(f'{words["out"]} ' + " ".join(fmt_shape(s) for s in a["outputs"][:3]))
+    if shapes:
+        lines.append(f'<FONT POINT-SIZE="8">{esc("  →  ".join(shapes))}</FONT>')
+    shape = "box3d" if repeat > 1 else "box"
+    members = a.get("members") or []
+    tip = f"{n.module} ({a.get('class', '')}): {n.note or ''}"
+    if len(members) > 1:
+        tip += f"; {words['calls']}: {members[0]} … {members[-1]} ×{repeat}"
+    return (f'  {quote(n.id)} [shape={shape}, style="{style}", fillcolor="{fill}", '
+            f'color="{border}", penwidth={width}, margin="0.12,0.06", '
+            f'label=<{"<BR/>".join(lines)}>, tooltip={quote(tip)}, id={quote("node-" + n.id)}];')
+
+
+def _copy_node(n: Node, state: _StepState | None) -> str:
+    """A further copy of a leaf read by many ops: its name in a dashed box."""
+    fill = FILL[n.role]
+    border, width = TEXT, 1
+    if state is not None:
+        if n.id in state.current_ids:
+            border, width = CURRENT, 3
+        elif n.id in state.todo:
+            fill = FUTURE_FILL
+    name = esc(n.label or n.name or "?")
+    label = f'<<B>{name}</B> <FONT POINT-SIZE="8">{esc(_uses(n))}</FONT>>'
+    return (f'  {quote(n.id)} [shape=box, style="filled,dashed,rounded", fillcolor="{fill}", '
+            f'color="{border}", penwidth={width}, margin="0.06,0.02", label={label}, '
+            f'tooltip={quote((n.label or "") + ": one tensor, drawn once per use")}, '
+            f'id={quote("node-" + n.id)}];')
+
+
+def _uses(n: Node) -> str:
+    return f"use {n.attrs.get('copy', 1)}/{n.attrs.get('copies', 1)}"
+
+
+def _count(p: Any) -> str:
+    try:
+        p = int(p)
+    except (TypeError, ValueError):
+        return str(p)
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if p >= size:
+            return f"{p / size:.3g}{unit}"
+    return str(p)
 
 
 def _short(v: Any) -> str:
@@ -178,12 +344,16 @@ def _edge(src: str, dst: str, state: _StepState | None) -> str:
     return f"  {quote(src)} -> {quote(dst)};"
 
 
-def _legend(lang: str) -> list[str]:
+def _legend(lang: str, modules: bool = False) -> list[str]:
     words = ROLE_TEXT.get(lang, ROLE_TEXT["en"])
     rows = "".join(
         f'<TR><TD BGCOLOR="{FILL[r]}" WIDTH="14"> </TD><TD ALIGN="LEFT">{esc(words[r])}</TD></TR>'
         for r in ("leaf", "intermediate", "constant", "output", "op")
     )
+    if modules:
+        text = _MODULE_TEXT.get(lang, _MODULE_TEXT["en"])["module"]
+        rows += (f'<TR><TD BGCOLOR="{MODULE_FILL}" WIDTH="14"> </TD>'
+                 f'<TD ALIGN="LEFT">{esc(text)}</TD></TR>')
     return [
         '  subgraph cluster_legend { label=""; color="transparent";',
         f'    legend [shape=plain, fontsize=9, label=<<TABLE BORDER="0" CELLBORDER="0" '
@@ -192,4 +362,4 @@ def _legend(lang: str) -> list[str]:
     ]
 
 
-__all__ = ["graph_to_dot", "esc", "fmt_number"]
+__all__ = ["graph_to_dot", "view_to_dot", "esc", "fmt_number"]

@@ -1,10 +1,35 @@
-"""Run Graphviz `dot`, with a time limit and a plain fallback when layout takes too long."""
+"""Run Graphviz `dot` under a time limit, with simpler views when a layout takes too long.
+
+No picture may hang the tool. `run_dot` (DOT text in, bytes out) tries:
+
+1. the layout as asked, for `timeout` seconds;
+2. a cheaper layout of the same graph (capped network simplex, no crossing
+   minimisation, straight edges), for half that, with a notice in the picture;
+3. a small placeholder picture that says what happened and how to get a
+   smaller view (--depth, --budget, --fold); it needs no layout at all.
+
+`render_graph` (a Graph in) goes one better: before the placeholder it draws
+a collapsed view of the graph (render/collapse.py), which usually lays out in
+well under a second whatever the size of the recording.
+"""
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
+import time
+from typing import TYPE_CHECKING, Any
 
-DOT_TIMEOUT = 20.0  # seconds; a layout that takes longer falls back to a simpler engine
+if TYPE_CHECKING:
+    from gradviz.recording import Graph
+
+DOT_TIMEOUT = 20.0  # seconds for a layout; the fallbacks get half of it, then a placeholder
+
+# Step 2: cheaper settings of the same layout. nslimit/nslimit1 cap the network
+# simplex passes (ranking and placement), mclimit and remincross cut the crossing
+# minimisation, splines=line skips spline routing.
+CHEAP = ["-Gnslimit=0.05", "-Gnslimit1=0.05", "-Gmclimit=0.05", "-Gremincross=false",
+         "-Gsplines=line", "-Gsearchsize=5"]
 
 
 class DotMissing(RuntimeError):
@@ -21,29 +46,81 @@ def dot_binary() -> str:
     return path
 
 
-def run_dot(dot_text: str, fmt: str = "svg", timeout: float = DOT_TIMEOUT) -> bytes:
-    """Lay out and draw; on a time-out, retry with a cheaper layout and say so."""
-    cmd = [dot_binary(), f"-T{fmt}"]
+def _run(cmd: list[str], dot_text: str, timeout: float) -> bytes:
     try:
         return subprocess.run(cmd, input=dot_text.encode(), capture_output=True,
-                              timeout=timeout, check=True).stdout
-    except subprocess.TimeoutExpired:
-        fallback = dot_text.replace("digraph gradviz {", "digraph gradviz {\n  graph [splines=false];", 1)
-        fallback = _note(fallback, f"layout took over {timeout:.0f} s: simplified view (straight edges)")
-        try:
-            return subprocess.run(cmd + ["-Gnslimit=1", "-Gmclimit=0.1"], input=fallback.encode(),
-                                  capture_output=True, timeout=timeout, check=True).stdout
-        except subprocess.TimeoutExpired:
-            fallback = _note(fallback, "the graph is too big to lay out in time: grid view")
-            return subprocess.run([cmd[0], "-Kosage", f"-T{fmt}"], input=fallback.encode(),
-                                  capture_output=True, timeout=timeout, check=True).stdout
+                              timeout=max(timeout, 0.001), check=True).stdout
     except subprocess.CalledProcessError as e:
         raise RuntimeError(f"dot failed: {e.stderr.decode(errors='replace').strip()[:300]}") from None
 
 
+def run_dot(dot_text: str, fmt: str = "svg", timeout: float = DOT_TIMEOUT) -> bytes:
+    """Lay out and draw; on a time-out, a cheaper layout, then a placeholder, each with a notice."""
+    cmd = [dot_binary(), f"-T{fmt}"]
+    try:
+        return _run(cmd, dot_text, timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    note = f"layout took over {timeout:.3g} s: simplified layout (straight edges)"
+    try:
+        return _run(cmd + CHEAP, _note(dot_text, note), timeout / 2)
+    except subprocess.TimeoutExpired:
+        pass
+    return placeholder(fmt, _count_nodes(dot_text), 1.5 * timeout)
+
+
+def render_graph(graph: "Graph", fmt: str = "svg", timeout: float = DOT_TIMEOUT,
+                 **options: Any) -> bytes:
+    """A Graph drawn under a time limit: as asked, else collapsed, else a placeholder.
+
+    options are graph_to_dot's (depth, budget, fold, step, values, ...).
+    """
+    from gradviz.render.dot import graph_to_dot
+
+    options = {**graph.options, **options}
+    start = time.monotonic()
+    cmd = [dot_binary(), f"-T{fmt}"]
+    try:
+        return _run(cmd, graph_to_dot(graph, **options), timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    left = max(timeout / 2, timeout - (time.monotonic() - start))
+    simpler = {**options, "depth": None, "budget": 60, "fold": True}
+    note = f"layout took over {timeout:.3g} s: a collapsed view instead (at most 60 nodes)"
+    try:
+        return _run(cmd + CHEAP, _note(graph_to_dot(graph, **simpler), note), left / 2)
+    except subprocess.TimeoutExpired:
+        pass
+    return placeholder(fmt, len(graph.nodes), timeout)
+
+
+def placeholder(fmt: str, nodes: int, seconds: float) -> bytes:
+    """A picture that needs no layout: what happened, and what to try instead."""
+    lines = [f"This graph ({nodes} nodes) could not be laid out in {seconds:.3g} s.",
+             "Try a smaller view: --depth 1, --budget 100 or --fold",
+             "(Python: graph.svg(depth=1), graph.svg(budget=100, fold=True))."]
+    if fmt == "svg":
+        body = "".join(f'<text x="12" y="{28 + 22 * i}">{html.escape(t)}</text>'
+                       for i, t in enumerate(lines))
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="620pt" height="{40 + 22 * len(lines)}pt" '
+                f'viewBox="0 0 620 {40 + 22 * len(lines)}" font-family="Helvetica,Arial,sans-serif" '
+                f'font-size="14" fill="#868e96"><g id="gradviz-placeholder">{body}</g></svg>').encode()
+    text = "\\n".join(t.replace('"', "'") for t in lines)
+    tiny = f'digraph gradviz {{ node [shape=box, fontname="Helvetica"]; note [label="{text}"]; }}'
+    return _run([dot_binary(), f"-T{fmt}"], tiny, 10.0)
+
+
+def _count_nodes(dot_text: str) -> int:
+    return sum(1 for line in dot_text.splitlines() if line.startswith('  "') and "->" not in line)
+
+
 def _note(dot_text: str, note: str) -> str:
-    safe = note.replace('"', "'")
-    return dot_text.replace("digraph gradviz {", f'digraph gradviz {{\n  label="{safe}"; labelloc="b";', 1)
+    """Put `note` at the bottom of the picture (its own label: a heading stays as it was)."""
+    safe = html.escape(note, quote=True)
+    return dot_text.replace(
+        "digraph gradviz {",
+        "digraph gradviz {\n  subgraph cluster_gradviz_note { label=\"\"; color=\"transparent\"; "
+        f'gradviz_note [shape=plaintext, fontsize=10, label=<<I>{safe}</I>>]; }}', 1)
 
 
 def render_svg(dot_text: str, timeout: float = DOT_TIMEOUT) -> str:
