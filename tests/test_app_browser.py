@@ -108,6 +108,8 @@ def test_lesson1_to_mulbackward_in_english_and_korean(server, browser, artifacts
     expect(page.locator("svg.gv-svg").first).to_contain_text("MulBackward0")
     expect(page.locator(".gv-src-now")).to_contain_text("a = w * 3")  # the step's line
     page.screenshot(path=str(artifacts / "app_lesson1_en.png"))
+    if os.environ.get("GRADVIZ_DOCS_SCREENSHOT"):  # refresh the README picture
+        page.screenshot(path=str(ROOT / "docs" / "app.png"))
 
     # the keyboard: arrows step back and forth
     page.get_by_role("heading", name="1. The chain rule").click()  # focus off the widgets

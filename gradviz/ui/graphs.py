@@ -32,7 +32,7 @@ class DisplayOptions:
     grads: bool = True
     constants: bool = True
     attrs: bool = True
-    depth: int = 0
+    collapse: str = "auto"  # "auto" (collapse big graphs), "0".."3" (module depth), "open" (every op)
     rankdir: str = "auto"  # "LR", "TB", or "auto": LR for shallow graphs, TB for deep ones
     lang: str = "en"
     fit: bool = True  # scale the picture to the page width (else 1:1 with scroll bars)
@@ -41,8 +41,10 @@ class DisplayOptions:
         kw: dict[str, Any] = dict(values=self.values, grads=self.grads, constants=self.constants,
                                   attrs=self.attrs, rankdir=self.rankdir, lang=self.lang,
                                   legend=False, title="")
-        if self.depth:
-            kw["depth"] = self.depth
+        if self.collapse.isdigit():
+            kw["depth"] = int(self.collapse)
+        elif self.collapse == "open":
+            kw["budget"] = 0
         return kw
 
 

@@ -37,9 +37,13 @@ LABELS: dict[str, dict[str, str]] = {
     "show_attrs": {"en": "Saved attributes", "ko": "저장된 속성"},
     "depth": {"en": "Module collapse depth", "ko": "모듈 접기 깊이"},
     "depth_help": {
-        "en": "0 shows every op; 1 folds each top-level nn.Module into one box, 2 its children, …",
-        "ko": "0이면 모든 연산을 보여 주고, 1이면 최상위 nn.Module을 상자 하나로 접습니다. 2는 그 아래 단계까지…",
+        "en": "0: each top-level nn.Module is one box; 1: their children are open, and so on. "
+              "auto: big graphs are folded just enough to stay readable; all: every op.",
+        "ko": "0: 최상위 nn.Module을 각각 상자 하나로, 1: 그 아래 단계를 펼쳐서… "
+              "자동: 큰 그래프를 읽을 수 있을 만큼만 접기, 전부: 모든 연산 보기.",
     },
+    "collapse_auto": {"en": "auto", "ko": "자동"},
+    "collapse_open": {"en": "all", "ko": "전부"},
     "layout": {"en": "Layout direction", "ko": "배치 방향"},
     "layout_auto": {"en": "auto", "ko": "자동"},
     "layout_LR": {"en": "→", "ko": "→"},
@@ -55,10 +59,10 @@ LABELS: dict[str, dict[str, str]] = {
     "group_code": {"en": "Your code", "ko": "내 코드"},
     "your_code": {"en": "Write and run your own code", "ko": "직접 코드를 써서 실행하기"},
     # running
-    "running": {"en": "Running {what} (the first run takes a few seconds; later visits are instant)…",
-                "ko": "{what} 실행 중 (처음 한 번만 몇 초 걸립니다)…"},
+    "running": {"en": "Running “{what}” in its own process (only the first visit waits)…",
+                "ko": "“{what}” 실행 중 (별도 프로세스, 처음 한 번만 기다립니다)…"},
     "progress": {"en": "iteration {i} of {n}", "ko": "반복 {i} / {n}"},
-    "progress_loss": {"en": "iteration {i} of {n}, loss {loss}", "ko": "반복 {i} / {n}, 손실 {loss}"},
+    "progress_count": {"en": "iteration {i}", "ko": "반복 {i}"},
     "ran_on": {"en": "ran on {device} in a separate process", "ko": "별도 프로세스에서 {device}로 실행"},
     # tabs
     "tab_steps": {"en": "Backward, step by step", "ko": "backward 단계별 보기"},

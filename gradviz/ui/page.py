@@ -11,6 +11,7 @@ from gradviz.ui.sidebar import Choice
 # washes over whatever the background is, text left to the theme.
 CSS = """
 <style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .gv-stage { overflow: auto; padding: 6px 2px; text-align: center; }
 .gv-stage svg.gv-svg { width: min(100%, calc(var(--w, 600px) * 1.25)); height: auto; }
 .gv-stage.gv-actual svg.gv-svg { width: var(--w, auto); max-width: none; }

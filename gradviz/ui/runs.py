@@ -12,7 +12,6 @@ of 100 graphs: too much for a step click).
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import subprocess
 import sys
@@ -86,25 +85,11 @@ def devices() -> list[str]:
 
 # ------------------------------------------------------------------------------ running
 
-def _progress_keyword() -> str | None:
-    """The name of run_script's progress callback, when this version has one."""
-    from gradviz.runner import run_script
-
-    params = inspect.signature(run_script).parameters
-    for name in ("progress", "on_progress", "progress_callback"):
-        if name in params:
-            return name
-    return None
-
-
 def _run(script: Path, args: list[str], device: str, timeout: float, memory: int,
          progress: Callable[..., None] | None) -> Recording:
     from gradviz.runner import run_script
 
-    kw: dict[str, Any] = {}
-    name = _progress_keyword()
-    if name and progress is not None:
-        kw[name] = progress
+    kw: dict[str, Any] = {"progress": progress} if progress is not None else {}
     try:
         return run_script(script, args, device=device, isolate=True, timeout=timeout,
                           memory_limit=memory, capture_output=True, max_graphs=MAX_GRAPHS, **kw)
@@ -196,7 +181,8 @@ def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
         return found
     from gradviz.ui.i18n import pick, t
 
-    with _progress_bar(t("running", lang, what=pick(lesson.title, lang)), lang) as progress:
+    with _progress_bar(t("running", lang, what=pick(lesson.title, lang)), lang,
+                       expected_iterations(lesson, args)) as progress:
         rec, extra = warm(lesson, device, args, save_images, digest, progress)
     return _remember(key, Run(key, rec, extra))
 
@@ -209,6 +195,17 @@ def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, d
                               _progress=progress)
     except _DoNotCache as e:
         return e.rec, e.extra
+
+
+def expected_iterations(lesson: Any, args: list[str]) -> int | None:
+    """How many backward() calls a run will make, when the lesson says (for the progress bar)."""
+    if "--iterations" in args:
+        try:
+            return int(args[args.index("--iterations") + 1])
+        except (ValueError, IndexError):
+            return None
+    n = (getattr(lesson, "expect", None) or {}).get("iterations")
+    return int(n) if isinstance(n, (int, float)) and n > 0 else None
 
 
 def code_digest(code: str, device: str) -> str:
@@ -241,7 +238,7 @@ def forget(key: str) -> None:
 # ------------------------------------------------------------------------------ progress
 
 @contextmanager
-def _progress_bar(text: str, lang: str) -> Iterator[Callable[..., None]]:
+def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator[Callable[..., None]]:
     """A bar that the runner's progress callback moves, shown only while a run is on.
 
     The callback writes to the page from inside a cached function, so it steps
@@ -256,15 +253,17 @@ def _progress_bar(text: str, lang: str) -> Iterator[Callable[..., None]]:
     def update(*args: Any, **kwargs: Any) -> None:
         _adopt(ctx)  # the runner may call from its reader thread
         done, total, loss = _progress_numbers(args, kwargs)
+        total = total or expected or 0
+        frac = max(0.0, min(1.0, done / total)) if total else 0.0
         if total:
-            frac = max(0.0, min(1.0, done / total))
-            label = (t("progress_loss", lang, i=done, n=total, loss=f"{loss:.4g}") if loss is not None
-                     else t("progress", lang, i=done, n=total))
+            label = t("progress", lang, i=done, n=total)
         else:
-            frac, label = 0.0, text
+            label = t("progress_count", lang, i=done)
+        if loss is not None:
+            label += f" · {t('col_loss', lang)} {loss:.4g}"
         with _outside_cache_replay():
             try:
-                slot.progress(frac, text=f"{text}  {label}" if total else text)
+                slot.progress(frac, text=f"{text}  {label}")
                 shown["on"] = True
             except Exception:  # called from a thread without a script context: no bar
                 pass

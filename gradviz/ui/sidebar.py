@@ -10,6 +10,7 @@ from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.i18n import LANGS, pick, t
 
 CODE = "code"  # the topic key of "your code"
+COLLAPSE = ["0", "1", "2", "3", "auto", "open"]  # module depth shown as one box each; see DisplayOptions
 
 
 @dataclass
@@ -109,10 +110,12 @@ def show(devices: list[str]) -> Choice:
     grads = c2.checkbox(t("show_grads", lang), value=True, key="gv_grads")
     constants = c1.checkbox(t("show_constants", lang), value=True, key="gv_constants")
     attrs = c2.checkbox(t("show_attrs", lang), value=True, key="gv_attrs")
-    depth = sb.slider(t("depth", lang), 0, 4, 0, key="gv_depth", help=t("depth_help", lang))
+    collapse = sb.select_slider(t("depth", lang), COLLAPSE, value="auto", key="gv_collapse",
+                                format_func=lambda c: t(f"collapse_{c}", lang) if not c.isdigit() else c,
+                                help=t("depth_help", lang))
     rankdir = sb.radio(t("layout", lang), ["auto", "LR", "TB"], key="gv_rankdir", horizontal=True,
                        format_func=lambda d: t(f"layout_{d}", lang))
     fit = sb.toggle(t("fit", lang), value=True, key="gv_fit")
     opts = DisplayOptions(values=values, grads=grads, constants=constants, attrs=attrs,
-                          depth=int(depth), rankdir=rankdir or "auto", lang=lang, fit=bool(fit))
+                          collapse=str(collapse), rankdir=rankdir or "auto", lang=lang, fit=bool(fit))
     return Choice(lang=lang, lesson=lesson, device=device, quick=bool(quick), opts=opts)
