@@ -26,9 +26,20 @@ def _parse_size(text: str) -> int:
         value = float(num) * mult
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 2G or 512M)") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the memory limit must be positive")
+    if value < 256 * 1024**2:
+        raise argparse.ArgumentTypeError("the memory limit must be at least 256M: "
+                                         "Python and torch need about that much to start")
     return int(value)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the time limit must be more than 0 seconds")
+    return value
 
 
 def _formats(text: str) -> list[str]:
@@ -61,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma list of {', '.join(FORMATS)} (default: svg)")
     r.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     r.add_argument("--steps", action="store_true", help="also write one SVG per backward step")
-    r.add_argument("--timeout", type=float, default=60.0, help="seconds before the script is stopped (default 60)")
+    r.add_argument("--timeout", type=_positive, default=60.0, help="seconds before the script is stopped (default 60)")
     r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
     r.add_argument("--max-graphs", type=int, default=100, help="record at most this many backward() calls")
     r.add_argument("--at", type=_at, default=None, metavar="LIST",
@@ -78,7 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the child is killed and no .part file stays."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (called as a library): leave signals alone
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args: list[str] = []

@@ -135,8 +135,6 @@ def execute(path: Path, args: list[str], device: str = "cpu",
                 type="SystemExit", message=f"the script called sys.exit({e.code!r})",
                 explanation="The script stopped itself with a non-zero exit status.")
     except BaseException as e:  # the user's error becomes data, never our traceback
-        if isinstance(e, KeyboardInterrupt):
-            raise
         recording.error = script_error(e, str(path), recording.graphs[-1] if recording.graphs else None)
     finally:
         sys.argv, sys.path[:] = saved[0], saved[1]
@@ -144,8 +142,11 @@ def execute(path: Path, args: list[str], device: str = "cpu",
             sys.modules["__main__"] = saved[2]
         if switch_device:
             torch.set_default_device(None if saved[3].type == "cpu" else saved[3])
-    if not recording.graphs and recording.error is None:
-        recording.notes.append(_leftover_graphs(recording, module.__dict__))
+    if not recording.graphs and (recording.error is None or recording.error.type != "SyntaxError"):
+        try:
+            recording.notes.append(_leftover_graphs(recording, module.__dict__))
+        except Exception as e:  # drawing leftovers is a courtesy; it must not mask the real error
+            recording.notes.append(f"could not draw the tensors the script left: {e}")
     return recording
 
 
@@ -165,6 +166,10 @@ def _leftover_graphs(recording: Recording, ns: dict) -> str:
         live.graph.title = f"graph of {names.name(t)} (no backward() was called)"
         recording.graphs.append(live.graph)
     del torch
+    if recording.error is not None:
+        return ("The script stopped before it called backward(). "
+                + (f"Drawn: the graph it had built so far ({', '.join(names.name(t) or '?' for t in ends)})."
+                   if ends else ""))
     return ("The script never called backward(), so there are no gradients to show. "
             + (f"Drawn instead: the graph behind {', '.join(names.name(t) or '?' for t in ends)}."
                if ends else "It left no tensor with a grad_fn to draw."))
@@ -226,7 +231,9 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
             from gradviz.progress import follow_progress
 
             stop_following = follow_progress(progress_file, progress)
-        cmd = [sys.executable, "-m", "gradviz.runner", str(spec)]
+        # -P: the current folder is not put on sys.path, so a json.py there cannot shadow ours
+        safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+        cmd = [sys.executable, *safe_path, "-m", "gradviz.runner", str(spec)]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 # the script's prints go to stderr: stdout is for gradviz's own output
                                 stdout=subprocess.PIPE if capture_output else sys.stderr,
@@ -236,8 +243,11 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc)
             stdout, stderr = proc.communicate()
+        except BaseException:  # we are being stopped: the child must not outlive us
+            _kill_group(proc)
+            raise
         finally:
             if stop_following is not None:
                 stop_following()
@@ -260,8 +270,17 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
         return rec
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 def _child_death(code: int, stderr: str, memory_limit: int | None) -> ErrorInfo:
-    if "MemoryError" in stderr or code == EXIT_MEMORY or code == -signal.SIGKILL:
+    if ("MemoryError" in stderr or "bad_alloc" in stderr or "out of memory" in stderr.lower()
+            or code == EXIT_MEMORY or code == -signal.SIGKILL):
         limit = f"{memory_limit / 1024**3:.1f} GB" if memory_limit else "the machine's memory"
         return ErrorInfo(
             type="MemoryLimit", message=f"the script used more than {limit} and was stopped",
@@ -273,11 +292,27 @@ def _child_death(code: int, stderr: str, memory_limit: int | None) -> ErrorInfo:
             explanation="The process running the script died without a Python error; "
                         "this happens with native crashes (for example a segmentation fault).",
             explanation_ko="스크립트를 실행하던 파이썬 프로세스가 비정상 종료되었습니다.")
-    tail = stderr.strip().splitlines()[-1:] or [""]
-    return ErrorInfo(type="Crash", message=f"the script's process exited with code {code}: {tail[0][:300]}")
+    tail = (stderr.strip().splitlines()[-1:] or [""])[0][:300]
+    return ErrorInfo(
+        type="Crash", message=f"the script's process exited with code {code}" + (f": {tail}" if tail else ""),
+        explanation="The script ended its own process (for example with os._exit) before gradviz could "
+                    "collect what it recorded.",
+        explanation_ko="gradviz가 기록을 모으기 전에 스크립트가 스스로 프로세스를 끝냈습니다 (예: os._exit).")
+
+
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to kill this child when its parent goes away."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _child_main(spec_path: str) -> int:
+    _die_with_parent()
     spec = json.loads(Path(spec_path).read_text())
     if spec.get("memory"):
         import resource

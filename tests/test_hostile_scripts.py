@@ -242,8 +242,6 @@ def test_script_that_breaks_json_in_its_own_process(results):
         assert error_line(r)
 
 
-@pytest.mark.xfail(reason="runner re-raises KeyboardInterrupt in the child, which dies by SIGINT "
-                          "and is reported as a native crash (signal 2)", strict=False)
 def test_keyboard_interrupt_raised_by_the_script(results):
     r = results["keyboard_interrupt"]
     assert r.code == 1
@@ -265,8 +263,6 @@ def test_bad_usage(tmp_path, args):
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.xfail(reason="--timeout 0 or negative is taken and reported as a time limit (exit 3)",
-                   strict=False)
 def test_nonpositive_timeout_is_bad_usage(tmp_path):
     script = tmp_path / "ok.py"
     script.write_text("print(1)\n")
@@ -344,9 +340,6 @@ def _children_of(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc")
-@pytest.mark.xfail(reason="the child runs in its own session: when `gradviz render` is stopped by "
-                          "SIGTERM the child keeps running the script, with no time limit left",
-                   strict=False)
 def test_stopping_the_cli_stops_the_script(tmp_path):
     script = tmp_path / "forever.py"
     script.write_text("while True:\n    pass\n")
