@@ -165,8 +165,9 @@ def _render(args: argparse.Namespace) -> int:
     text = err.explanation_ko if args.lang == "ko" and err.explanation_ko else err.explanation
     if text:
         print(f"  {text}", file=sys.stderr)
-    if err.hint:
-        print(f"  fix: {err.hint}", file=sys.stderr)
+    hint = err.hint_ko if args.lang == "ko" and err.hint_ko else err.hint
+    if hint:
+        print(f"  {'해결' if args.lang == 'ko' else 'fix'}: {hint}", file=sys.stderr)
     return {"TimeLimit": EXIT_TIMEOUT, "MemoryLimit": EXIT_MEMORY}.get(err.type, EXIT_SCRIPT)
 
 

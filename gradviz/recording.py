@@ -197,7 +197,8 @@ class ErrorInfo:
     explanation_ko: str = ""
     line: int | None = None
     file: str | None = None
-    hint: str = ""
+    hint: str = ""  # the fix, in English
+    hint_ko: str = ""  # the fix, in Korean
     node: str | None = None  # culprit node in the last graph, when there is one
 
 

@@ -51,7 +51,7 @@ def test_backward_on_tensor_without_grad(tmp_path):
     e = explained(rec, "RuntimeError", "loss", "does not require grad", "grad_fn")
     assert e.line == 4
     assert "requires_grad=True" in e.hint
-    assert "requires_grad" in e.explanation_ko
+    assert "requires_grad" in e.explanation_ko + e.hint_ko
     # the graph of the failing backward() is kept, and its root is the culprit
     assert rec.graphs and e.node == rec.graphs[-1].root
 
@@ -65,7 +65,7 @@ def test_backward_under_no_grad_says_so(tmp_path):
         loss.backward()
         """)
     e = explained(rec, "RuntimeError", "torch.no_grad()", "line 4")
-    assert "no_grad" in e.explanation_ko
+    assert "no_grad" in e.explanation_ko + e.hint_ko
 
 
 def test_backward_twice_through_freed_graph(tmp_path):
@@ -79,7 +79,7 @@ def test_backward_twice_through_freed_graph(tmp_path):
     e = explained(rec, "RuntimeError", "second time", "freed")
     assert e.line == 5
     assert "retain_graph=True" in e.hint
-    assert "retain_graph=True" in e.explanation_ko
+    assert "retain_graph=True" in e.explanation_ko + e.hint_ko
     assert e.node is not None and e.node == rec.graphs[-1].root
 
 
@@ -93,7 +93,7 @@ def test_backward_twice_in_a_loop_names_the_tensor_made_before_it(tmp_path):
             loss.backward()
         """)
     e = explained(rec, "RuntimeError", "h (line 3)", "outside the loop on line 4")
-    assert "h(3번째 줄)" in e.explanation_ko
+    assert "h(3번째 줄)" in e.explanation_ko + e.hint_ko
     assert rec.graphs[-1].node(e.node).name == "h"
 
 
@@ -106,7 +106,7 @@ def test_backward_on_non_scalar(tmp_path):
         """)
     e = explained(rec, "RuntimeError", "out", "[3]", "single number")
     assert "out.sum().backward()" in e.hint and "torch.ones_like(out)" in e.hint
-    assert "스칼라" in e.explanation_ko
+    assert "스칼라" in e.explanation_ko + e.hint_ko
     assert e.node == rec.graphs[-1].root
 
 
@@ -131,7 +131,7 @@ def test_inplace_on_leaf_that_requires_grad(tmp_path):
         """)
     e = explained(rec, "RuntimeError", "w is a leaf", "`w -= 0.1 * w.grad`", "line 5")
     assert "with torch.no_grad(): w -= lr * w.grad" in e.hint
-    assert "리프" in e.explanation_ko and "torch.no_grad()" in e.explanation_ko
+    assert "리프" in e.explanation_ko + e.hint_ko and "torch.no_grad()" in e.explanation_ko + e.hint_ko
     # w is highlighted on the graph drawn by the backward() before
     assert e.node is not None and rec.graphs[-1].node(e.node).name == "w"
 
@@ -157,7 +157,7 @@ def test_inplace_change_to_saved_tensor(tmp_path, edit, op):
         """)
     e = explained(rec, "RuntimeError", "y (shape [2], float32", "version 0", "version 1",
                   f"`{edit}` on line 5")
-    assert "버전 0" in e.explanation_ko and "버전 1" in e.explanation_ko and "y" in e.explanation_ko
+    assert "버전 0" in e.explanation_ko + e.hint_ko and "버전 1" in e.explanation_ko + e.hint_ko and "y" in e.explanation_ko + e.hint_ko
     assert "y = y + 1" in e.hint and "y.clone()" in e.hint
     g = rec.graphs[-1]
     assert e.node is not None and g.node(e.node).name == "y"
@@ -259,7 +259,7 @@ def test_requires_grad_on_integer_tensor(tmp_path, line):
     rec = run(tmp_path, f"import torch\n{line}\n")
     e = explained(rec, "RuntimeError", "x holds integers", "int64")
     assert "torch.tensor([1.0, 2.0], requires_grad=True)" in e.hint
-    assert "정수" in e.explanation_ko
+    assert "정수" in e.explanation_ko + e.hint_ko
 
 
 def test_mean_of_integer_tensor(tmp_path):
@@ -270,7 +270,7 @@ def test_mean_of_integer_tensor(tmp_path):
         """)
     e = explained(rec, "RuntimeError", "mean()", "int64", "counts")
     assert "counts.float().mean()" in e.hint
-    assert "정수" in e.explanation_ko
+    assert "정수" in e.explanation_ko + e.hint_ko
 
 
 # --- shapes -------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def test_matmul_mismatch(tmp_path):
         c = a @ b
         """)
     e = explained(rec, "RuntimeError", "(2x3) @ (4x5)", "3 and 4", "`c = a @ b`")
-    assert "3" in e.explanation_ko and "4" in e.explanation_ko and "행렬" in e.explanation_ko
+    assert "3" in e.explanation_ko + e.hint_ko and "4" in e.explanation_ko + e.hint_ko and "행렬" in e.explanation_ko + e.hint_ko
 
 
 def test_linear_layer_mismatch_names_the_layer(tmp_path):
@@ -333,7 +333,7 @@ def test_linear_layer_mismatch_names_the_layer(tmp_path):
         """)
     e = explained(rec, "RuntimeError", "model.0", "in_features=3", "[8, 5]")
     assert "nn.Linear(5, 4)" in e.hint
-    assert "model.0" in e.explanation_ko
+    assert "model.0" in e.explanation_ko + e.hint_ko
 
 
 @pytest.mark.parametrize("expr, fact", [("torch.mv(torch.ones(2, 3), torch.ones(4))", "2x3"),
@@ -355,7 +355,7 @@ def test_tensors_on_different_devices(tmp_path):
         c = a + b
         """)
     e = explained(rec, "RuntimeError", "a on meta", "b on cpu")
-    assert ".to(device)" in e.hint and "장치" in e.explanation_ko
+    assert ".to(device)" in e.hint and "장치" in e.explanation_ko + e.hint_ko
 
 
 @pytest.mark.parametrize("msg, devs", [
@@ -550,12 +550,12 @@ def test_cli_broadcast_in_korean_and_json(tmp_path):
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert "error: bad_shapes.py line 6: RuntimeError: The size of tensor a (3)" in r.stderr
-    assert "브로드캐스팅" in r.stderr and "^" in r.stderr and "fix:" in r.stderr
+    assert "브로드캐스팅" in r.stderr and "^" in r.stderr and "해결:" in r.stderr
     doc = json.loads((tmp_path / "bad_shapes.json").read_text())
     err = doc["error"]
     assert err["type"] == "RuntimeError" and err["message"].startswith("The size of tensor a")
     assert "x: [2, 3]" in err["explanation"] and "브로드캐스팅" in err["explanation_ko"]
-    assert err["line"] == 6 and err["hint"]
+    assert err["line"] == 6 and err["hint"] and err["hint_ko"]
     assert (tmp_path / "bad_shapes-1.svg").exists()  # the graph recorded before the failure
 
 

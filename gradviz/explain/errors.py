@@ -66,7 +66,8 @@ def _explain(info: ErrorInfo, exc: BaseException, graph: Graph | None) -> None:
                  "aligned": values.get("aligned_ko") or values.get("aligned", "")}
     info.explanation = _tidy(fill(mistake.en, values))
     info.hint = _tidy(fill(mistake.fix, values))
-    info.explanation_ko = _tidy(fill(mistake.ko, ko_values) + " 해결: " + fill(mistake.fix_ko, ko_values))
+    info.explanation_ko = _tidy(fill(mistake.ko, ko_values))
+    info.hint_ko = _tidy(fill(mistake.fix_ko, ko_values))
     if graph is not None and info.node is None:
         info.node = _culprit(mistake.id, values, graph, info)
 

@@ -453,8 +453,9 @@ def _error_box(rec: Recording, ui: dict) -> str:
     if e.explanation or e.explanation_ko:
         parts.append(f'<p data-en="{html.escape(e.explanation)}" data-ko="{html.escape(e.explanation_ko or e.explanation)}">'
                      f"{html.escape(e.explanation)}</p>")
-    if e.hint:
-        parts.append(f"<p>{html.escape(e.hint)}</p>")
+    if e.hint or e.hint_ko:
+        parts.append(f'<p data-en="{html.escape(e.hint)}" data-ko="{html.escape(e.hint_ko or e.hint)}">'
+                     f"{html.escape(e.hint)}</p>")
     parts.append("</div>")
     return "".join(parts)
 

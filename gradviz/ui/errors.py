@@ -20,8 +20,9 @@ def show_error(err: ErrorInfo, lang: str) -> None:
     body = [f"**{title}**", f"`{err.message}`" if err.message else ""]
     if words:
         body.append(words)
-    if err.hint:
-        body.append(f"**{t('error_fix', lang)}:** {err.hint}")
+    hint = err.hint_ko if lang == "ko" and err.hint_ko else err.hint
+    if hint:
+        body.append(f"**{t('error_fix', lang)}:** {hint}")
     st.error("\n\n".join(b for b in body if b), icon=":material/error:")
 
 
