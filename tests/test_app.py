@@ -269,6 +269,23 @@ def test_code_that_hangs_is_stopped(monkeypatch):
     assert at.error and "TimeLimit" in at.error[0].value
 
 
+@pytest.mark.parametrize("code, kind", [
+    ("import torch\nx = torch.empty(8_000_000_000)\n", "MemoryLimit"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "Crash"),
+], ids=["memory", "crash"])
+def test_code_that_eats_memory_or_crashes_is_contained(monkeypatch, code, kind):
+    monkeypatch.setenv("GRADVIZ_ALLOW_CODE", "1")
+    at = open_app("code")
+    at.text_area(key="gv_code").set_value(code).run()
+    at.button(key="gv_code_run").click().run()
+    no_exception(at)
+    assert at.error and kind in at.error[0].value, [e.value for e in at.error]
+    at.text_area(key="gv_code").set_value("import torch\nx = torch.ones(2, requires_grad=True)\n"
+                                         "(x * x).sum().backward()\n").run()
+    at.button(key="gv_code_run").click().run()  # the app goes on as before
+    assert not at.error and graph_svgs(at)
+
+
 def test_code_is_off_on_a_public_address(monkeypatch):
     monkeypatch.delenv("GRADVIZ_ALLOW_CODE", raising=False)
     from streamlit import config

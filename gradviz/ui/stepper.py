@@ -57,13 +57,13 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     key = step_key(rec_key, gi)
     if key not in st.session_state or not 1 <= int(st.session_state[key]) <= n:
         st.session_state[key] = 1
-    k = int(st.session_state[key])
-    _controls(key, k, n, graph, lang)
-    k = int(st.session_state[key])
+    k = int(st.session_state[key])  # the buttons' callbacks ran before this rerun
+    row = _controls(key, k, n, graph, lang)
     step = graph.steps[k - 1]
     svg = _picture(rec_key, gi, graph, k - 1, opts)
+    with row:
+        _export_svg(svg, rec_key, gi, k, lang)
     _graph_and_side(graph, step, svg, rec, opts)
-    _export_svg(svg, rec_key, gi, k, lang)
     _results(graph, lang)
     _tensors(graph, lang)
 
@@ -80,7 +80,8 @@ def _pick_graph(rec_key: str, rec: Recording, lang: str) -> int:
     return int(st.session_state[key]) - 1
 
 
-def _controls(key: str, k: int, n: int, graph: Graph, lang: str) -> None:
+def _controls(key: str, k: int, n: int, graph: Graph, lang: str):
+    """Buttons, the step's name and the slider; returns the row (the export button joins it)."""
     buttons = [
         ("first", ":material/first_page:", "Home", dict(to=1), k <= 1),
         ("prev", ":material/chevron_left:", "Left", dict(delta=-1), k <= 1),
@@ -96,9 +97,10 @@ def _controls(key: str, k: int, n: int, graph: Graph, lang: str) -> None:
         cur = graph.steps[min(n, max(1, k)) - 1]
         st.markdown(f"**{t('step_of', lang, k=k, n=n)}** · `{cur.op}`  \n"
                     f"<span style='opacity:.65;font-size:.85em'>{t('keys_hint', lang)}</span>",
-                    unsafe_allow_html=True, width="content")
+                    unsafe_allow_html=True, width="stretch")
     if n > 1:
         st.slider(t("step", lang), 1, n, key=key, label_visibility="collapsed")
+    return row
 
 
 def _picture(rec_key: str, gi: int, graph: Graph, step: int | None, opts: DisplayOptions) -> str:
