@@ -269,6 +269,29 @@ def test_code_that_hangs_is_stopped(monkeypatch):
     assert at.error and "TimeLimit" in at.error[0].value
 
 
+PILE_UP = """import torch
+w = torch.tensor(1.0, requires_grad=True)
+for i in range(3):
+    loss = (w * 2) ** 2
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+"""
+
+
+def test_pitfall_notice_where_it_was_flagged(monkeypatch):
+    monkeypatch.setenv("GRADVIZ_ALLOW_CODE", "1")
+    at = open_app("code", lang="ko")
+    at.text_area(key="gv_code").set_value(PILE_UP).run()
+    at.button(key="gv_code_run").click().run()
+    no_exception(at)
+    notices = [w.value for w in at.warning if "w.grad" in w.value]
+    assert len(notices) == 1 and "2번째 반복" in notices[0], notices  # Korean, with the iteration
+    it_slider = at.slider(key=next(k for k in at.session_state if str(k).startswith("gv_iter|")))
+    it_slider.set_value(2).run()  # the training view repeats it at that iteration
+    assert len([w for w in at.warning if "w.grad" in w.value]) == 2
+
+
 @pytest.mark.parametrize("code, kind", [
     ("import torch\nx = torch.empty(8_000_000_000)\n", "MemoryLimit"),
     ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "Crash"),

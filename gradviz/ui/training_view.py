@@ -124,20 +124,18 @@ def table_frame(its: list[dict], lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _pitfall_text(p: dict, lang: str) -> str:
-    keys = ("message", "text", "explanation", "title")
-    if lang == "ko":
-        for k in keys:
-            if p.get(k + "_ko"):
-                return str(p[k + "_ko"])
-    for k in keys:
-        if p.get(k):
-            return str(p[k])
-    return str(p.get("kind", p))
+def _in_lang(p: dict, key: str, lang: str) -> str:
+    if lang == "ko" and p.get(key + "_ko"):
+        return str(p[key + "_ko"])
+    return str(p.get(key) or "")
 
 
 def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
-    """A notice per pitfall; with `iteration`, only those flagged in that iteration."""
+    """A notice per pitfall; with `iteration`, only those flagged in that iteration.
+
+    A pitfall is a dict: kind, title(_ko), explanation(_ko) (or message / text),
+    and where it was seen: iteration, line, param.
+    """
     for p in rec.pitfalls or []:
         if not isinstance(p, dict):
             continue
@@ -149,8 +147,10 @@ def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
             where.append(t("pitfall_at", lang, i=at))
         if p.get("line"):
             where.append(t("card_line", lang, line=p["line"]))
-        head = f"**{p.get('kind', t('pitfalls', lang))}**" + (f" ({', '.join(where)})" if where else "")
-        st.warning(f"{head}: {_pitfall_text(p, lang)}", icon=":material/lightbulb:")
+        title = _in_lang(p, "title", lang) or str(p.get("kind", t("pitfalls", lang)))
+        body = next((x for x in (_in_lang(p, k, lang) for k in ("explanation", "message", "text")) if x), "")
+        head = f"**{title}**" + (f" ({', '.join(where)})" if where else "")
+        st.warning(f"{head}  \n{body}" if body else head, icon=":material/lightbulb:")
 
 
 def _runs(values: pd.Series) -> list[int]:
