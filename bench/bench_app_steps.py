@@ -51,6 +51,7 @@ def _open(lesson) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state["gv_topic"] = lesson.group
     at.session_state[f"gv_lesson|{lesson.group}"] = lesson.id
+    at.session_state["gv_quick"] = True
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -47,6 +47,7 @@ def open_app(lesson=None, lang: str = "en", **state) -> AppTest:
     elif lesson is not None:
         at.session_state["gv_topic"] = lesson.group
         at.session_state[f"gv_lesson|{lesson.group}"] = lesson.id
+        at.session_state["gv_quick"] = True  # the long lessons in their quick form
     for k, v in state.items():
         at.session_state[k] = v
     at.run()

@@ -27,8 +27,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "quick_run": {"en": "Quick run (fewer iterations)", "ko": "빠른 실행 (반복 횟수 줄임)"},
     "quick_help": {
-        "en": "Runs the lesson with fewer iterations so it finishes in seconds.",
-        "ko": "반복 횟수를 줄여 몇 초 안에 끝나도록 실행합니다.",
+        "en": "Runs the lesson with fewer iterations, so it finishes in seconds (the numbers in the "
+              "lesson text come from the full run)",
+        "ko": "반복 횟수를 줄여 몇 초 안에 끝나도록 실행합니다 (레슨 설명의 숫자는 전체 실행 기준)",
     },
     "display": {"en": "Display", "ko": "표시"},
     "show_values": {"en": "Values", "ko": "값"},
@@ -167,6 +168,12 @@ LABELS: dict[str, dict[str, str]] = {
     "images_broken": {"en": "broken (what we have)", "ko": "오염된 이미지 (주어진 것)"},
     "images_restored": {"en": "restored (iteration {i})", "ko": "복원 중 ({i}번째 반복)"},
     "images_exact": {"en": "exact (the answer)", "ko": "정답 이미지"},
+    "images_short": {
+        "en": "After only {n} iterations the restored picture is still mostly noise: turn off "
+              "the quick run to watch all 20000 (about half a minute).",
+        "ko": "{n}번 반복으로는 복원된 그림이 아직 거의 노이즈입니다. 빠른 실행을 끄고 20000번 "
+              "전체를 보세요 (30초 정도).",
+    },
     "images_none": {"en": "This run recorded no images.", "ko": "이 실행에는 이미지가 기록되지 않았습니다."},
     "upload": {"en": "Your own picture", "ko": "내 이미지 사용"},
     "upload_help": {

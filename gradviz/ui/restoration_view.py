@@ -22,7 +22,7 @@ def is_restoration(lesson: Any) -> bool:
 def upload_widget(lang: str) -> LessonInput | None:
     """The uploader in the sidebar; returns the checked input, or None."""
     up = st.sidebar.file_uploader(t("upload", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
-                                  key="gv_upload", help=t("upload_help", lang))
+                                  key="gv_upload", help=t("upload_help", lang), max_upload_size=8)
     if up is None:
         return None
     try:
@@ -60,10 +60,11 @@ def _final_iteration(rec: Recording, args: list[str]) -> int | None:
             return int(args[args.index("--iterations") + 1])
         except (ValueError, IndexError):
             return None
-    its = rec.iterations or []
-    if its and isinstance(its[-1], dict) and isinstance(its[-1].get("index"), int):
-        return its[-1]["index"] + 1
-    return 20000
+    indices = [it.get("index") for it in rec.iterations or [] if isinstance(it, dict)]
+    indices = [i for i in indices if isinstance(i, int)]
+    if indices:  # iterations done: the last index when counting from 1, one more from 0
+        return max(indices) + (1 if min(indices) == 0 else 0)
+    return None
 
 
 def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
@@ -90,6 +91,8 @@ def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
     panels.append(("images_exact", exact, lo, hi, {}))
     if upload is not None and upload.picture is not None:
         panels.append(("upload", upload.picture, 0.0, 1.0, {}))
+    if at is not None and at < 5000:
+        st.caption(t("images_short", lang, n=at))
     cols = st.columns(len(panels))
     for col, (label, img, a, b, fmt) in zip(cols, panels):
         with col:

@@ -101,7 +101,7 @@ def show(devices: list[str]) -> Choice:
 
     quick = False
     if lesson is not None and lesson.quick_args:
-        quick = sb.toggle(t("quick_run", lang), value=True, key="gv_quick",
+        quick = sb.toggle(t("quick_run", lang), value=False, key="gv_quick",
                           help=t("quick_help", lang) + f" ({' '.join(lesson.quick_args)})")
 
     sb.markdown(f"**{t('display', lang)}**")

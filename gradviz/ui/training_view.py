@@ -21,6 +21,7 @@ from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.i18n import t
 
 MAX_TABLE_PARAMS = 6
+MAX_CHART_POINTS = 1500  # longer runs are thinned for the charts (the table keeps every row)
 CHART_HEIGHT = 260
 
 
@@ -203,6 +204,9 @@ def _memo(key: tuple, make: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
+    if len(frame) > MAX_CHART_POINTS:
+        stride = -(-len(frame) // MAX_CHART_POINTS)
+        frame = pd.concat([frame.iloc[::stride], frame.iloc[-1:]])
     return frame.to_dict("records")
 
 
@@ -261,6 +265,9 @@ def _values_chart(its: list[dict], names: list[str]) -> dict | None:
                 rows.append({"iteration": it.get("index", pos), "parameter": name, "value": v})
     if not rows:
         return None
+    if len(rows) > MAX_CHART_POINTS * len(names):
+        stride = -(-len(rows) // (MAX_CHART_POINTS * len(names)))
+        rows = [r for i, r in enumerate(rows) if (i // len(names)) % stride == 0]
     return {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2}, "height": CHART_HEIGHT,
             "encoding": {"x": {"field": "iteration", "type": "quantitative", "title": None},
                          "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
@@ -340,8 +347,13 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     cols[1].metric(t("col_loss", lang), f"{loss:.6g}" if loss is not None else "—")
     params = [(n, p) for n, p in (it.get("params") or {}).items() if isinstance(p, dict)]
     for col, (name, p) in zip(cols[2:], params[:2]):
-        col.metric(name, _show(_field(p, "value")),
-                   help=f"grad {_show(_field(p, 'grad'))} · update {_show(_field(p, 'update'))}")
+        value = _num(p.get("value"))
+        label, shown = name, (f"{value:.6g}" if value is not None else "—")
+        if value is None and _param_value(p) is not None:  # a tensor: its size
+            label, shown = f"‖{name}‖", f"{_param_value(p):.6g}"
+        col.metric(label, shown,
+                   help=f"value {_show(_field(p, 'value'))} · grad {_show(_field(p, 'grad'))} · "
+                        f"update {_show(_field(p, 'update'))}")
     for name, p in params[:6]:
         formula = p.get("formula")
         if isinstance(formula, dict) and formula.get("text"):
