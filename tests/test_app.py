@@ -156,6 +156,23 @@ def test_training_view_for_gradient_descent():
     assert any("8.1 − 0.05·16.2" in m.value for m in at.markdown)
 
 
+def test_exports_make_svg_html_and_json():
+    import json
+
+    from gradviz.ui import export, runs
+
+    lesson = next(l for l in LESSONS if l.number == 1)
+    at = open_app(lesson)
+    keys = {d.key for d in at.get("download_button")}
+    assert {"gv_dl_svg", "gv_dl_html", "gv_dl_json"} <= keys, keys
+    rec, _ = runs.warm(lesson, "cpu", [])
+    data = json.loads(export._make_json("t", rec))
+    assert data["graphs"][0]["nodes"]
+    page = export._make_html("t", "ko", rec).decode()
+    assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
+    assert "MulBackward0" in page
+
+
 def test_device_picker_lists_only_available_devices():
     from gradviz.runner import available_devices
 
