@@ -152,21 +152,21 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
             return nid
         nid = new_id("t")
         tensor_ids[key] = nid
-        node = Node(id=nid, kind="tensor", **kw)
         if t is not None:
-            node.name = names.name(t)
-            node.shape = list(t.shape)
-            node.dtype = str(t.dtype).replace("torch.", "")
-            node.device = str(t.device)
-            node.requires_grad = t.requires_grad
-            node.is_leaf = t.is_leaf
+            name = names.name(t)
+            requires_grad, is_leaf = t.requires_grad, t.is_leaf
+            node = Node(id=nid, kind="tensor", name=name, shape=list(t.shape),
+                        dtype=_dtype_name(t.dtype), device=_device_name(t.device),
+                        requires_grad=requires_grad, is_leaf=is_leaf, **kw)
             if t.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
                 node.value = t.detach().cpu().tolist() if not t.is_complex() else plain(t)[0]
             else:
                 to_read.append((node, t))
-            if t.requires_grad and not t.is_leaf and t.retains_grad:
+            if requires_grad and not is_leaf and t.retains_grad:
                 node.retains_grad = True
                 live.retained[nid] = t
+        else:
+            node = Node(id=nid, kind="tensor", **kw)
         node.label = node.name or node.label
         g.nodes.append(node)
         live.by_id[nid] = node
@@ -250,6 +250,24 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
     _mark_line_of_tensors(g)
     g.modules = scopes.finish(g)
     return live
+
+
+_DTYPES: dict[Any, str] = {}
+_DEVICES: dict[Any, str] = {}
+
+
+def _dtype_name(dtype: Any) -> str:
+    s = _DTYPES.get(dtype)
+    if s is None:
+        s = _DTYPES[dtype] = str(dtype).replace("torch.", "")
+    return s
+
+
+def _device_name(device: Any) -> str:
+    s = _DEVICES.get(device)
+    if s is None:
+        s = _DEVICES[device] = str(device)
+    return s
 
 
 def _any_call(calls: dict, fn: Any) -> OpCall | None:

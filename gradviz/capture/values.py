@@ -49,15 +49,7 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
         a = a.astype(np.float32)
     lo, hi = float(_MIN(a)), float(_MAX(a))
     mean = float(rtype(_ADD(a) / a.size))  # as numpy's mean and torch's: sum / n in that dtype
-    scale = max(abs(lo), abs(hi))
-    if 1e-15 < scale < 1e15:  # squares can neither overflow nor underflow
-        norm = math.sqrt(float(_ADD(a * a)))  # pairwise, as in _summarize_rows
-    elif scale == 0.0:
-        norm = 0.0
-    elif math.isfinite(scale):
-        norm = float(np.linalg.norm(a / scale)) * scale
-    else:
-        norm = float(np.linalg.norm(a))
+    norm = float(_norms(a.reshape(1, -1), np.array([max(abs(lo), abs(hi))]))[0])
     return {
         "min": lo,
         "max": hi,
@@ -69,6 +61,29 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
 
 
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
+
+
+def _norms(a: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The 2-norm of each row of `a` (float64), the same way for one tensor or a batch.
+
+    scale = max |x| per row. Where squares could overflow or underflow (the tiny
+    gradients deep in a 200-layer net), rows are divided by their scale first.
+    """
+    safe = (scale > 1e-15) & (scale < 1e15)
+    if safe.all():
+        return np.sqrt(_ADD(a * a, axis=1).astype(np.float64))
+    out = np.zeros(a.shape[0])
+    if safe.any():
+        b = a[safe]
+        out[safe] = np.sqrt(_ADD(b * b, axis=1).astype(np.float64))
+    scaled = ~safe & np.isfinite(scale) & (scale > 0)
+    if scaled.any():
+        s = scale[scaled].astype(a.dtype)[:, None]
+        b = a[scaled] / s
+        out[scaled] = np.sqrt(_ADD(b * b, axis=1).astype(np.float64)) * s[:, 0]
+    for k in np.flatnonzero(~np.isfinite(scale)):  # inf or nan inside
+        out[k] = float(np.linalg.norm(a[k]))
+    return out
 
 
 def _summarize_torch(t: torch.Tensor) -> dict:
@@ -131,18 +146,11 @@ def _summarize_rows(ts: list[torch.Tensor]) -> list[dict]:
     lo = _MIN(a, axis=1)
     hi = _MAX(a, axis=1)
     mean = (_ADD(a, axis=1) / rtype(n)).astype(rtype)
-    norm = np.sqrt(_ADD(a * a, axis=1).astype(np.float64)).astype(rtype)
-    scale = np.maximum(np.abs(lo), np.abs(hi))
-    odd = ~((scale > 1e-15) & (scale < 1e15))  # zeros, tiny, huge, inf, nan: one by one
+    norm = _norms(a, np.maximum(np.abs(lo), np.abs(hi))).astype(rtype)
     firsts = a[:, :PREVIEW].tolist()
-    out = []
-    for k, (l, h, m, nm, first) in enumerate(zip(lo.tolist(), hi.tolist(), mean.tolist(),
-                                                 norm.tolist(), firsts)):
-        if odd[k]:
-            out.append(_summarize_numpy(ts[k]))
-        else:
-            out.append({"min": l, "max": h, "mean": m, "norm": nm, "first": first, "numel": n})
-    return out
+    return [{"min": l, "max": h, "mean": m, "norm": nm, "first": first, "numel": n}
+            for l, h, m, nm, first in zip(lo.tolist(), hi.tolist(), mean.tolist(), norm.tolist(),
+                                          firsts)]
 
 
 def scalar(x: Any) -> Any:

@@ -72,9 +72,14 @@ def make_view(
     split: draw leaves read by more than this many ops once per use (None: never).
     expand: module names kept open whatever the depth (the app's "expand").
     """
-    tree = _Tree(graph)
     expand = frozenset(expand or ())
     total = len(graph.nodes)
+    if depth is None and not fold and (not budget or total <= budget):
+        v = _plain_view(graph, split)  # nothing to collapse: the common case, kept cheap
+        v.total = total
+        v.notices = _notices(v, budget, fold, None, lang)
+        return v
+    tree = _Tree(graph)
     v = _build(graph, tree, depth, fold, split, expand, hide_tensors=False)
     if depth is None and budget and _size(v) > budget:
         fitted = None
@@ -92,6 +97,21 @@ def make_view(
     v.total = total
     v.notices = _notices(v, budget, fold, tree, lang)
     return v
+
+
+def _plain_view(graph: Graph, split: int | None) -> View:
+    """Every node as recorded; only leaves with a high fan-in split."""
+    owner = {n.id: n.id for n in graph.nodes}
+    if split:
+        uses: dict[str, int] = {}
+        for e in graph.edges:
+            uses[e.src] = uses.get(e.src, 0) + 1
+        if uses and max(uses.values()) > split:
+            v = View(graph=dataclasses.replace(graph, nodes=list(graph.nodes),
+                                               edges=list(graph.edges)), owner=owner)
+            _split_fanin(v, split)
+            return v
+    return View(graph=graph, owner=owner)
 
 
 def _size(v: View) -> int:
@@ -516,7 +536,7 @@ _TEXT = {
 }
 
 
-def _notices(v: View, budget: int | None, fold: bool, tree: _Tree, lang: str) -> list[str]:
+def _notices(v: View, budget: int | None, fold: bool, tree: _Tree | None, lang: str) -> list[str]:
     t = _TEXT.get(lang, _TEXT["en"])
     out = []
     shown = len(v.graph.nodes)
@@ -526,10 +546,10 @@ def _notices(v: View, budget: int | None, fold: bool, tree: _Tree, lang: str) ->
             out.append(t["auto_hidden"].format(total=v.total, budget=budget, at=at))
         else:
             out.append(t["auto"].format(total=v.total, depth=v.depth, budget=budget))
-    elif v.depth is not None and v.depth < tree.max_depth:
+    elif tree is not None and v.depth is not None and v.depth < tree.max_depth:
         out.append(t["depth"].format(depth=v.depth, total=v.total))
     if budget and shown > budget:
-        hint = t["fold_hint"] if not fold and tree.max_depth else ""
+        hint = t["fold_hint"] if not fold and tree is not None and tree.max_depth else ""
         out.append(t["over"].format(shown=shown, budget=budget, hint=hint))
     if v.folded:
         out.append(t["folded"].format(n=v.folded))

@@ -87,6 +87,7 @@ def view_to_dot(
     big = len(graph.nodes) > BIG
     out = [
         "digraph gradviz {",
+        *([BIG_MARK] if big else []),
         f"  graph [rankdir={rankdir if rankdir in ('LR', 'TB', 'RL', 'BT') else 'LR'}, "
         f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35'
         + (_big_layout(len(graph.nodes)) if big else "") + "];",
@@ -119,6 +120,7 @@ def view_to_dot(
 
 
 BIG = 300  # above this many nodes, a lighter layout: see _big_layout
+BIG_MARK = "  // gradviz: big graph"  # read by render/svg.py: measure text without pango
 
 
 def _big_layout(n: int) -> str:

@@ -1,0 +1,253 @@
+"""Scale benchmark (issue 6): capture cost, render cost and data size, side by side.
+
+    python bench/bench_scale.py                 # the table, as markdown
+    python bench/bench_scale.py --quick         # fewer repeats
+    python bench/bench_scale.py --update        # also rewrite "## Scale (issue 6)" in RESULTS.md
+
+Everything runs in this one process, on the workloads of bench/workloads.py.
+Each time is the best of several runs (the minimum: the run least disturbed by
+the rest of the machine), and every target is a ratio between two times taken
+here, in the same run: plain PyTorch against gradviz.record(), torchviz against
+gradviz's own graph -> SVG. No test asserts a time; tests/test_scale.py checks
+the same workloads for what they draw.
+
+Targets:
+  record / plain forward+backward, W8a and W8b         <= 3x
+  gradviz SVG / torchviz (make_dot + render), W8a      <= 0.5x
+  W9 (LSTMCell x50), every op drawn                    < 2 s
+  W8b recording: JSON out and back < 1 s, size          < 20 MB
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import gradviz  # noqa: E402
+from gradviz.recording import Recording  # noqa: E402
+from gradviz.render.dot import graph_to_dot  # noqa: E402
+from gradviz.render.svg import run_dot  # noqa: E402
+from workloads import WORKLOADS, build  # noqa: E402
+
+SECTION = "## Scale (issue 6)"
+
+
+def best(fn: Callable[[], object], repeats: int, budget_s: float = 3.0) -> float:
+    """The fastest of `repeats` runs (fewer when one run alone takes long)."""
+    times = []
+    start = time.perf_counter()
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if i >= 1 and time.perf_counter() - start > budget_s:
+            break
+    return min(times)
+
+
+def record_once(run: Callable, explain: bool = False) -> Recording:
+    with gradviz.record(explain=explain) as rec:
+        run()
+    return rec
+
+
+def torchviz_svg(run: Callable, timeout: float) -> float | None:
+    """make_dot(show_attrs, show_saved) + its render, on a fresh graph; None past `timeout`."""
+    from torchviz import make_dot
+
+    loss = run(backward=False)
+    t0 = time.perf_counter()
+    dot = make_dot(loss, show_attrs=True, show_saved=True)
+    try:  # what dot.pipe(format="svg") does, with a time limit
+        subprocess.run(["dot", "-Tsvg"], input=dot.source.encode(), capture_output=True,
+                       timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    return time.perf_counter() - t0
+
+
+def gradviz_svg(graph, **options) -> float:
+    t0 = time.perf_counter()
+    run_dot(graph_to_dot(graph, **options), "svg", timeout=120)
+    return time.perf_counter() - t0
+
+
+def fmt_ms(s: float | None) -> str:
+    if s is None:
+        return "—"
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
+
+
+def machine() -> list[str]:
+    try:
+        dot_v = subprocess.run(["dot", "-V"], capture_output=True, text=True).stderr.strip()
+    except OSError:
+        dot_v = "dot missing"
+    try:
+        import torchviz  # noqa: F401
+        from importlib.metadata import version
+
+        tv = version("torchviz")
+    except Exception:
+        tv = "not installed"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return [
+        f"- machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"load average {load:.1f} when the run started",
+        f"- Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), numpy {np.__version__}, {dot_v}, torchviz {tv}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer repeats")
+    p.add_argument("--only", default="", help="comma list of workloads (default: all)")
+    p.add_argument("--explain", action="store_true",
+                   help="also time record() with its explanations (explain=True)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
+    p.add_argument("--update", action="store_true", help=f"rewrite '{SECTION}' in RESULTS.md")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    reps = 3 if args.quick else 7
+    keys = [k for k in args.only.split(",") if k] or [w.key for w in WORKLOADS]
+
+    rows = []
+    results: dict[str, dict] = {}
+    for w in WORKLOADS:
+        if w.key not in keys:
+            continue
+        torch.manual_seed(0)
+        run = build(w.key)
+        run()  # warm up: first calls allocate
+        record_once(run)
+        plain = best(run, reps * 3)
+        rec_t = best(lambda: record_once(run), reps)
+        explain_t = best(lambda: record_once(run, explain=True), max(2, reps // 2)) \
+            if args.explain else None
+        rec = record_once(run)
+        g = rec.graph
+        text = rec.to_json()
+        json_t = best(lambda: Recording.from_json(rec.to_json()), max(2, reps // 2))
+        svg_default = best(lambda: gradviz_svg(g), max(2, reps // 2), budget_s=10)
+        r = {"plain": plain, "record": rec_t, "explain": explain_t, "nodes": len(g.nodes),
+             "steps": len(g.steps), "json_mb": len(text.encode()) / 1e6, "json_s": json_t,
+             "svg_default": svg_default}
+        results[w.key] = r
+        gc.collect()
+        print(f"{w.key}: plain {fmt_ms(plain)}, record {fmt_ms(rec_t)} ({rec_t / plain:.2f}x), "
+              f"{len(g.nodes)} nodes, svg {fmt_ms(svg_default)}", file=sys.stderr, flush=True)
+        rows.append((w, r))
+
+    # render, all nodes shown, against torchviz on the same graphs
+    versus = []
+    for key in ("W4", "W5", "W8a", "W8b", "W9"):
+        if key not in results:
+            continue
+        torch.manual_seed(0)
+        run = build(key)
+        run()
+        g = record_once(run).graph
+        ours = best(lambda: gradviz_svg(g, budget=0), max(2, reps // 2), budget_s=15)
+        try:
+            import torchviz  # noqa: F401
+            tv_times = [torchviz_svg(run, timeout=20) for _ in range(max(2, reps // 2) if key != "W9" else 1)]
+            tv = None if any(t is None for t in tv_times) else min(tv_times)
+            tv_note = "" if tv is not None else "over 20 s (stopped)"
+        except ImportError:
+            tv, tv_note = None, "torchviz not installed (pip install -e .[bench])"
+        results[key]["svg_full"] = ours
+        results[key]["torchviz"] = tv
+        versus.append((key, len(g.nodes), ours, tv, tv_note))
+        print(f"{key}: svg all nodes {fmt_ms(ours)}, torchviz {fmt_ms(tv)} {tv_note}",
+              file=sys.stderr, flush=True)
+
+    md = [SECTION, "", f"`python bench/bench_scale.py{' --quick' if args.quick else ''}`, "
+          f"{time.strftime('%Y-%m-%d')}; best of up to {reps} runs each, all in one process.", ""]
+    md += machine() + [""]
+    md += ["### Capture: gradviz.record() against plain forward+backward", "",
+           "| workload | nodes | steps | plain fwd+bwd | record() | ratio |"
+           + (" with explanations |" if args.explain else "") + " JSON | JSON out+in |",
+           "|---|---:|---:|---:|---:|---:|" + ("---:|" if args.explain else "") + "---:|---:|"]
+    for w, r in rows:
+        extra = f" {fmt_ms(r['explain'])} ({r['explain'] / r['plain']:.1f}x) |" if args.explain else ""
+        md.append(f"| {w.key} {w.title} | {r['nodes']} | {r['steps']} | {fmt_ms(r['plain'])} | "
+                  f"{fmt_ms(r['record'])} | **{r['record'] / r['plain']:.2f}x** |{extra} "
+                  f"{r['json_mb']:.2f} MB | {fmt_ms(r['json_s'])} |")
+    md += ["", "### Rendering: graph -> SVG", "",
+           "Default picture (budget 300, collapsed when bigger) for every workload; all nodes "
+           "shown (`budget=0`) against torchviz `make_dot(..., show_attrs=True, show_saved=True)` "
+           "plus its render, on the same graph.", "",
+           "| workload | nodes | default picture | all nodes | torchviz | ratio |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for key, n, ours, tv, note in versus:
+        ratio = f"**{ours / tv:.2f}x**" if tv else "—"
+        md.append(f"| {key} | {n} | {fmt_ms(results[key]['svg_default'])} | {fmt_ms(ours)} | "
+                  f"{fmt_ms(tv) if tv else note} | {ratio} |")
+    md += ["", "### Targets", ""]
+    md += _targets(results)
+    text = "\n".join(md) + "\n"
+    print(text)
+    if args.update:
+        update_results(HERE / "RESULTS.md", text)
+    return 0
+
+
+def _targets(r: dict) -> list[str]:
+    out = ["| target | measured | met |", "|---|---:|:---:|"]
+
+    def row(name: str, value: str, ok: bool | None) -> None:
+        out.append(f"| {name} | {value} | {'yes' if ok else ('no' if ok is not None else '—')} |")
+
+    for key in ("W8a", "W8b"):
+        if key in r:
+            x = r[key]["record"] / r[key]["plain"]
+            row(f"record {key} <= 3x plain", f"{x:.2f}x", x <= 3)
+    if "W8a" in r and r["W8a"].get("torchviz"):
+        x = r["W8a"]["svg_full"] / r["W8a"]["torchviz"]
+        row("W8a SVG, all nodes, <= 0.5x torchviz", f"{x:.2f}x", x <= 0.5)
+    if "W9" in r and "svg_full" in r["W9"]:
+        t = r["W9"]["svg_full"]
+        row("W9 every op drawn < 2 s", fmt_ms(t), t < 2)
+    if "W8b" in r:
+        row("W8b JSON out and back < 1 s", fmt_ms(r["W8b"]["json_s"]), r["W8b"]["json_s"] < 1)
+        row("W8b JSON < 20 MB", f"{r['W8b']['json_mb']:.2f} MB", r["W8b"]["json_mb"] < 20)
+    return out
+
+
+def update_results(path: Path, section: str) -> None:
+    """Replace (or add) our section of RESULTS.md; other sections stay as they are."""
+    old = path.read_text() if path.exists() else ""
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", old, count=1)
+    else:
+        new = (old.rstrip("\n") + "\n\n" if old.strip() else "") + section
+    path.write_text(new.rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
