@@ -65,6 +65,8 @@ class Recorder:
         self.on_graph = on_graph
         self.at, self.at_last = parse_at(at)
         self.total = total
+        # the iterations whose forward must be logged: asked for, and the last when known
+        self._want = self.at | ({total} if self.at_last and total else set())
         self.backward_calls = 0
         self.log = ForwardLog()
         self.timeline = Timeline(max_snapshots=snapshots, total=total)
@@ -131,13 +133,28 @@ class Recorder:
         k = self.backward_calls = self.backward_calls + 1
         tl = self.timeline
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
-        logged = self.log.active
-        # bookkeeping below works on detached tensors: it builds no graph and logs no op
-        tl.close(frame, site)
         loss = _loss_of(roots)
         bad_loss = loss is not None and not math.isfinite(loss)
         seen = self._sites.get(site)
-        keep = (k == 1 or k in self.at or (self.at_last and self.total == k) or seen is None
+        logged = self.log.active
+        # (the bookkeeping works on detached tensors: it builds no graph and logs no op)
+        if (seen is not None and not logged and k not in self._want and not bad_loss
+                and self._locate is None):
+            # the common case in a long loop: no graph, no log, just the numbers
+            tl.step(k, roots, site, frame, loss)
+            try:
+                return run()
+            finally:
+                tl.after_backward()
+                if self.log.calls and not retain:
+                    self.log.forget()
+                if k + 1 in self._want:
+                    self._switch_log(k + 1, first_here=False)
+                self._last_loss = loss
+                self.meter.tick(k, loss)
+        namespaces = tl.namespaces(frame)
+        tl.close(frame, site, namespaces)
+        keep = (k == 1 or k in self._want or seen is None
                 or (seen == "light" and logged) or bad_loss and not self._nan_reported()
                 or (self._locate is not None and logged))
         live = None
@@ -146,7 +163,7 @@ class Recorder:
             self._sites[site] = "full" if logged else "light"
         elif seen is None:
             self._sites[site] = "none"
-        tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss)
+        tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces)
         if bad_loss or self._locate is not None:
             self._nonfinite(k, loss, live, logged)
         try:
@@ -169,8 +186,7 @@ class Recorder:
 
     def _switch_log(self, nxt: int, first_here: bool) -> None:
         """Log the forward of iteration nxt only when it will keep its graph."""
-        on = (nxt in self.at or (self.at_last and self.total == nxt) or first_here
-              or self._locate is not None)
+        on = nxt in self._want or first_here or self._locate is not None
         if on and len(self.recording.graphs) < self.max_graphs:
             self.log.start()
         else:
@@ -275,10 +291,11 @@ def _loss_of(roots: list[torch.Tensor]) -> float | None:
     if not roots or any(r.numel() != 1 for r in roots):
         return None
     try:
-        if len(roots) == 1:
-            r = roots[0]
-            return float(r.real.item() if r.is_complex() else r.item())
-        return float(sum(r.real.item() if r.is_complex() else r.item() for r in roots))
+        total = 0.0
+        for r in roots:
+            v = r.item()
+            total += v.real if isinstance(v, complex) else v
+        return float(total)
     except (RuntimeError, ValueError, TypeError):
         return None
 

@@ -21,7 +21,7 @@ from typing import Any
 DIVERGE_FACTOR = 10.0  # loss above this many times its starting value: diverging
 RISE_RUN = 8  # or rising this many iterations in a row, to at least twice the start
 PLATEAU_MIN = 50  # iterations a plateau must last, at least...
-PLATEAU_SHARE = 0.1  # ...and this share of the run
+PLATEAU_SHARE = 0.05  # ...and this share of the run
 PLATEAU_TOL = 0.005  # chunk means within 0.5% of the final level count as flat
 
 
