@@ -27,8 +27,18 @@ _BORING = {"self_sym_sizes", "self_sym_strides", "other_sym_sizes", "sym_sizes",
            "mat2_sym_strides", "mat1_layout", "mat2_layout", "self_layout", "self_sizes"}
 
 
+_FORWARD_NAMES: dict[str, str] = {}
+
+
 def forward_name(cls_name: str) -> str:
     """MulBackward0 -> mul, AddmmBackward0 -> addmm."""
+    hit = _FORWARD_NAMES.get(cls_name)
+    if hit is None:
+        hit = _FORWARD_NAMES[cls_name] = _forward_name(cls_name)
+    return hit
+
+
+def _forward_name(cls_name: str) -> str:
     base = cls_name
     for suffix in ("Backward0", "Backward1", "Backward"):
         if base.endswith(suffix):
@@ -358,6 +368,9 @@ class _Scopes:
 
 def _param_count(m: Any) -> int:
     try:
+        own = getattr(m, "_parameters", None)
+        if own is not None and not getattr(m, "_modules", None):  # a leaf module: no walk
+            return sum(p.numel() for p in own.values() if p is not None)
         return sum(p.numel() for p in m.parameters())
     except Exception:
         return 0

@@ -49,7 +49,11 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
         a = a.astype(np.float32)
     lo, hi = float(_MIN(a)), float(_MAX(a))
     mean = float(rtype(_ADD(a) / a.size))  # as numpy's mean and torch's: sum / n in that dtype
-    norm = float(_norms(a.reshape(1, -1), np.array([max(abs(lo), abs(hi))]))[0])
+    scale = max(abs(lo), abs(hi))
+    if 1e-15 < scale < 1e15:  # the usual case, as _norms does it for a safe row
+        norm = math.sqrt(float(_ADD(a * a)))
+    else:
+        norm = float(_norms(a.reshape(1, -1), np.array([scale]))[0])
     return {
         "min": lo,
         "max": hi,
