@@ -243,7 +243,7 @@ def test_numpy_scrambler_matches_the_lesson():
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "broken_image_t.p").exists(), reason="the book's image is not here")
-def test_restoration_with_the_books_image():
+def test_restoration_with_the_books_image(monkeypatch):
     lesson = next(l for l in LESSONS if l.group == "restoration")
     at = open_app(lesson)
     data = (SHARED / "data" / "broken_image_t.p").read_bytes()
@@ -253,6 +253,16 @@ def test_restoration_with_the_books_image():
     assert not at.error, [e.value for e in at.error]
     assert "Restoration" in [t.label for t in at.tabs]
     assert len(at.image) >= 3  # broken, restored, exact
+    import gradviz.ui.runs as runs
+
+    def boom(*a, **k):
+        raise AssertionError("the uploaded image was run again")
+
+    monkeypatch.setattr(runs, "_run", boom)
+    at.button(key="gv_btn_next").click().run()
+    at.sidebar.radio(key="gv_lang").set_value("ko").run()
+    no_exception(at)
+    assert len(at.image) >= 3
 
 
 def test_code_runs_and_errors_are_explained(monkeypatch):

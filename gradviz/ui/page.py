@@ -67,16 +67,9 @@ def lesson_run(choice: Choice) -> runs.Run | None:
     args = choice.args
     restoration = restoration_view.is_restoration(lesson)
     upload = restoration_view.upload_widget(lang) if restoration else None
-    if upload is None:
-        return runs.lesson_run(lesson, choice.device, args, lang, save_images=restoration)
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory(prefix="gradviz-upload-") as tmp:
-        path = upload.write(Path(tmp))
-        run = runs.lesson_run(lesson, choice.device, args + ["--image", str(path)], lang,
-                              save_images=True, upload=(upload.digest, str(path)))
-    run.extra["upload"] = upload
+    run = runs.lesson_run(lesson, choice.device, args, lang, save_images=restoration, upload=upload)
+    if upload is not None:
+        run.extra["upload"] = upload
     return run
 
 
@@ -107,7 +100,7 @@ def recording(run: runs.Run, choice: Choice) -> None:
             training_view.show(run.key, rec, opts)
     if "restoration" in tabs:
         with tabs["restoration"], errors.guarded(lang):
-            restoration_view.show(run.key, rec, run.extra.get("images", {}), _args(run, choice),
+            restoration_view.show(run.key, rec, run.extra.get("images", {}), choice.args,
                                   lang, run.extra.get("upload"))
     with tabs["output"]:
         if rec.stdout.strip():
@@ -123,15 +116,11 @@ def recording(run: runs.Run, choice: Choice) -> None:
         export.show(run.key, rec, stem, lang)
 
 
-def _args(run: runs.Run, choice: Choice) -> list[str]:
-    return choice.args
-
-
 def rerun_button(run: runs.Run | None, choice: Choice) -> None:
     if run is None or choice.lesson is None:
         return
     if st.sidebar.button(t("rerun", choice.lang), key="gv_rerun", icon=":material/refresh:",
                          help=t("rerun_help", choice.lang)):
-        runs.forget(run.key)
+        runs.forget(run)
         st.rerun()
 

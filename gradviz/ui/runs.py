@@ -43,6 +43,7 @@ class Run:
     key: str
     rec: Recording
     extra: dict
+    call: tuple = ()  # the cached function's arguments, to forget just this run
 
 
 class _DoNotCache(Exception):
@@ -122,12 +123,15 @@ def _read_images(folder: Path) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=48)
 def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: str,
-                   save_images: bool, upload_digest: str, _progress: Callable | None = None
-                   ) -> tuple[Recording, dict]:
+                   save_images: bool, upload_digest: str, _upload: Any = None,
+                   _progress: Callable | None = None) -> tuple[Recording, dict]:
+    """One lesson run. An upload is keyed by its digest; `_upload.write(folder)` makes its file."""
     del lesson_id, upload_digest  # part of the cache key only
     extra: dict[str, Any] = {}
     run_args = list(args)
     with tempfile.TemporaryDirectory(prefix="gradviz-app-") as tmp:
+        if _upload is not None:
+            run_args += ["--image", str(_upload.write(Path(tmp)))]
         if save_images:
             run_args += ["--save", str(Path(tmp) / "images")]
         rec = _run(Path(script), run_args, device, LESSON_TIMEOUT, LESSON_MEMORY, _progress)
@@ -168,13 +172,13 @@ def _recalled(key: str) -> Run | None:
 
 
 def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
-               save_images: bool = False, upload: tuple[str, str] | None = None) -> Run:
+               save_images: bool = False, upload: Any = None) -> Run:
     """The recording of `lesson` on `device` with `args`, running it only when needed.
 
-    `upload` is (digest, path) of an uploaded input already passed in `args`;
-    its digest keys the cache (the temporary path does not).
+    `upload` (an uploads.LessonInput) becomes the lesson's --image file; its
+    digest keys the caches, so the same picture is never run twice.
     """
-    digest = upload[0] if upload else ""
+    digest = upload.digest if upload is not None else ""
     key = f"lesson:{lesson.id}|{device}|{' '.join(args)}|{digest}"
     found = _recalled(key)
     if found is not None:
@@ -183,16 +187,18 @@ def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
 
     with _progress_bar(t("running", lang, what=pick(lesson.title, lang)), lang,
                        expected_iterations(lesson, args)) as progress:
-        rec, extra = warm(lesson, device, args, save_images, digest, progress)
-    return _remember(key, Run(key, rec, extra))
+        rec, extra = warm(lesson, device, args, save_images, upload, progress)
+    call = (lesson.id, str(lesson.path), tuple(args), device, save_images, digest)
+    return _remember(key, Run(key, rec, extra, call))
 
 
-def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, digest: str = "",
+def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, upload: Any = None,
          progress: Callable[..., None] | None = None) -> tuple[Recording, dict]:
     """Run a lesson into the shared cache (or read it from there); safe from any thread."""
+    digest = upload.digest if upload is not None else ""
     try:
         return _lesson_cached(lesson.id, str(lesson.path), tuple(args), device, save_images, digest,
-                              _progress=progress)
+                              _upload=upload, _progress=progress)
     except _DoNotCache as e:
         return e.rec, e.extra
 
@@ -229,10 +235,11 @@ def code_run(code: str, device: str, lang: str) -> Run:
     return _remember(key, Run(key, rec, {}))
 
 
-def forget(key: str) -> None:
-    """Drop a recording from this session and from the shared cache (the "run again" button)."""
-    st.session_state.get(_SESSION_KEY, {}).pop(key, None)
-    _lesson_cached.clear()
+def forget(run: Run) -> None:
+    """Drop a lesson's recording from this session and the shared cache ("run again")."""
+    st.session_state.get(_SESSION_KEY, {}).pop(run.key, None)
+    if run.call:
+        _lesson_cached.clear(*run.call)
 
 
 # ------------------------------------------------------------------------------ progress
