@@ -50,7 +50,9 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
     lo, hi = float(_MIN(a)), float(_MAX(a))
     mean = float(rtype(_ADD(a) / a.size))  # as numpy's mean and torch's: sum / n in that dtype
     scale = max(abs(lo), abs(hi))
-    if 1e-15 < scale < 1e15:  # the usual case, as _norms does it for a safe row
+    if 1e-15 < scale < 1e15 and a.size >= ALONE:  # big: BLAS dot, no temporary array
+        norm = math.sqrt(float(np.dot(a, a)))
+    elif 1e-15 < scale < 1e15:  # the usual case, as _norms does it for a safe row
         norm = math.sqrt(float(_ADD(a * a)))
     else:
         norm = float(_norms(a.reshape(1, -1), np.array([scale]))[0])
@@ -121,7 +123,8 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
             out[i] = (None, None)
             continue
         t = t.detach()
-        if (t.numel() <= SMALL or t.device.type != "cpu" or t.dtype not in _BATCH_OK
+        n = t.numel()
+        if (n <= SMALL or n >= ALONE or t.device.type != "cpu" or t.dtype not in _BATCH_OK
                 or t.layout != torch.strided or t.is_conj() or t.is_neg()):
             out[i] = plain(t)
             continue
@@ -140,6 +143,7 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
 
 
 BATCH_BYTES = 16 * 1024 * 1024
+ALONE = 65536  # elements: a tensor this big is summarised alone (no copy into a batch)
 _BATCH_OK = {torch.float32, torch.float64}
 
 
