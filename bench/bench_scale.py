@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     results: dict[str, dict] = {}
+    breakdown = {k: phase_times(k, reps) for k in ("W8a", "W8b", "W9") if k in keys}
     for w in WORKLOADS:
         if w.key not in keys:
             continue
@@ -207,13 +208,75 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"**{ours / tv:.2f}x**" if tv else "—"
         md.append(f"| {key} | {n} | {fmt_ms(results[key]['svg_default'])} | {fmt_ms(ours)} | "
                   f"{fmt_ms(tv) if tv else note} | {ratio} |")
+    if breakdown:
+        md += ["", "### Where record() spends its time (best run, all phases timed in the same run)",
+               "", "| workload | " + " | ".join(PHASES) + " | rest (forward log, bookkeeping) |",
+               "|---|" + "---:|" * (len(PHASES) + 1)]
+        for key, b in breakdown.items():
+            rest = b["total"] - sum(b[p] for p in PHASES)
+            md.append(f"| {key} | " + " | ".join(fmt_ms(b[p]) for p in PHASES)
+                      + f" | {fmt_ms(rest)} |")
     md += ["", "### Targets", ""]
     md += _targets(results)
+    md += ["", "Notes:", "",
+           "- record() is timed with explain=False: the chain-rule texts are their own layer "
+           "(explain/chain_rule.py) and cost far more than capture on the big graphs.",
+           "- The table of phases: build = the grad_fn walk with values (capture/graph.py); "
+           "hooks = registering step hooks; flush = summaries of the gradients the hooks kept "
+           "(capture/backward.py); timeline = the iteration log (capture/training.py); rest = "
+           "the forward op log, the backward itself with its hooks, and the recorder.",
+           "- torch runs with the threads given by --threads (1 here): on a shared 2-core machine "
+           "two OpenMP threads make the plain baseline jump by 10x from run to run."]
     text = "\n".join(md) + "\n"
     print(text)
     if args.update:
         update_results(HERE / "RESULTS.md", text)
     return 0
+
+
+PHASES = ("build", "hooks", "flush", "fill_grads", "timeline")
+
+
+def phase_times(key: str, reps: int) -> dict[str, float]:
+    """Time the parts of one record() (the best of `reps` runs, by total)."""
+    from gradviz.capture import backward as B, graph as G, recorder as R, training as T
+
+    acc: dict[str, float] = {}
+
+    def wrap(owner, name, label):
+        f = getattr(owner, name)
+
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                acc[label] = acc.get(label, 0.0) + time.perf_counter() - t0
+        setattr(owner, name, timed)
+        return owner, name, f
+
+    patched = [wrap(R, "build", "build"), wrap(B.StepWatcher, "__enter__", "hooks"),
+               wrap(B.StepWatcher, "__exit__", "flush"),
+               wrap(G.LiveGraph, "fill_grads", "fill_grads")]
+    for m in ("after_backward", "close", "begin", "step"):
+        if hasattr(T.Timeline, m):
+            patched.append(wrap(T.Timeline, m, "timeline"))
+    try:
+        torch.manual_seed(0)
+        run = build(key)
+        run()
+        best_run: dict[str, float] | None = None
+        for _ in range(reps):
+            acc.clear()
+            t0 = time.perf_counter()
+            record_once(run)
+            total = time.perf_counter() - t0
+            if best_run is None or total < best_run["total"]:
+                best_run = {**{p: acc.get(p, 0.0) for p in PHASES}, "total": total}
+        return best_run or {}
+    finally:
+        for owner, name, f in patched:
+            setattr(owner, name, f)
 
 
 def _targets(r: dict) -> list[str]:

@@ -48,7 +48,10 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
     elif rtype is np.float16:
         a = a.astype(np.float32)
     lo, hi = float(_MIN(a)), float(_MAX(a))
-    mean = float(rtype(_ADD(a) / a.size))  # as numpy's mean and torch's: sum / n in that dtype
+    # sum / n in the tensor's dtype, as numpy's mean and torch's; a big tensor is summed by
+    # einsum (SIMD, a third of the pairwise sum's time, float32 rounding noise apart)
+    total = np.einsum("i->", a) if a.size >= ALONE else _ADD(a)
+    mean = float(rtype(total / a.size))
     scale = max(abs(lo), abs(hi))
     if 1e-15 < scale < 1e15 and a.size >= ALONE:  # big: BLAS dot, no temporary array
         norm = math.sqrt(float(np.dot(a, a)))
