@@ -63,7 +63,7 @@ def plain(iterations: int | None) -> dict:
 def render(iterations: int | None, tmp: Path) -> dict:
     args = ["--", "--iterations", str(iterations)] if iterations else []
     r = run([sys.executable, "-m", "gradviz", "render", str(SCRIPT), "-f", "json", "-o", str(tmp),
-             "--timeout", "900", "--no-progress", *args])
+             "--timeout", "900", *args])
     rec = json.loads((tmp / f"{SCRIPT.stem}.json").read_text())
     its = rec["iterations"]
     r["last_loss"] = its[-1]["loss"]

@@ -340,7 +340,8 @@ class Timeline:
                 new = self._resolve(p, namespaces)
                 if new is not p.tensor:
                     self._rebind(p, new)
-            self._check_accumulation(p, k)
+            if not (p.last_update_zero or p.flagged):
+                self._check_accumulation(p, k)
             if p.rebinds:  # the code makes a new tensor each step: this one stays as it is
                 old = p.old = new.detach()
                 p.old_version = new._version
