@@ -454,7 +454,8 @@ def _group_node(vid: str, key: str, member_ids: list[str], crossing: tuple | Non
         repeat, calls_text, params_total = 1, None, params
     attrs: dict[str, Any] = {
         "class": minfo.get("class") or "",
-        "params": params_total,
+        "params": params_total,  # all of them (a run of distinct blocks: the sum)
+        "params_each": params,
         "inputs": ins[:6],
         "outputs": outs[:6],
         "ops": n_ops,

@@ -267,9 +267,9 @@ def _op_node(n: Node, attrs: bool, state: _StepState | None) -> str:
 MODULE_FILL = "#e5dbff"  # a collapsed nn.Module: violet, apart from the tensor and op roles
 _MODULE_TEXT = {
     "en": {"params": "params", "in": "in", "out": "out", "module": "nn.Module (collapsed)",
-           "calls": "calls", "copy": "same tensor as"},
+           "calls": "calls", "each": "each", "shared": "shared by every call"},
     "ko": {"params": "매개변수", "in": "입력", "out": "출력", "module": "nn.Module (접힘)",
-           "calls": "호출", "copy": "같은 텐서:"},
+           "calls": "호출", "each": "씩", "shared": "모든 호출이 공유"},
 }
 
 
@@ -286,7 +286,12 @@ def _module_node(n: Node, state: _StepState | None, lang: str) -> str:
     repeat = a.get("repeat", 1)
     head = f"<B>{esc(n.label)}</B>" + (f'  <B><FONT COLOR="{CURRENT}">×{repeat}</FONT></B>'
                                        if repeat > 1 else "")
-    sub = f'{esc(a.get("class", ""))} · {_count(a.get("params", 0))} {words["params"]}'
+    params = f'{_count(a.get("params", 0))} {words["params"]}'
+    if repeat > 1 and len(a.get("members") or []) > 1:
+        params = f'{_count(a.get("params_each", 0))} {words["params"]} {words["each"]}'
+    elif repeat > 1:
+        params += f' ({words["shared"]})'
+    sub = f'{esc(a.get("class", ""))} · {esc(params)}'
     lines = [head, f'<FONT POINT-SIZE="9">{sub}</FONT>']
     shapes = []
     if a.get("inputs"):
