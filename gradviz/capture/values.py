@@ -146,7 +146,7 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
 
 
 BATCH_BYTES = 16 * 1024 * 1024
-ALONE = 65536  # elements: a tensor this big is summarised alone (no copy into a batch)
+ALONE = 8192  # elements: a tensor this big is summarised alone (measured: batching only pays below)
 _BATCH_OK = {torch.float32, torch.float64}
 
 
