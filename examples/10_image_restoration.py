@@ -20,6 +20,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--iterations", type=int, default=20000)
 parser.add_argument("--image", type=Path, help="pickled scrambled image (10000 numbers)")
 parser.add_argument("--save", type=Path, help="folder for the .npy results")
+parser.add_argument("--save-every", type=int, default=0,
+                    help="with --save: also keep the picture every N iterations (restored_<i>.npy)")
 args = parser.parse_args()
 torch.manual_seed(0)
 
@@ -96,6 +98,9 @@ for i in range(args.iterations):
     r.requires_grad_(True)      # ...so ask autograd to track it again
     if i % 1000 == 0:
         print(f"loss at {i} = {loss.item():.6f}")
+    if args.save and args.save_every and i % args.save_every == 0:
+        args.save.mkdir(parents=True, exist_ok=True)
+        np.save(args.save / f"restored_{i}.npy", r.detach().reshape(100, 100).cpu().numpy())
 print(f"final loss = {torch.dist(weird_function(r), broken).item():.6f}")
 restored = r.detach()
 

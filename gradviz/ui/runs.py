@@ -106,6 +106,16 @@ def _run(script: Path, args: list[str], device: str, timeout: float, memory: int
         return rec
 
 
+def _snapshot_every(args: list[str], default_iterations: int = 20000) -> int:
+    iterations = default_iterations
+    if "--iterations" in args[:-1]:
+        try:
+            iterations = int(args[args.index("--iterations") + 1])
+        except ValueError:
+            pass
+    return max(1, iterations // 20)
+
+
 def _read_images(folder: Path) -> dict:
     """The .npy pictures a lesson saved with --save, as small float arrays."""
     import numpy as np
@@ -132,8 +142,8 @@ def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: s
     with tempfile.TemporaryDirectory(prefix="gradviz-app-") as tmp:
         if _upload is not None:
             run_args += ["--image", str(_upload.write(Path(tmp)))]
-        if save_images:
-            run_args += ["--save", str(Path(tmp) / "images")]
+        if save_images:  # the final pictures, and about 20 snapshots for the iteration slider
+            run_args += ["--save", str(Path(tmp) / "images"), "--save-every", str(_snapshot_every(run_args))]
         rec = _run(Path(script), run_args, device, LESSON_TIMEOUT, LESSON_MEMORY, _progress)
         if save_images and (Path(tmp) / "images").is_dir():
             extra["images"] = _read_images(Path(tmp) / "images")
