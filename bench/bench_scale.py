@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: svg all nodes {fmt_ms(ours)}, torchviz {fmt_ms(tv)} {tv_note}",
               file=sys.stderr, flush=True)
 
-    md = [SECTION, "", f"`python bench/bench_scale.py{' --quick' if args.quick else ''}`, "
+    shown_args = " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--update")
+    md = [SECTION, "", f"`python bench/bench_scale.py{' ' + shown_args if shown_args else ''}`, "
           f"{time.strftime('%Y-%m-%d')}; best of up to {reps} runs each, all in one process.", ""]
     md += machine() + [""]
     md += ["### Capture: gradviz.record() against plain forward+backward", "",
