@@ -81,10 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--total", type=int, default=None, metavar="N",
                    help="how many backward() calls to expect (progress bar, and 'last' in --at)")
     r.add_argument("--no-progress", action="store_true", help="no progress report on stderr")
+    r.add_argument("--depth", type=int, default=None,
+                   help="collapse nn.Modules nested deeper than N into one node each (0: whole top-level modules)")
+    r.add_argument("--budget", type=int, default=300,
+                   help="above N visible nodes, collapse to the deepest depth that fits (default 300; 0: show all)")
+    r.add_argument("--fold", action="store_true", help="fold repeated blocks (6 layers, 50 unrolled steps) into one xN node")
     r.add_argument("--no-constants", action="store_true", help="hide constant inputs")
     r.add_argument("--no-values", action="store_true", help="hide tensor values")
     r.add_argument("--lang", choices=["en", "ko"], default="en", help="language of explanations")
-    r.add_argument("--rankdir", choices=["LR", "TB"], default="LR", help="layout direction")
+    r.add_argument("--rankdir", choices=["auto", "LR", "TB"], default="auto",
+                   help="layout direction (default auto: left to right for short chains, top down for long)")
     sub.add_parser("lessons", help="list the built-in lessons")
     return p
 
@@ -144,7 +150,8 @@ def _render(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.close()
     options = {"constants": not args.no_constants, "values": not args.no_values,
-               "lang": args.lang, "rankdir": args.rankdir}
+               "lang": args.lang, "rankdir": args.rankdir,
+               "depth": args.depth, "budget": args.budget or None, "fold": args.fold}
     try:
         written = write_outputs(rec, script.stem, Path(args.out), args.format, args.steps, options)
     except (OSError, RuntimeError) as e:

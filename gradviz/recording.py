@@ -176,9 +176,9 @@ class Graph:
         return graph_to_dot(self, **{**self.options, **options})
 
     def svg(self, **options: Any) -> str:
-        from gradviz.render.svg import render_svg
+        from gradviz.render.svg import render_graph
 
-        return render_svg(self.dot(**options))
+        return render_graph(self, "svg", **options).decode("utf-8")
 
     def save(self, path: str | Path, **options: Any) -> Path:
         from gradviz.render.files import save_graph

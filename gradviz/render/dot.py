@@ -31,6 +31,38 @@ def quote(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def ranks(graph: Graph) -> int:
+    """Nodes on the longest path: how many ranks `dot` lays out (cycles are cut)."""
+    succ: dict[str, list[str]] = {}
+    for e in graph.edges:
+        succ.setdefault(e.src, []).append(e.dst)
+    longest: dict[str, int] = {}
+    for start in (n.id for n in graph.nodes):
+        if start in longest:
+            continue
+        stack, on_path = [(start, iter(succ.get(start, ())))], {start}
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(node)
+                longest[node] = 1 + max((longest.get(c, 0) for c in succ.get(node, ()) if c in longest),
+                                        default=0)
+            elif child not in longest and child not in on_path:
+                stack.append((child, iter(succ.get(child, ()))))
+                on_path.add(child)
+    return max(longest.values(), default=0)
+
+
+AUTO_LR_MAX_RANKS = 7  # deeper graphs read better top to bottom
+
+
+def auto_rankdir(graph: Graph) -> str:
+    """LR for shallow graphs (micrograd's picture), TB once a chain gets long."""
+    return "LR" if ranks(graph) <= AUTO_LR_MAX_RANKS else "TB"
+
+
 def graph_to_dot(
     graph: Graph,
     *,
@@ -39,7 +71,7 @@ def graph_to_dot(
     constants: bool = True,
     attrs: bool = True,
     legend: bool = True,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
     step: int | None = None,
     lang: str = "en",
     title: str | None = None,
@@ -75,7 +107,7 @@ def view_to_dot(
     constants: bool = True,
     attrs: bool = True,
     legend: bool = True,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
     step: int | None = None,
     lang: str = "en",
     title: str | None = None,
@@ -88,7 +120,7 @@ def view_to_dot(
     out = [
         "digraph gradviz {",
         *([BIG_MARK] if big else []),
-        f"  graph [rankdir={rankdir if rankdir in ('LR', 'TB', 'RL', 'BT') else 'LR'}, "
+        f"  graph [rankdir={rankdir if rankdir in ('LR', 'TB', 'RL', 'BT') else auto_rankdir(graph)}, "
         f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35'
         + (_big_layout(len(graph.nodes)) if big else "") + "];",
         f'  node [fontname="{FONT}", fontsize=11, fontcolor="{TEXT}", color="{TEXT}", penwidth=1];',
@@ -228,8 +260,8 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
         else:
             g, gs = n.grad, n.grad_summary
         text = fmt_value(g, gs)
-        if g is None and gs is None and not n.is_leaf and not n.retains_grad:
-            text += " (not a leaf)"
+        if g is None and gs is None and n.output and not n.is_leaf and not n.retains_grad:
+            text += " (not a leaf)"  # why the output's .grad is None, said once where it is asked
         cells.append(f"<TD>grad {esc(text)}</TD>")
     if n.attrs.get("copies"):
         cells[0] = cells[0].replace("</FONT></TD>", f"<BR/>{esc(_uses(n))}</FONT></TD>", 1)

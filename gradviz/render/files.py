@@ -31,15 +31,14 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def graph_bytes(graph: "Graph", fmt: str, **options: Any) -> bytes:
-    from gradviz.render.svg import run_dot
+    from gradviz.render.svg import render_graph
 
     if fmt == "json":
         return json.dumps(graph.to_dict(), ensure_ascii=False, indent=1).encode()
-    dot_text = graph.dot(**options)
     if fmt == "dot":
-        return dot_text.encode()
-    if fmt in ("svg", "png", "pdf"):
-        return run_dot(dot_text, fmt)
+        return graph.dot(**options).encode()
+    if fmt in ("svg", "png", "pdf"):  # time-limited, with a collapsed view as the fallback
+        return render_graph(graph, fmt, **options)
     raise ValueError(f"unknown format {fmt!r}: use one of svg, png, pdf, dot, json")
 
 

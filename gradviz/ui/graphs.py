@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradviz.recording import Graph
+from gradviz.render.dot import auto_rankdir
 
 CACHE_SIZE = 600
 PREFETCH_AHEAD = 3
@@ -99,30 +100,6 @@ class _SvgCache:
 _CACHE = _SvgCache(CACHE_SIZE)
 
 
-def depth(graph: Graph) -> int:
-    """Nodes on the longest path: how many ranks `dot` lays out (cycles are cut)."""
-    succ: dict[str, list[str]] = {}
-    for e in graph.edges:
-        succ.setdefault(e.src, []).append(e.dst)
-    longest: dict[str, int] = {}
-    for start in (n.id for n in graph.nodes):
-        if start in longest:
-            continue
-        stack, on_path = [(start, iter(succ.get(start, ())))], {start}
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                on_path.discard(node)
-                longest[node] = 1 + max((longest.get(c, 0) for c in succ.get(node, ()) if c in longest),
-                                        default=0)
-            elif child not in longest and child not in on_path:
-                stack.append((child, iter(succ.get(child, ()))))
-                on_path.add(child)
-    return max(longest.values(), default=0)
-
-
 def fan_out(graph: Graph) -> int:
     """The most edges leaving one node: a weight reused by many steps makes dot slow."""
     count: dict[str, int] = {}
@@ -131,7 +108,6 @@ def fan_out(graph: Graph) -> int:
     return max(count.values(), default=0)
 
 
-AUTO_LR_MAX_RANKS = 7  # deeper graphs read better top to bottom
 OVERVIEW_NODES = 220  # bigger graphs: one layout, the step shown by highlighting
 OVERVIEW_FAN_OUT = 6  # ... and so are graphs with a node that feeds this many ops
 OVERVIEW_FAN_NODES = 40  # (when they are not tiny)
@@ -143,9 +119,7 @@ def resolve(opts: DisplayOptions, graph: Graph) -> DisplayOptions:
     """The options that make the picture: "auto" layout decided, page-only settings dropped."""
     from dataclasses import replace
 
-    rankdir = opts.rankdir
-    if rankdir not in ("LR", "TB"):
-        rankdir = "LR" if depth(graph) <= AUTO_LR_MAX_RANKS else "TB"
+    rankdir = opts.rankdir if opts.rankdir in ("LR", "TB") else auto_rankdir(graph)
     return replace(opts, rankdir=rankdir, fit=True)
 
 
