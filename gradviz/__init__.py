@@ -5,6 +5,7 @@
     with gradviz.record() as rec:      # everything a block of code does
         ...
     gradviz.step(loss)                 # run backward() and step through it
+    gradviz.gradcheck(lambda: loss_fn(w))   # autograd against finite differences
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from gradviz.recording import Graph, Recording
 
 __version__ = "0.1.0"
-__all__ = ["show", "record", "step", "run_script", "Recording", "Graph", "__version__"]
+__all__ = ["show", "record", "step", "gradcheck", "run_script", "Recording", "Graph", "__version__"]
 
 if TYPE_CHECKING:
     from gradviz.capture import record, show, step
+    from gradviz.explain.gradcheck import gradcheck
     from gradviz.runner import run_script
 
 
@@ -26,6 +28,10 @@ def __getattr__(name: str) -> Any:
         from gradviz import capture
 
         return getattr(capture, name)
+    if name == "gradcheck":
+        from gradviz.explain.gradcheck import gradcheck
+
+        return gradcheck
     if name == "run_script":
         from gradviz.runner import run_script
 
