@@ -297,12 +297,18 @@ class Timeline:
                 how = how or "rebinding"
                 self._rebind(p, new)
             upd = None
-            if p.old_version is not None and p.old._version != p.old_version:
+            old = p.old
+            if p.old_version is not None and old._version != p.old_version:
                 rebound = False  # the old tensor was changed in place too: its old value is gone
-            elif p.old is not None and new.shape == p.old.shape:
-                upd = new.detach() - p.old
+                row[2] = None
+            elif old is None or new.shape != old.shape:
+                row[2] = None
+            elif entries is not None or row[3] is not None:
+                upd = new.detach() - old
+                row[2] = upd.item() if row[3] is not None else _norm(upd)
+            else:  # the norm of the difference in one pass, without making the difference
+                row[2] = torch.dist(new.detach(), old).item()
             p.rebinds = rebound
-            row[2] = (upd.item() if row[3] is not None else _norm(upd)) if upd is not None else None
             p.last_update_zero = not row[2]
             if entries is not None:
                 if how is None:
@@ -483,7 +489,7 @@ class Timeline:
         "line", and per parameter the values under the size rule (value or
         value_summary, ...), shape, dtype, device, how the update was made and
         its formula; "graph" and "optimizer" appear where there is one.
-        ("norm" is {"value", "grad", "update"}: the three norms.)
+        ("norm" is {"value", "grad", "update"}: the three norms, to 7 significant digits.)
         """
         out = []
         for i, (params, row) in enumerate(self.rows):
@@ -496,10 +502,10 @@ class Timeline:
                     e = dict(e) if e is not None else {}
                     e["value"], e["grad"], e["update"] = _shaped(v, shape), _shaped(g, shape), _shaped(u, shape)
                 elif e is not None:
-                    e = dict(e, norm={"value": v, "grad": g, "update": u})
+                    e = dict(e, norm={"value": _sig(v), "grad": _sig(g), "update": _sig(u)})
                 else:
                     e = {"value": None, "grad": None, "update": None,
-                         "norm": {"value": v, "grad": g, "update": u}}
+                         "norm": {"value": _sig(v), "grad": _sig(g), "update": _sig(u)}}
                 entries[p.name] = e
             it = {"index": k, "loss": self.losses[i], "params": entries}
             if snap is not None:
@@ -511,6 +517,11 @@ class Timeline:
                 it["optimizer"] = self.optim[k]
             out.append(it)
         return out
+
+
+def _sig(x: float | None) -> float | None:
+    """A norm to 7 significant digits: all a float32 sum of squares holds, and half the JSON."""
+    return x if x is None else float(f"{x:.7g}")
 
 
 def _shaped(x: float | None, shape: list[int]) -> Any:
