@@ -46,6 +46,7 @@ class OpCall:
     line: int | None = None
     scope: tuple = ()  # the nn.Modules it ran inside, outermost first
     calls: tuple = ()  # per entry of scope, a number for that module call (tells calls apart)
+    before: torch.Tensor | None = None  # its value before an in-place op changed it
 
 
 class ForwardLog(TorchFunctionMode):
@@ -114,6 +115,8 @@ class ForwardLog(TorchFunctionMode):
         name = op_name(func)
         if name == "backward" and self.on_backward is not None:
             return self.on_backward(func, args, kwargs)
+        if name.endswith("_") and args and isinstance(args[0], torch.Tensor):
+            self._keep_before(args[0])
         out = func(*args, **kwargs)
         if name in _SKIP or not torch.is_grad_enabled():
             return out
@@ -143,12 +146,21 @@ class ForwardLog(TorchFunctionMode):
             calls=tuple(self.scope_calls),
         )
 
+    def _keep_before(self, t: torch.Tensor) -> None:
+        """An in-place op is about to change t: the graph shows t as it was when it was made."""
+        if t.grad_fn is None:
+            return
+        call = self.calls.get((id(t.grad_fn), t.output_nr))
+        if call is not None and call.before is None:
+            call.before = t.detach().clone()
+
     def forget(self) -> None:
         """Drop the log after a backward: those graphs are spent."""
         self.calls.clear()
 
 
-_ARITH = {"add", "sub", "rsub", "mul", "div", "true_divide", "multiply", "subtract", "where"}
+_ARITH = {"add", "sub", "rsub", "mul", "div", "true_divide", "multiply", "subtract", "where",
+          "add_", "sub_", "mul_", "div_"}
 
 
 def _is_constant(a: Any, scalars: bool) -> bool:

@@ -156,7 +156,9 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
         counter[kind] += 1
         return f"{kind}{i}"
 
-    def tensor_node(t: torch.Tensor | None, key: Any, **kw: Any) -> str:
+    def tensor_node(t: torch.Tensor | None, key: Any, value: torch.Tensor | None = None,
+                    **kw: Any) -> str:
+        """`value`: where to read the elements, when not from t itself (t before an in-place op)."""
         nid = tensor_ids.get(key)
         if nid is not None:
             return nid
@@ -168,10 +170,11 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
             node = Node(id=nid, kind="tensor", name=name, shape=list(t.shape),
                         dtype=_dtype_name(t.dtype), device=_device_name(t.device),
                         requires_grad=requires_grad, is_leaf=is_leaf, **kw)
-            if t.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
-                node.value = t.detach().cpu().tolist() if not t.is_complex() else plain(t)[0]
+            v = t if value is None else value
+            if v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
+                node.value = v.detach().cpu().tolist() if not v.is_complex() else plain(v)[0]
             else:
-                to_read.append((node, t))
+                to_read.append((node, v))
             if requires_grad and not is_leaf and t.retains_grad:
                 node.retains_grad = True
                 live.retained[nid] = t
@@ -244,7 +247,8 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
                 key = (id(nxt), nr)
                 c = calls.get(key)
                 t = c.output if c is not None else named.get(key)
-                tid = tensor_node(t, key, op=type(nxt).__name__,
+                tid = tensor_node(t, key, value=c.before if c is not None else None,
+                                  op=type(nxt).__name__,
                                   label=c.op if c else forward_name(type(nxt).__name__))
                 if t is None:
                     _fill_from_metadata(live.by_id[tid], nxt, nr)
