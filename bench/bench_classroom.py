@@ -1,0 +1,312 @@
+"""A classroom on one app (issue 7): many browser sessions at once against one server.
+
+    python bench/bench_classroom.py                  # 20 lesson sessions + 2 bad code sessions
+    python bench/bench_classroom.py --sessions 8 --no-bad
+
+One `streamlit run app.py` on 127.0.0.1 (so "Your code" is on), one headless
+Chromium, one browser context per student (= one Streamlit session each), all
+started together with asyncio.gather. Each lesson session opens
+`/?lesson=<1..6>&lang=<en|ko>`, waits for "Step 1 of N", clicks Next k times
+(k differs per session, each click waits for its own "Step i of N"), and checks
+its own title, language and step; when every session is done, every page is
+checked again (another session's clicks must not have moved it). No
+exception box and no "something went wrong" note may appear anywhere.
+
+The two bad sessions run, in "Your code", `while True: pass` (stopped by the
+app's 20 s limit: an explained TimeLimit error) and a script that raises
+(an explained ValueError); they start with the others.
+
+Before the timed run one session opens lessons 1-6 once (not counted), so the
+lessons' recordings are in st.cache_data, shared by all sessions: what is
+measured is serving the class, not running torch 20 times.
+
+Completion time = from opening the page to the session's last check. Exit
+status 1 if any session failed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("GRADVIZ_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 120_000  # per expectation: 20 pages on two cores are slow, not wrong
+HANG = "while True:\n    pass\n"
+RAISE = "import torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\nraise ValueError('boom from a student')\n"
+BROKEN = ("Something went wrong", "이 부분을 보여 주다가")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(log_path: Path) -> tuple[subprocess.Popen, str, object]:
+    port = free_port()
+    log = open(log_path, "w")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    env = {k: v for k, v in os.environ.items() if k != "GRADVIZ_ALLOW_CODE"}  # loopback turns code on
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, f"http://127.0.0.1:{port}/", log
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_server(proc, log)
+                raise RuntimeError(f"streamlit did not start; see {log_path}")
+            time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+@dataclass
+class Session:
+    name: str
+    lesson: int | None  # None: "Your code"
+    lang: str
+    clicks: int = 0
+    code: str = ""
+    expect_error: str = ""  # for code sessions: the error type the box must name
+    seconds: float = 0.0
+    error: str = ""
+    n_steps: int = 0
+    page: object = field(default=None, repr=False)
+
+
+def plan(n: int, bad: bool) -> list[Session]:
+    """Lessons 1-6 spread over the sessions, languages alternating, different click counts."""
+    out = [Session(f"s{i + 1:02d}", lesson=1 + i % 6, lang="en" if i % 2 == 0 else "ko", clicks=1 + (i * 7) % 5)
+           for i in range(n)]
+    if bad:
+        out.append(Session("hang", None, "en", code=HANG, expect_error="TimeLimit"))
+        out.append(Session("raise", None, "ko", code=RAISE, expect_error="ValueError"))
+    return out
+
+
+def step_pattern(lang: str, k: int, n: int) -> re.Pattern:
+    if lang == "ko":
+        return re.compile(rf"(?<!\d){n}단계 중 {k}단계")
+    return re.compile(rf"Step {k} of {n}(?!\d)")
+
+
+def lesson_title(number: int, lang: str) -> str:
+    from gradviz.lessons import LESSONS
+
+    lesson = next(l for l in LESSONS if l.number == number)
+    return f"{number}. {lesson.title[lang]}"
+
+
+async def no_breakage(page) -> None:
+    exc = await page.locator("[data-testid='stException']").count()
+    if exc:
+        raise AssertionError(f"exception box on the page: {await page.locator('[data-testid=stException]').first.inner_text()}")
+    for text in BROKEN:
+        if await page.get_by_text(text).count():
+            raise AssertionError(f"'{text}' note on the page")
+
+
+async def label_of(page):
+    return page.locator("[data-testid='stMarkdownContainer']",
+                        has_text=re.compile(r"Step \d+ of \d+|단계 중 \d+단계")).first
+
+
+async def run_lesson(page, url: str, s: Session) -> None:
+    from playwright.async_api import expect
+
+    await page.goto(f"{url}?lesson={s.lesson}&lang={s.lang}")
+    await expect(page.get_by_role("heading", name=lesson_title(s.lesson, s.lang))).to_be_visible()
+    label = await label_of(page)
+    await expect(label).to_contain_text(step_pattern(s.lang, 1, r"\d+"))
+    text = await label.inner_text()
+    s.n_steps = int(re.search(r"of (\d+)" if s.lang == "en" else r"(\d+)단계 중", text).group(1))
+    s.clicks = min(s.clicks, s.n_steps - 1)
+    nxt = page.locator(".st-key-gv_btn_next button")
+    for i in range(s.clicks):
+        await expect(nxt).to_be_enabled()
+        await nxt.click()
+        await expect(label).to_contain_text(step_pattern(s.lang, i + 2, s.n_steps))
+    await no_breakage(page)
+
+
+async def check_lesson(page, s: Session) -> None:
+    """After everybody is done: still this session's lesson, language and step."""
+    from playwright.async_api import expect
+
+    await expect(page.get_by_role("heading", name=lesson_title(s.lesson, s.lang))).to_be_visible()
+    await expect(await label_of(page)).to_contain_text(step_pattern(s.lang, s.clicks + 1, s.n_steps))
+    await no_breakage(page)
+
+
+async def run_code(page, url: str, s: Session) -> None:
+    from playwright.async_api import expect
+
+    await page.goto(f"{url}?lesson=code&lang={s.lang}")
+    box = page.locator(".st-key-gv_code textarea")
+    await expect(box).to_be_visible()
+    await box.fill(s.code)
+    await box.press("Control+Enter")  # commit the text before Run
+    run = page.locator(".st-key-gv_code_run button")
+    await expect(run).to_be_enabled()
+    await page.wait_for_timeout(500)
+    await run.click()
+    err = page.locator("[data-testid='stAlert']", has_text=s.expect_error)
+    await expect(err.first).to_be_visible()
+    await no_breakage(page)
+
+
+async def check_code(page, s: Session) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.locator("[data-testid='stAlert']", has_text=s.expect_error).first).to_be_visible()
+    await no_breakage(page)
+
+
+async def one(browser, url: str, s: Session) -> None:
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await ctx.new_page()
+    page.set_default_timeout(WAIT_MS)
+    s.page = page
+    t0 = time.monotonic()
+    try:
+        if s.lesson is None:
+            await run_code(page, url, s)
+        else:
+            await run_lesson(page, url, s)
+    except Exception as e:  # noqa: BLE001 - a failed session is a result
+        s.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+    s.seconds = time.monotonic() - t0
+
+
+async def classroom(url: str, sessions: list[Session], warm: bool = True, log=print) -> float:
+    """Run the sessions at once; returns the wall time of the concurrent part."""
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=WAIT_MS)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            if warm:
+                t0 = time.monotonic()
+                lessons = sorted({s.lesson for s in sessions if s.lesson is not None})
+                for number in lessons:
+                    w = Session(f"warm{number}", number, "en", clicks=0)
+                    await one(browser, url, w)
+                    if w.error:
+                        raise RuntimeError(f"warm-up of lesson {number} failed: {w.error}")
+                    await w.page.context.close()
+                log(f"warm-up (not counted): lessons {', '.join(map(str, lessons))} opened once "
+                    f"in one session, {time.monotonic() - t0:.1f} s")
+            t0 = time.monotonic()
+            await asyncio.gather(*(one(browser, url, s) for s in sessions))
+            wall = time.monotonic() - t0
+            # isolation: every page still shows its own lesson, language and step
+            for s in sessions:
+                if s.error:
+                    continue
+                try:
+                    await (check_code(s.page, s) if s.lesson is None else check_lesson(s.page, s))
+                except Exception as e:  # noqa: BLE001
+                    s.error = f"after the class: {type(e).__name__}: {str(e).splitlines()[0]}"[:300]
+            return wall
+        finally:
+            await browser.close()
+
+
+def p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(0.95 * len(xs) + 0.5)) - 1))]
+
+
+def table(sessions: list[Session], wall: float) -> str:
+    good = [s for s in sessions if s.lesson is not None]
+    bad = [s for s in sessions if s.lesson is None]
+    rows = ["| group | sessions | errors | min s | median s | p95 s | max s |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, group in [("lesson sessions", good), ("bad code sessions", bad)]:
+        if not group:
+            continue
+        t = [s.seconds for s in group]
+        rows.append(f"| {name} | {len(group)} | {sum(1 for s in group if s.error)} | {min(t):.1f} | "
+                    f"{statistics.median(t):.1f} | {p95(t):.1f} | {max(t):.1f} |")
+    rows.append(f"\nwall time, all sessions at once: {wall:.1f} s")
+    return "\n".join(rows)
+
+
+def details(sessions: list[Session]) -> str:
+    rows = ["| session | lesson | lang | clicks | steps | s | result |", "|---|---:|---|---:|---:|---:|---|"]
+    for s in sessions:
+        lesson = s.lesson if s.lesson is not None else "code"
+        what = s.error or (f"{s.expect_error} shown" if s.lesson is None else "ok")
+        rows.append(f"| {s.name} | {lesson} | {s.lang} | {s.clicks} | {s.n_steps or ''} | {s.seconds:.1f} | {what} |")
+    return "\n".join(rows)
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    import streamlit
+    import torch
+
+    try:
+        chrome = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception:  # noqa: BLE001
+        chrome = "?"
+    return (f"Python {platform.python_version()}, streamlit {streamlit.__version__}, torch {torch.__version__}, "
+            f"playwright {version('playwright')}, {chrome}; "
+            f"{os.cpu_count()} cores, {platform.machine()}, Linux {platform.release()}; "
+            f"load average {os.getloadavg()[0]:.2f} at start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=20, help="lesson sessions (default 20)")
+    ap.add_argument("--no-bad", action="store_true", help="leave out the hanging and raising code sessions")
+    ap.add_argument("--log", default=str(ROOT / "test-artifacts" / "classroom_server.log"))
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"no Chromium at {CHROMIUM}", file=sys.stderr)
+        return 2
+    Path(args.log).parent.mkdir(exist_ok=True)
+    print(time.strftime("%Y-%m-%d %H:%M"), "·", versions())
+    sessions = plan(args.sessions, not args.no_bad)
+    proc, url, log = start_server(Path(args.log))
+    try:
+        wall = asyncio.run(classroom(url, sessions))
+    finally:
+        stop_server(proc, log)
+    print(details(sessions))
+    print()
+    print(table(sessions, wall))
+    failed = [s for s in sessions if s.error]
+    print(f"\n{len(failed)} session(s) failed" if failed else "\nall sessions finished without errors")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
