@@ -391,3 +391,23 @@ def test_cli_at_and_progress_lines(tmp_path):
     bad = subprocess.run([*gradviz_cmd(), "render", str(EXAMPLES / "06_gradient_descent.py"),
                           "--at", "0"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--at" in bad.stderr
+
+
+def test_a_mode_the_code_leaves_open_is_kept_and_ours_removed():
+    from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
+
+    class Quiet(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    before = list(_get_current_function_mode_stack())
+    theirs = Quiet()
+    w = torch.tensor(2.0, requires_grad=True)
+    with gradviz.record() as rec:
+        theirs.__enter__()  # left open on purpose, above our log
+        (w * w).backward()
+    stack = _get_current_function_mode_stack()
+    assert stack == before + [theirs]
+    theirs.__exit__(None, None, None)
+    assert _get_current_function_mode_stack() == before
+    assert rec.iterations[0]["params"]["w"]["grad"] == 4.0

@@ -99,6 +99,29 @@ class ForwardLog(TorchFunctionMode):
         self.__exit__(None, None, None)
         return True
 
+    def remove(self) -> None:
+        """Stop logging for good, taking this mode out of the stack wherever it sits."""
+        if self.stop():
+            return
+        from torch.overrides import _get_current_function_mode_stack, _pop_mode, _push_mode
+
+        if self not in _get_current_function_mode_stack():
+            self.active = False
+            return
+        above = []
+        while True:
+            mode = _pop_mode()
+            if mode is self:
+                break
+            above.append(mode)
+        for mode in reversed(above):  # the user's modes go back as they were
+            _push_mode(mode)
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+        self.scope.clear()
+        self.active = False
+
     def _enter_module(self, module, args):
         self.scope.append(module)
         self._module_calls += 1
