@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 import gradviz
-from gradviz.explain.chain_rule import (RULES, Term, _flat, explain_graph, explain_step,
+from gradviz.render.style import flatten as _flat
+from gradviz.explain.chain_rule import (RULES, Term, explain_graph, explain_step,
                                         step_arithmetic)
 from gradviz.recording import Edge, GradInput, Graph, Node, Recording, Step
 from gradviz.render.style import fmt_number

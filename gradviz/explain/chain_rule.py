@@ -40,7 +40,7 @@ import numpy as np
 
 from gradviz.explain.i18n import say
 from gradviz.recording import Graph, Node, Step
-from gradviz.render.style import fmt_number, fmt_shape, fmt_value
+from gradviz.render.style import flatten, fmt_number, fmt_shape, fmt_value
 
 __all__ = ["Term", "Num", "step_arithmetic", "explain_step", "explain_graph", "RULES"]
 
@@ -116,13 +116,6 @@ def _signed(v: Any) -> Any:
     return v
 
 
-def _flat(v: Any) -> list:
-    if isinstance(v, list):
-        out: list = []
-        for x in v:
-            out.extend(_flat(x))
-        return out
-    return [v]
 
 
 def _idx(parts: list[str] | tuple) -> str:
@@ -1250,7 +1243,7 @@ def _contributions(ix: _Index, node_id: str, before: int) -> list[tuple[Step, An
 def _at(v: Any, e: int) -> float | None:
     if v is None:
         return None
-    f = _flat(v)
+    f = flatten(v)
     if not f or f[0] is None:
         return None
     return float(f[e % len(f)])

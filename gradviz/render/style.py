@@ -70,7 +70,7 @@ def fmt_value(value: Any, summary: dict | None = None, width: int = 6) -> str:
         return "—"
     if not isinstance(value, list):
         return fmt_number(value)
-    flat = _flatten(value)
+    flat = flatten(value)
     if len(flat) <= width and (not value or not isinstance(value[0], list)):
         return "[" + ", ".join(fmt_number(x) for x in flat) + "]"
     if len(flat) <= width:
@@ -79,11 +79,12 @@ def fmt_value(value: Any, summary: dict | None = None, width: int = 6) -> str:
     return f"[{head}, … ] ({len(flat)} values)"
 
 
-def _flatten(v: Any) -> list:
+def flatten(v: Any) -> list:
+    """Nested lists of numbers -> one flat list."""
     if isinstance(v, list):
         out = []
         for x in v:
-            out.extend(_flatten(x))
+            out.extend(flatten(x))
         return out
     return [v]
 

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from gradviz.recording import Graph, Step
-from gradviz.render.style import fmt_value
+from gradviz.render.style import flatten, fmt_value
 from gradviz.ui.i18n import t
 
 
@@ -74,17 +74,10 @@ def elements(step: Step) -> int:
             n *= s
         sizes.append(n)
     for g in step.grad_outputs:
-        sizes.append(len(_flat(g)))
+        sizes.append(len(flatten(g)))
     return max(sizes)
 
 
-def _flat(v: Any) -> list:
-    if isinstance(v, list):
-        out: list = []
-        for x in v:
-            out.extend(_flat(x))
-        return out
-    return [v]
 
 
 def words_html(text: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from gradviz.recording import Graph
 from gradviz.render.dot import auto_rankdir
+from gradviz.render.html import clean_svg
 
 CACHE_SIZE = 600
 PREFETCH_AHEAD = 3
@@ -208,19 +209,6 @@ def _draw(graph: Graph, step: int | None, opts: DisplayOptions) -> str:
         return f'<div class="gv-nosvg">{html.escape(t("render_failed", opts.lang, msg=""))}{msg}</div>'
 
 
-_PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.S)
-_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
-
-
-def clean_svg(svg: str) -> str:
-    """dot's SVG, ready to inline: no prolog or comments, px sizes that scale down to fit."""
-    svg = _PROLOG.sub("", svg).strip()
-    m = _SIZE.search(svg)
-    if m:
-        w, h = (float(v) * 4 / 3 for v in m.groups())  # pt -> CSS px
-        svg = svg.replace(m.group(0), f'<svg class="gv-svg" width="{w:.0f}" height="{h:.0f}" '
-                                      f'style="--w:{w:.0f}px"', 1)
-    return svg
 
 
 _BLANK = re.compile(r"\n\s*\n+")
