@@ -411,3 +411,41 @@ def test_a_mode_the_code_leaves_open_is_kept_and_ours_removed():
     theirs.__exit__(None, None, None)
     assert _get_current_function_mode_stack() == before
     assert rec.iterations[0]["params"]["w"]["grad"] == 4.0
+
+
+@pytest.mark.parametrize("how", ["rebinding", "in-place", "optimizer"])
+def test_fast_path_agrees_with_the_general_one(how):
+    def run(**options):
+        torch.manual_seed(0)
+        w = torch.randn(50, requires_grad=True)
+        s = torch.tensor(3.0, requires_grad=True)
+        opt = torch.optim.SGD([w, s], lr=0.05, momentum=0.5)
+        with gradviz.record(explain=False, **options) as rec:
+            for _ in range(40):
+                loss = ((w - 1) ** 2).sum() + s ** 2
+                if how == "optimizer":
+                    opt.zero_grad()
+                loss.backward()
+                if how == "optimizer":
+                    opt.step()
+                elif how == "in-place":
+                    with torch.no_grad():
+                        w -= 0.05 * w.grad
+                        s -= 0.05 * s.grad
+                    w.grad = s.grad = None
+                else:
+                    with torch.no_grad():
+                        w, s = w - 0.05 * w.grad, s - 0.05 * s.grad
+                    w.requires_grad_(True)
+                    s.requires_grad_(True)
+        return rec.iterations
+
+    general = run(snapshots=10**6)  # a snapshot every iteration: close() and begin()
+    fast = run(total=10**6)  # no snapshots after the first: the flat loop
+    assert sum(1 for it in fast if it.get("snapshot")) <= 3
+    for a, b in zip(general, fast, strict=True):
+        assert a["loss"] == b["loss"]
+        assert a["params"]["s"]["value"] == b["params"]["s"]["value"]
+        assert a["params"]["s"]["update"] == b["params"]["s"]["update"]
+        assert a["params"]["w"]["norm"] == b["params"]["w"]["norm"]
+    assert all(it["params"]["w"]["norm"]["update"] > 0 for it in fast[:-1])

@@ -267,10 +267,66 @@ class Timeline:
     def step(self, k: int, roots: list[torch.Tensor], site: Site, frame: FrameType | None,
              loss: float | None) -> None:
         """close() then begin(), for an iteration that keeps no graph (the fast path)."""
+        cur = self.current
+        if (cur and site == self.site and not self._snap_now and k % self.every
+                and k not in self.keep and self.site_params.get(site, cur) is cur):
+            self._next_in_loop(k, roots, site, frame, loss)
+            return
         namespaces = _namespaces(frame)
         same = site == self.site and bool(self.current)
         self.close(frame, site, namespaces)
         self.begin(k, roots, site, frame, None, loss, namespaces, resolved=same)
+
+    def _next_in_loop(self, k: int, roots: list[torch.Tensor], site: Site,
+                      frame: FrameType | None, loss: float | None) -> None:
+        """close() and begin() in one pass: one more turn of the same loop, no snapshot.
+
+        What a 20000-iteration run does 20000 times, so it is written out flat; it
+        must agree with close() and begin() (the tests run both paths).
+        """
+        cur, ns = self.current, None
+        row_k = []
+        for p, row in zip(cur, self._row):
+            t = new = p.tensor
+            if p.path is not None:  # rebound by the code? (r = r - lr * r.grad)
+                if ns is None:
+                    ns = _namespaces(frame)
+                obj = _lookup(p.path, ns)
+                if obj is not t and isinstance(obj, torch.Tensor) and obj.shape == t.shape:
+                    new = obj
+                    self._rebind(p, new)
+            rebound = new is not t
+            old = p.old
+            if p.old_version is not None and old._version != p.old_version:
+                row[2], rebound = None, False  # the old tensor was changed in place too
+            elif old is None or new.shape != old.shape:
+                row[2] = None
+            elif row[3] is not None:
+                row[2] = (new.detach() - old).item()
+            else:  # the norm of the difference in one pass, without making the difference
+                row[2] = torch.dist(new.detach(), old).item()
+            p.last_update_zero = not row[2]
+            p.rebinds = rebound
+            p.stepped_by = None
+            # iteration k begins
+            if not (p.last_update_zero or p.flagged):
+                self._check_accumulation(p, k)
+            if rebound:
+                old = p.old = new.detach()
+                p.old_version = new._version
+            else:
+                old = p.old = new.detach().clone()
+                p.old_version = None
+            p.grad = p.grad_plain = p.grad0 = None
+            if row[3] is not None:
+                row_k.append([old.item(), None, None, row[3]])
+            else:
+                row_k.append([_norm(old), None, None, None])
+        self.k, self.frame, self.roots = k, frame, roots
+        self.losses.append(loss)
+        self.lines.append(site[1])
+        self._row = row_k
+        self.rows.append((cur, row_k))
 
     def close(self, frame: FrameType | None, site: Site | None = None,
               namespaces: list[dict] | None = None, final: bool = False) -> None:
@@ -303,11 +359,13 @@ class Timeline:
                 row[2] = None
             elif old is None or new.shape != old.shape:
                 row[2] = None
-            elif entries is not None or row[3] is not None:
+            elif row[3] is not None:
                 upd = new.detach() - old
-                row[2] = upd.item() if row[3] is not None else _norm(upd)
+                row[2] = upd.item()
             else:  # the norm of the difference in one pass, without making the difference
                 row[2] = torch.dist(new.detach(), old).item()
+                if entries is not None:
+                    upd = new.detach() - old
             p.rebinds = rebound
             p.last_update_zero = not row[2]
             if entries is not None:
