@@ -25,6 +25,7 @@ log switched on, when the log was off).
 """
 from __future__ import annotations
 
+import gc
 import math
 from typing import Any, Callable
 
@@ -98,6 +99,18 @@ class Recorder:
         self.finish()
 
     def finish(self) -> None:
+        # Tens of thousands of small acyclic dicts are made here (one per iteration): with
+        # the collector on, each batch of them sets off a full pass over every object in
+        # the process (torch's too), which costs more than making them.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            self._finish()
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def _finish(self) -> None:
         tl = self.timeline
         rec = self.recording
         lines: list = []

@@ -154,6 +154,14 @@ class Param:
     last_update_zero: bool = True
     rebinds: bool = False  # updated by rebinding last time: `old` can be the tensor itself
     old_version: int | None = None  # its _version when `old` is the tensor, not a copy
+    # The timeline, one entry per iteration the parameter took part in: plain floats, so a
+    # long run adds no objects for the garbage collector to walk (that costs more than the
+    # numbers themselves). For a one-element parameter the numbers, else norms.
+    shape1: list | None = None  # the shape, when it has one element
+    ks: list = field(default_factory=list)
+    vs: list = field(default_factory=list)
+    gs: list = field(default_factory=list)
+    us: list = field(default_factory=list)
 
 
 def _path_of(name: str) -> tuple | None:
@@ -242,7 +250,7 @@ class Timeline:
         self.k = 0
         self.losses: list[float | None] = []
         self.lines: list[int | None] = []
-        self.rows: list[tuple[tuple[Param, ...], list[list]]] = []  # per iteration
+        self.iter_params: list[tuple[Param, ...]] = []  # per iteration (shared tuples)
         self.snaps: dict[int, dict[str, dict]] = {}
         self.keep: set[int] = {1}  # iterations whose snapshot is never thinned out
         self.graph_of: dict[int, int] = {}  # iteration -> graph index
@@ -255,7 +263,6 @@ class Timeline:
         self.frame: FrameType | None = None  # of the latest backward: where rebound names live
         self.site: Site | None = None  # the latest backward() line
         self.roots: list[torch.Tensor] = []  # of the latest backward
-        self._row: list[list] = []
         self._snap_now = False
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
@@ -285,8 +292,7 @@ class Timeline:
         must agree with close() and begin() (the tests run both paths).
         """
         cur, ns = self.current, None
-        row_k = []
-        for p, row in zip(cur, self._row):
+        for p in cur:
             t = new = p.tensor
             if p.path is not None:  # rebound by the code? (r = r - lr * r.grad)
                 if ns is None:
@@ -298,14 +304,15 @@ class Timeline:
             rebound = new is not t
             old = p.old
             if p.old_version is not None and old._version != p.old_version:
-                row[2], rebound = None, False  # the old tensor was changed in place too
+                u, rebound = None, False  # the old tensor was changed in place too
             elif old is None or new.shape != old.shape:
-                row[2] = None
-            elif row[3] is not None:
-                row[2] = (new.detach() - old).item()
+                u = None
+            elif p.shape1 is not None:
+                u = (new.detach() - old).item()
             else:  # the norm of the difference in one pass, without making the difference
-                row[2] = torch.dist(new.detach(), old).item()
-            p.last_update_zero = not row[2]
+                u = torch.dist(new.detach(), old).item()
+            p.us[-1] = u
+            p.last_update_zero = not u
             p.rebinds = rebound
             p.stepped_by = None
             # iteration k begins
@@ -318,15 +325,14 @@ class Timeline:
                 old = p.old = new.detach().clone()
                 p.old_version = None
             p.grad = p.grad_plain = p.grad0 = None
-            if row[3] is not None:
-                row_k.append([old.item(), None, None, row[3]])
-            else:
-                row_k.append([_norm(old), None, None, None])
+            p.ks.append(k)
+            p.vs.append(old.item() if p.shape1 is not None else _norm(old))
+            p.gs.append(None)
+            p.us.append(None)
         self.k, self.frame, self.roots = k, frame, roots
         self.losses.append(loss)
         self.lines.append(site[1])
-        self._row = row_k
-        self.rows.append((cur, row_k))
+        self.iter_params.append(cur)
 
     def close(self, frame: FrameType | None, site: Site | None = None,
               namespaces: list[dict] | None = None, final: bool = False) -> None:
@@ -345,7 +351,7 @@ class Timeline:
             namespaces = _namespaces(frame)
         snap = final or self._snap_now
         entries = self.snaps.setdefault(k, {}) if snap else None
-        for p, row in zip(self.current, self._row):
+        for p in self.current:
             new = self._resolve(p, namespaces)
             how = p.stepped_by
             rebound = new is not p.tensor
@@ -354,20 +360,22 @@ class Timeline:
                 self._rebind(p, new)
             upd = None
             old = p.old
+            u = None
             if p.old_version is not None and old._version != p.old_version:
                 rebound = False  # the old tensor was changed in place too: its old value is gone
-                row[2] = None
             elif old is None or new.shape != old.shape:
-                row[2] = None
-            elif row[3] is not None:
+                pass
+            elif p.shape1 is not None:
                 upd = new.detach() - old
-                row[2] = upd.item()
+                u = upd.item()
             else:  # the norm of the difference in one pass, without making the difference
-                row[2] = torch.dist(new.detach(), old).item()
+                u = torch.dist(new.detach(), old).item()
                 if entries is not None:
                     upd = new.detach() - old
+            if p.ks and p.ks[-1] == k:
+                p.us[-1] = u
             p.rebinds = rebound
-            p.last_update_zero = not row[2]
+            p.last_update_zero = not u
             if entries is not None:
                 if how is None:
                     how = "in-place" if not p.last_update_zero else "none"
@@ -396,7 +404,6 @@ class Timeline:
         resolved = resolved and params is self.current
         if namespaces is None and not resolved:
             namespaces = _namespaces(frame)
-        row = []
         for p in params:
             if resolved:
                 new = p.tensor
@@ -413,27 +420,27 @@ class Timeline:
                 old = p.old = new.detach().clone()
                 p.old_version = None
             p.grad, p.grad_plain, p.grad0 = None, None, None
-            if old.numel() == 1:  # the numbers themselves, not norms
-                row.append([old.item(), None, None, list(old.shape)])
-            else:
-                row.append([_norm(old), None, None, None])
+            p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
+            p.ks.append(k)
+            p.vs.append(old.item() if p.shape1 is not None else _norm(old))
+            p.gs.append(None)
+            p.us.append(None)
         self.current = params
-        self._row = row
-        self.rows.append((params, row))
+        self.iter_params.append(params)
 
     def after_backward(self) -> None:
         """Read each parameter's gradient now, before the code zeroes or changes it."""
-        for p, row in zip(self.current, self._row):
+        for p in self.current:
             g = p.tensor.grad
             p.grad = g
             if g is None:
                 continue
             p.grad_version = g._version
-            row[1] = g.item() if row[3] is not None else _norm(g)
+            x = p.gs[-1] = g.item() if p.shape1 is not None else _norm(g)
             if self._snap_now:
                 p.grad_plain = plain(g)
                 p.grad0 = _first(g)
-            if not math.isfinite(row[1]) and not _all_finite(g):
+            if not math.isfinite(x) and not _all_finite(g):
                 self._event_once("grad", self.k, p.name)
 
     def grad_of(self, p: Param) -> torch.Tensor | None:
@@ -550,15 +557,21 @@ class Timeline:
         ("norm" is {"value", "grad", "update"}: the three norms, to 7 significant digits.)
         """
         out = []
-        for i, (params, row) in enumerate(self.rows):
+        cursor: dict[int, int] = {}  # id(Param) -> position in its columns
+        for i, params in enumerate(self.iter_params):
             k = i + 1
             snap = self.snaps.get(k)
             entries = {}
-            for p, (v, g, u, shape) in zip(params, row):
+            for p in params:
+                j = cursor.get(id(p), 0)
+                cursor[id(p)] = j + 1
+                v, g, u = p.vs[j], p.gs[j], p.us[j]
                 e = snap.get(p.name) if snap else None
-                if shape is not None:  # one element: its numbers in every iteration
+                if p.shape1 is not None:  # one element: its numbers in every iteration
                     e = dict(e) if e is not None else {}
+                    shape = p.shape1
                     e["value"], e["grad"], e["update"] = _shaped(v, shape), _shaped(g, shape), _shaped(u, shape)
+                    e["norm"] = {"value": _abs(v), "grad": _abs(g), "update": _abs(u)}
                 elif e is not None:
                     e = dict(e, norm={"value": _sig(v), "grad": _sig(g), "update": _sig(u)})
                 else:
@@ -575,6 +588,10 @@ class Timeline:
                 it["optimizer"] = self.optim[k]
             out.append(it)
         return out
+
+
+def _abs(x: float | None) -> float | None:
+    return x if x is None else abs(x)
 
 
 def _sig(x: float | None) -> float | None:
