@@ -6,6 +6,7 @@ plain JSON (a partial recording too, when it is stopped).
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -337,6 +338,7 @@ def _child_main(spec_path: str) -> int:
                       on_graph=save_partial, **options)
     except MemoryError:
         return EXIT_MEMORY
+    gc.disable()  # the process ends here: no collector passes over what to_json() makes
     atomic_write(out, rec.to_json().encode())
     return 0
 
