@@ -33,7 +33,7 @@ import torch
 
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.forward import ForwardLog, source_line
-from gradviz.capture.graph import LiveGraph, build
+from gradviz.capture.graph import LiveGraph, build, no_torch_function
 from gradviz.capture.names import Names, user_frame, user_frames
 from gradviz.capture.training import (MAX_SNAPSHOTS, BackwardTrap, OptimizerWatch, Timeline,
                                       parse_at)
@@ -165,7 +165,8 @@ class Recorder:
                 self._last_loss = loss
                 self.meter.tick(k, loss)
         namespaces = tl.namespaces(frame)
-        tl.close(frame, site, namespaces)
+        with no_torch_function():  # our own reading must not go through the op log
+            tl.close(frame, site, namespaces)
         keep = (k == 1 or k in self._want or seen is None
                 or (seen == "light" and logged) or bad_loss and not self._nan_reported()
                 or (self._locate is not None and logged))
@@ -175,9 +176,10 @@ class Recorder:
             self._sites[site] = "full" if logged else "light"
         elif seen is None:
             self._sites[site] = "none"
-        tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces)
-        if bad_loss or self._locate is not None:
-            self._nonfinite(k, loss, live, logged)
+        with no_torch_function():
+            tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces)
+            if bad_loss or self._locate is not None:
+                self._nonfinite(k, loss, live, logged)
         try:
             if live is not None:
                 with StepWatcher(live):
@@ -188,7 +190,8 @@ class Recorder:
             if live is not None:
                 live.fill_grads()
                 self._add_graph(live.graph, full=logged)
-            tl.after_backward()
+            with no_torch_function():
+                tl.after_backward()
         if not retain:
             self.log.forget()
         self._switch_log(k + 1, first_here=seen is None)

@@ -22,6 +22,7 @@ removed when the recording ends.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import sys
@@ -34,6 +35,9 @@ import torch
 
 from gradviz.capture.names import is_internal
 from gradviz.capture.values import plain
+
+# our own reading of tensors skips torch-function modes (the op log among them)
+_no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or contextlib.nullcontext
 
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
 MAX_DESCRIBED = 8  # parameters per optimizer whose update is written out in numbers
@@ -370,7 +374,7 @@ class Timeline:
                 u = upd.item()
             else:  # the norm of the difference in one pass, without making the difference
                 u = torch.dist(new.detach(), old).item()
-                if entries is not None:
+                if entries is not None and u != 0:  # (no update: no update to show)
                     upd = new.detach() - old
             if p.ks and p.ks[-1] == k:
                 p.us[-1] = u
@@ -667,7 +671,7 @@ class OptimizerWatch:
                 for p in group["params"]:
                     self.timeline.mark_stepped(p, f"{kind}.step()")
             if self.timeline.detail():
-                with torch.no_grad():
+                with torch.no_grad(), _no_torch_function():
                     self._before[id(opt)] = self._read(opt)
         except Exception:  # observing must never break the user's step
             self._before.pop(id(opt), None)
@@ -677,7 +681,7 @@ class OptimizerWatch:
         if before is None:
             return
         try:
-            with torch.no_grad():
+            with torch.no_grad(), _no_torch_function():
                 after = self._read(opt, full_state=True)
             info = describe_step(type(opt).__name__, before, after)
             self.timeline.optim.setdefault(self.timeline.k, []).append(info)
