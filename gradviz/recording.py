@@ -217,12 +217,23 @@ class Recording:
     stdout: str = ""
     version: int = JSON_VERSION
 
-    def to_dict(self) -> dict:
-        d = _clean(asdict(self))
+    def _plain_dict(self) -> dict:
+        # asdict deep-copies every number (Python 3.11): too slow for a 20000-iteration timeline,
+        # whose entries are plain dicts already.
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["graphs"] = [asdict(g) for g in self.graphs]
+        d["error"] = asdict(self.error) if self.error is not None else None
         return d
 
+    def to_dict(self) -> dict:
+        return _clean(self._plain_dict())
+
     def to_json(self, indent: int | None = None) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+        d = self._plain_dict()
+        try:
+            return json.dumps(d, indent=indent, ensure_ascii=False, allow_nan=False)
+        except ValueError:  # NaN or inf somewhere: spelled as strings
+            return json.dumps(_clean(d), indent=indent, ensure_ascii=False, allow_nan=False)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Recording":
@@ -245,7 +256,8 @@ class Recording:
 
             atomic_write(path, recording_html(self).encode())
         else:
-            atomic_write(path, self.to_json(indent=1).encode())
+            short = len(self.iterations) < 1000  # the pure-Python indenting encoder is slow
+            atomic_write(path, self.to_json(indent=1 if short else None).encode())
         return path
 
     @property
