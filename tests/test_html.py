@@ -148,6 +148,45 @@ def test_many_steps_use_one_overview_svg():
     assert '<select data-gv="graph">' in page, "two graphs: a picker"
 
 
+@pytest.fixture(scope="module")
+def deep_mlp() -> Recording:
+    """60 x (Linear + ReLU): over the node budget, so the overview is drawn collapsed."""
+    torch = pytest.importorskip("torch")
+    import gradviz
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*[m for _ in range(60) for m in (torch.nn.Linear(8, 8), torch.nn.ReLU())])
+    with gradviz.record(explain=False) as rec:
+        model(torch.randn(2, 8)).sum().backward()
+    return rec
+
+
+def _overview_ids(page: str) -> tuple[set[str], set[str]]:
+    """Node ids and edge titles ("a->b") of the first graph's overview SVG."""
+    svg = re.search(r'<template id="gv-f-0-o">(.*?)</template>', page, re.S).group(1)
+    nodes = {htmllib.unescape(i)[len("node-"):] for i in re.findall(r'<g id="([^"]+)" class="node"', svg)}
+    edges = {htmllib.unescape(t) for t in re.findall(r'<g id="[^"]+" class="edge">\s*<title>([^<]*)</title>', svg)}
+    return nodes, edges
+
+
+def test_collapsed_overview_steps_map_to_drawn_nodes(deep_mlp):
+    """The stepper still works on a collapsed graph: a step inside a collapsed module highlights the module."""
+    page = recording_html(deep_mlp)
+    g = page_data(page)["graphs"][0]
+    assert g["mode"] == "overview"
+    nodes, edges = _overview_ids(page)
+    recorded = {n.id for n in deep_mlp.graph.nodes}
+    assert len(nodes) < len(recorded), "the picture is collapsed"
+    for d, s in zip(g["steps"], deep_mlp.graph.steps, strict=True):
+        assert d["node"] in nodes, (d["op"], s.node, d["node"])
+        for a, b in d["edges"]:
+            assert f"{a}->{b}" in edges, (d["op"], a, b)
+    assert [d["recorded"] for d in g["steps"]] == [s.node for s in deep_mlp.graph.steps]
+    inside = [d for d in g["steps"] if d["node"] != d["recorded"]]
+    assert inside and all(d["node"] not in recorded for d in inside), "steps inside modules name the module"
+    assert sum(bool(d["edges"]) for d in g["steps"]) >= 100, "gradients flow between the drawn modules"
+
+
 def test_empty_recording_and_missing_dot(monkeypatch):
     page = recording_html(Recording())
     assert "Nothing was recorded" in page
@@ -284,5 +323,34 @@ def test_notebook_fragment_in_chromium(browser, lessons, tmp_path):
         "() => { const f = document.querySelector('iframe.gradviz-frame');"
         " const inner = f.contentDocument.documentElement.getBoundingClientRect().height;"
         " return Math.abs(f.getBoundingClientRect().height - inner) < 10; }", timeout=5000)
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.browser
+def test_collapsed_overview_highlights_module_in_chromium(browser, deep_mlp, tmp_path, artifacts):
+    from playwright.sync_api import expect
+
+    path = deep_mlp.save(tmp_path / "deep.html")
+    g = page_data(path.read_text(encoding="utf-8"))["graphs"][0]
+    k = next(i for i, d in enumerate(g["steps"]) if d["op"] == "AddmmBackward0")  # inside Linear 60
+    module = g["steps"][k]["node"]
+    assert module not in {n.id for n in deep_mlp.graph.nodes}, "the step lies inside a collapsed module"
+    page, errors = _open(browser, path.as_uri())
+    for i in range(k):
+        page.keyboard.press("ArrowRight")
+        expect(page.locator('[data-gv="k"]')).to_have_text(str(i + 2))
+    expect(page.locator('[data-gv="op"]')).to_have_text("AddmmBackward0")
+    current = page.locator('[data-gv="stage"] g.node.gv-cur')
+    expect(current).to_have_count(1)
+    expect(current).to_have_attribute("id", "node-" + module)
+    look = page.evaluate("() => { const g = document.querySelector('g.node.gv-cur'); "
+                         "const box = g.querySelector('path, polygon, ellipse'); "
+                         "return [getComputedStyle(g).filter, getComputedStyle(box).strokeWidth]; }")
+    assert "drop-shadow" in look[0] and look[1] == "3px", look  # the module's box glows and is outlined
+    expect(page.locator("g.edge.gv-flow")).to_have_count(len({(a, b) for d in g["steps"][:k + 1]
+                                                               for a, b in d["edges"]}))
+    page.locator('[data-gv="zoom"]').click()  # 1:1, scrolled to the current step
+    page.locator('[data-gv="stage"]').screenshot(path=str(artifacts / "html-stepper-collapsed.png"))
     assert not errors, errors
     page.close()

@@ -8,7 +8,10 @@ source with the step's line marked.
 
 Small graphs get one pre-rendered SVG per step (the exact picture of
 `graph_to_dot(step=k)`); graphs with many steps get one overview SVG and the
-page highlights the current node through the `node-<id>` ids dot.py emits.
+page highlights the current node through the `node-<id>` ids dot.py emits. A
+big graph is drawn collapsed (render/collapse.py), so each step names the drawn
+node that stands for its recorded node: a step inside a collapsed module
+highlights the module.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from typing import Any
 
 from gradviz.recording import Graph, Node, Recording, Step
 from gradviz.render import style
+from gradviz.render.collapse import View, make_view
 from gradviz.render.style import fmt_value
 
 PER_STEP_MAX_STEPS = 60  # more steps than this: one overview SVG and a JS highlight
@@ -121,7 +125,7 @@ def recording_html(rec: Recording, embed: bool = False, lang: str = "en") -> str
 def _page(rec: Recording, lang: str, embed: bool) -> str:
     plans = _plan(rec.graphs)
     svgs = _render_all(rec.graphs, plans, lang)
-    graphs = [_graph_data(g, plans[i], rec) for i, g in enumerate(rec.graphs)]
+    graphs = [_graph_data(g, plans[i], rec, _view(g, lang)) for i, g in enumerate(rec.graphs)]
     data = {"lang": lang, "ui": UI, "graphs": graphs, "embed": embed}
     title = _title(rec)
     templates = []
@@ -136,6 +140,8 @@ def _page(rec: Recording, lang: str, embed: bool) -> str:
     js = _asset("stepper.js")
     colours = (f":root{{--gv-current:{style.CURRENT};--gv-grad:{style.GRAD};--gv-leaf:{style.FILL['leaf']};"
                f"--gv-op:{style.FILL['op']};--gv-out:{style.FILL['output']};--gv-mid:{style.FILL['intermediate']}}}")
+    # a collapsed module is a rounded box, a <path>: outline it like the other current nodes
+    colours += "\n.gv-stage g.node.gv-cur path { stroke: var(--gv-current); stroke-width: 3; }"
     return "\n".join([
         "<!DOCTYPE html>",
         f'<html lang="{lang}"><head><meta charset="utf-8">',
@@ -231,6 +237,20 @@ def clean_svg(svg: str) -> str:
     return svg
 
 
+_VIEW_OPTIONS = ("depth", "budget", "fold", "split", "expand")
+
+
+def _view(graph: Graph, lang: str) -> View:
+    """The view the pictures are drawn from: graph.dot() makes the same one from the same options."""
+    return make_view(graph, lang=lang, **{k: v for k, v in graph.options.items() if k in _VIEW_OPTIONS})
+
+
+def _drawn(view: View, node_id: str) -> str:
+    """The id of the drawn node that stands for a recorded one (a collapsed module, a leaf's first copy)."""
+    ids = view.visible(node_id)
+    return ids[0] if ids else node_id
+
+
 def _label(graph: Graph, node_id: str) -> str:
     try:
         n = graph.node(node_id)
@@ -239,7 +259,7 @@ def _label(graph: Graph, node_id: str) -> str:
     return n.label or n.name or n.id
 
 
-def _graph_data(graph: Graph, plan: str, rec: Recording) -> dict:
+def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
     nodes = {n.id: n for n in graph.nodes}
     tracked = _tracked(graph)
     producer = {e.dst: e.src for e in graph.edges if e.src in nodes and nodes[e.src].kind == "op"}
@@ -257,7 +277,8 @@ def _graph_data(graph: Graph, plan: str, rec: Recording) -> dict:
                 changed.add(n.id)
         steps.append({
             "op": s.op,
-            "node": s.node,
+            "node": _drawn(view, s.node),  # what the overview highlights: node-<id> in its SVG
+            "recorded": s.node,
             "label": _label(graph, s.node),
             "line": _step_line(graph, s, rec),
             "en": s.explanation or _fallback(graph, s, "en"),
@@ -268,7 +289,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording) -> dict:
             "sent": [[_label(graph, gi.edge_to), fmt_value(gi.grad, gi.summary)]
                      for gi in s.grad_inputs if gi.edge_to],
             "unsent": sum(1 for gi in s.grad_inputs if not gi.edge_to),
-            "edges": [[gi.edge_to, s.node] for gi in s.grad_inputs if gi.edge_to],
+            "edges": _drawn_edges(view, s),
             "grads": [[n.id, grads[n.id]] for n in tracked],
             "changed": sorted(changed),
         })
@@ -281,6 +302,17 @@ def _graph_data(graph: Graph, plan: str, rec: Recording) -> dict:
         "notes": list(graph.notes),
         "steps": steps,
     }
+
+
+def _drawn_edges(view: View, s: Step) -> list[list[str]]:
+    """The drawn edges the step's gradients flow along (none inside a collapsed module)."""
+    out: list[list[str]] = []
+    for gi in s.grad_inputs:
+        for a in view.visible(gi.edge_to) if gi.edge_to else ():
+            for b in view.visible(s.node):
+                if a != b and [a, b] not in out:
+                    out.append([a, b])
+    return out
 
 
 def _tracked(graph: Graph) -> list[Node]:
