@@ -1,8 +1,12 @@
 """The data model: what a recording holds once capture is over.
 
-Everything here is plain data (numbers, strings, lists, dicts). Nothing holds a
-torch object, so a Recording can be cached, pickled across processes, written as
-JSON and rendered without importing torch.
+Everything here is plain data (numbers, strings, lists, dicts), so a Recording
+can be cached, pickled across processes, written as JSON and rendered without
+importing torch. One exception keeps capture cheap: the summaries of big
+tensors (min, max, mean, norm) are computed when first read, all of a graph's
+at once (see `Deferred` in capture/values.py). Until then those objects hold
+the tensors; reading any summary field, pickling, copying or writing JSON
+fills them in and lets the tensors go.
 """
 from __future__ import annotations
 
@@ -13,6 +17,51 @@ from pathlib import Path
 from typing import Any
 
 JSON_VERSION = 1
+
+
+class _Later:
+    """A dataclass field whose value may be filled in later, by a pending batch.
+
+    Reading it first asks the object's batch (`_pending`, set by capture) to fill
+    in every field it owes, in one go; without a batch it is a plain attribute.
+    `factory`: what the field holds when set to None (its default), e.g. list.
+    """
+
+    def __init__(self, factory: Any = None):
+        self.factory = factory
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the dataclass default
+        batch = obj._pending
+        if batch is not None:
+            batch.resolve()
+        return getattr(obj, self.slot)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if value is None and self.factory is not None:
+            value = self.factory()
+        setattr(obj, self.slot, value)  # (not obj.__dict__: that would make a dict per object)
+
+
+class _Settled:
+    """getstate/copy for classes with _Later fields: pending values are filled in first."""
+
+    _pending: Any = None  # an object whose resolve() fills in what is still owed
+
+    def _settle(self) -> None:
+        batch = self._pending
+        if batch is not None:
+            batch.resolve()
+
+    def __getstate__(self) -> dict:
+        self._settle()
+        d = dict(self.__dict__)
+        d.pop("_pending", None)
+        return d
 
 
 def _clean(x: Any) -> Any:
@@ -39,7 +88,7 @@ def _unclean(x: Any) -> Any:
 
 
 @dataclass
-class Node:
+class Node(_Settled):
     """A tensor or an autograd op in the graph.
 
     For a tensor node, `op` is the name of the grad_fn that produced it (None for
@@ -61,9 +110,9 @@ class Node:
     constant: bool = False
     output: bool = False  # the tensor backward() started from
     value: Any = None  # number or nested list when numel <= 64, else None
-    summary: dict | None = None  # min, max, mean, norm, first: when value is None
+    summary: dict | None = _Later()  # min, max, mean, norm, first: when value is None
     grad: Any = None  # .grad after the backward (leaves, retain_grad tensors)
-    grad_summary: dict | None = None
+    grad_summary: dict | None = _Later()
     retains_grad: bool = False
     line: int | None = None
     source: str | None = None  # the text of that line
@@ -102,24 +151,24 @@ class Edge:
 
 
 @dataclass
-class GradInput:
+class GradInput(_Settled):
     """The gradient one backward step sent toward one input edge."""
 
     edge_to: str  # id of the tensor node the gradient flows to
     grad: Any = None
-    summary: dict | None = None
+    summary: dict | None = _Later()
     shape: list[int] = field(default_factory=list)
 
 
 @dataclass
-class Step:
+class Step(_Settled):
     """One autograd node execution, in engine order."""
 
     index: int
     node: str  # id of the op node, or of the leaf tensor for AccumulateGrad
     op: str  # autograd class name: MulBackward0, AccumulateGrad, ...
     grad_outputs: list[Any] = field(default_factory=list)  # what arrived
-    grad_output_summaries: list[dict | None] = field(default_factory=list)
+    grad_output_summaries: list[dict | None] = _Later(list)  # None where grad_outputs has the value
     grad_inputs: list[GradInput] = field(default_factory=list)  # what left, per edge
     grad_before: Any = None  # AccumulateGrad: the leaf's .grad before and after
     grad_after: Any = None
@@ -129,13 +178,13 @@ class Step:
 
 
 @dataclass
-class Graph:
+class Graph(_Settled):
     """One computation graph, as it was when backward() was called on it."""
 
     index: int
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = _Later(list)  # made from what the backward hooks kept, when first read
     root: str | None = None
     iteration: int | None = None
     line: int | None = None  # where backward() was called
@@ -203,19 +252,34 @@ class ErrorInfo:
 
 
 @dataclass
-class Recording:
+class Recording(_Settled):
     """Everything captured from one run: graphs, steps, iterations, an error."""
 
     graphs: list[Graph] = field(default_factory=list)
     script: str | None = None
     source: str | None = None  # the script's text, for the stepper's source panel
     device: str = "cpu"
-    iterations: list[dict] = field(default_factory=list)
+    iterations: list[dict] = _Later(list)
     pitfalls: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
     stdout: str = ""
     version: int = JSON_VERSION
+
+    def settle(self) -> "Recording":
+        """Compute every summary still owed now and let go of the tensors behind them.
+
+        Nothing needs this: reading a field does the same for its batch. It is for
+        timing the whole cost of a recording, or freeing the memory at once.
+        """
+        self._settle()
+        for g in self.graphs:
+            g._settle()
+            for item in (*g.nodes, *g.steps):
+                item._settle()
+                for gi in getattr(item, "grad_inputs", ()):
+                    gi._settle()
+        return self
 
     def _plain_dict(self) -> dict:
         # asdict deep-copies every number (Python 3.11): too slow for a 20000-iteration timeline,

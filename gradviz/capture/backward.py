@@ -1,16 +1,21 @@
 """Watch backward() run: one Step per autograd node, in the engine's order.
 
-Pre-hooks see the gradients that arrive at a node, post-hooks the gradients it
-sends to each input edge. For AccumulateGrad we read the leaf's .grad before
-and after, which is where a fan-in sum (3 + 1 = 4) becomes visible.
+One post-hook per node sees both the gradients that arrived (grad_outputs)
+and the ones it sent to each input edge (grad_inputs). The hook only appends
+the node's number and the two tuples to a list: the Steps are made after the
+backward, so the engine waits on a list append, not on our bookkeeping.
 
-The hooks stay cheap: a small gradient becomes a list at once, a big one is
-kept as a (detached) reference and summarised after the backward, once per
-tensor object. The same gradient usually leaves one node and arrives at the
-next, so that halves the summaries. Holding a reference also keeps the engine
-from summing into that tensor in place later (it only reuses buffers nobody
-else holds), so what is summarised afterwards is what the hook saw. Held
-memory is bounded: past HOLD_BYTES the pending tensors are summarised early.
+Holding the gradients is safe: the engine never writes into a buffer someone
+else holds (AccumulateGrad copies instead of stealing it, sums make new
+tensors), so what is read afterwards is what the hook saw. Small gradients
+become lists after the backward; big ones are summarised when first looked at
+(values.Deferred). Custom autograd Functions run user Python in their
+backward, which may change a gradient in place: theirs are read at once.
+
+For AccumulateGrad the step also shows the leaf's .grad before and after
+(where a fan-in sum, 3 + 1 = 4, becomes visible): the engine runs a leaf's
+AccumulateGrad once per backward, so "before" is .grad when the backward
+starts and "after" is .grad when it ends.
 """
 from __future__ import annotations
 
@@ -19,49 +24,56 @@ from typing import Any
 import torch
 
 from gradviz.capture.graph import LiveGraph, no_torch_function, paused_gc
-from gradviz.capture.values import SMALL, plain, plain_many
+from gradviz.capture.values import SMALL, Deferred, plain, put
 from gradviz.recording import GradInput, Step
 
-HOLD_BYTES = 128 * 1024 * 1024  # gradients held for the summary pass, at most
+HOLD_BYTES = 128 * 1024 * 1024  # gradients held for later summaries, at most, per graph
 
 # Nodes whose backward is user Python (custom autograd Functions): their code may
 # change a gradient in place, so what they receive is read at once.
 _PYTHON_NODES = ("BackwardCFunction",)
+_STRIDED = torch.strided
 
 
-class _Pending:
-    """A big gradient waiting for the summary pass, and where its result goes."""
+class _Read:
+    """Gradients already turned into (value, summary) pairs inside the hook."""
 
-    __slots__ = ("tensor", "targets")
+    __slots__ = ("pairs",)
 
-    def __init__(self, tensor: torch.Tensor):
-        self.tensor = tensor
-        self.targets: list[tuple[Any, int]] = []  # (list or GradInput, index or -1)
+    def __init__(self, grads: tuple) -> None:
+        self.pairs = [(*plain(g), list(g.shape) if g is not None else []) for g in grads]
 
 
 class StepWatcher:
     """Hooks every node of a LiveGraph for the duration of one backward."""
 
-    def __init__(self, live: LiveGraph):
+    def __init__(self, live: LiveGraph, deferred: Deferred | None = None):
         self.live = live
-        self.steps: list[Step] = []
-        self._open: dict[int, Step] = {}
+        self.deferred = deferred if deferred is not None else live.deferred
+        self.raw: list[tuple] = []  # (node number, grad_inputs, grad_outputs), in engine order
         self._handles: list[Any] = []
-        self._leaf_of: dict[int, torch.Tensor] = {}
-        self._pending: dict[int, _Pending] = {}  # id(tensor) -> pending summary
-        self._held = 0
+        self._before: dict[int, Any] = {}  # node number -> small .grad of the leaf, at the start
+        self._after: dict[int, Any] = {}  # ... and at the end of the backward
 
     def __enter__(self) -> "StepWatcher":
-        self._gc = paused_gc()  # the backward makes a Step and a few lists per node
+        self._gc = paused_gc()  # the backward makes a few objects per node
         self._gc.__enter__()
         handles = self._handles
+        append = self.raw.append
         with no_torch_function():
-            for fn, nid in self.live.fns:
-                if type(fn).__name__ == "AccumulateGrad":
-                    self._leaf_of[id(fn)] = fn.variable
+            for i, (fn, _) in enumerate(self.live.fns):
+                op = type(fn).__name__
+                if op == "AccumulateGrad":
+                    self._before[i] = _small_value(fn.variable.grad)
+                if op in _PYTHON_NODES:
+                    def hook(grad_inputs, grad_outputs, i=i):
+                        with no_torch_function():
+                            append((i, _Read(grad_inputs), _Read(grad_outputs)))
+                else:
+                    def hook(grad_inputs, grad_outputs, i=i):
+                        append((i, grad_inputs, grad_outputs))
                 try:
-                    handles.append(fn.register_prehook(self._pre(fn, nid)))
-                    handles.append(fn.register_hook(self._post(fn, nid)))
+                    handles.append(fn.register_hook(hook))
                 except RuntimeError:  # a node that takes no hooks: it simply has no step
                     continue
         return self
@@ -72,95 +84,71 @@ class StepWatcher:
                 h.remove()
             self._handles.clear()
             with no_torch_function():
-                self.flush()
-            self.live.graph.steps = self.steps
+                for i, (fn, _) in enumerate(self.live.fns):
+                    if i in self._before:  # an AccumulateGrad: its leaf's .grad now
+                        self._after[i] = _small_value(fn.variable.grad)
+            # the Steps are made when the graph's steps are first read
+            self.live.graph._pending = self
         finally:
             self._gc.__exit__(None, None, None)
 
-    # converting gradients ----------------------------------------------------
-    def _take(self, g: torch.Tensor | None, target: Any, slot: int) -> Any:
-        """The value of `g` now when it is small; else None, filled in by flush()."""
+    def resolve(self) -> None:
+        """Make the Steps from what the hooks kept (once), and let go of the live objects."""
+        graph = self.live.graph
+        if graph._pending is not self:
+            return
+        with no_torch_function():
+            graph.steps = self._steps()
+        graph._pending = None
+        self.raw = []
+        self._before, self._after = {}, {}
+
+    def _steps(self) -> list[Step]:
+        live, deferred = self.live, self.deferred
+        fns, slots_of, before = live.fns, live.slots, self._before
+        steps = []
+        for index, (i, grad_inputs, grad_outputs) in enumerate(self.raw):
+            fn, nid = fns[i]
+            op = type(fn).__name__
+            step = Step(index=index, node=nid, op=op)
+            values, summaries = step.grad_outputs, step.grad_output_summaries
+            if type(grad_outputs) is _Read:
+                for v, s, _ in grad_outputs.pairs:
+                    values.append(v)
+                    summaries.append(s)
+            else:
+                for k, g in enumerate(grad_outputs):
+                    summaries.append(None)
+                    values.append(self._value(g, step, summaries, k))
+            slots = slots_of.get(id(fn), ())
+            pairs = grad_inputs.pairs if type(grad_inputs) is _Read else None
+            for k, g in enumerate(grad_inputs.pairs if pairs is not None else grad_inputs):
+                gi = GradInput(edge_to=(slots[k] if k < len(slots) else None) or "")
+                if pairs is not None:
+                    gi.grad, gi.summary, gi.shape = g
+                elif g is not None:
+                    gi.shape = list(g.shape)
+                    gi.grad = self._value(g, gi, gi, "_summary")
+                step.grad_inputs.append(gi)
+            if op == "AccumulateGrad":
+                step.grad_before = before.get(i)
+                step.grad_after = self._after.get(i)
+            steps.append(step)
+            if deferred.nbytes > HOLD_BYTES:
+                deferred.resolve()
+        return steps
+
+    def _value(self, g: torch.Tensor | None, owner: Any, container: Any, key: Any) -> Any:
+        """The elements of a small gradient now; a big one's summary later, into container[key]."""
         if g is None:
             return None
-        if g.numel() <= SMALL or g.layout != torch.strided:
+        if g.numel() <= SMALL or g.layout != _STRIDED:
             value, summary = plain(g)
             if summary is not None:
-                _put(target, slot, summary)
+                put(container, key, summary)
             return value
-        p = self._pending.get(id(g))
-        if p is None:
-            p = self._pending[id(g)] = _Pending(g)  # this very object: its id stays unique
-            self._held += g.numel() * g.element_size()
-        p.targets.append((target, slot))
-        if self._held > HOLD_BYTES:
-            self.flush()
+        self.deferred.add(g, owner, container, key)
         return None
-
-    def flush(self) -> None:
-        """Summarise every held gradient once, and let go of them."""
-        pending, self._pending, self._held = self._pending, {}, 0
-        held = list(pending.values())
-        for p, (_, summary) in zip(held, plain_many([p.tensor for p in held])):
-            for target, slot in p.targets:
-                _put(target, slot, summary)
-
-    # hooks -------------------------------------------------------------------
-    def _pre(self, fn: Any, nid: str):
-        op = type(fn).__name__
-        leaf = self._leaf_of.get(id(fn)) if op == "AccumulateGrad" else None
-        eager = op in _PYTHON_NODES
-
-        def hook(grad_outputs):
-            with no_torch_function():
-                return pre(grad_outputs)
-
-        def pre(grad_outputs):
-            step = Step(index=len(self.steps), node=nid, op=op)
-            values, summaries = step.grad_outputs, step.grad_output_summaries
-            for i, g in enumerate(grad_outputs):
-                summaries.append(None)
-                if eager:
-                    v, summaries[i] = plain(g)
-                    values.append(v)
-                else:
-                    values.append(self._take(g, summaries, i))
-            if leaf is not None:
-                step.grad_before = _small_value(leaf.grad)
-            self.steps.append(step)
-            self._open[id(fn)] = step
-            return None
-
-        return hook
-
-    def _post(self, fn: Any, nid: str):
-        slots = self.live.slots.get(id(fn), [])
-        leaf = self._leaf_of.get(id(fn)) if type(fn).__name__ == "AccumulateGrad" else None
-
-        def hook(grad_inputs, grad_outputs):
-            with no_torch_function():
-                return post(grad_inputs)
-
-        def post(grad_inputs):
-            step = self._open.pop(id(fn), None)
-            if step is None:
-                return None
-            for i, g in enumerate(grad_inputs):
-                target = slots[i] if i < len(slots) else None
-                gi = GradInput(edge_to=target or "", shape=list(g.shape) if g is not None else [])
-                gi.grad = self._take(g, gi, -1)
-                step.grad_inputs.append(gi)
-            if leaf is not None:
-                step.grad_after = _small_value(leaf.grad)
-            return None
-
-        return hook
-
-
-def _put(target: Any, slot: int, summary: dict | None) -> None:
-    if slot < 0:
-        target.summary = summary
-    else:
-        target[slot] = summary
 
 
 def _small_value(t: torch.Tensor | None) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ import torch
 
 from gradviz.capture.forward import OpCall, source_line
 from gradviz.capture.names import Names
-from gradviz.capture.values import SMALL, plain, plain_many, scalar
+from gradviz.capture.values import SMALL, Deferred, no_torch_function, plain, scalar
 from gradviz.recording import Edge, Graph, Node
 
 _saved_attr_names: dict[type, list[str]] = {}
@@ -81,26 +81,35 @@ class LiveGraph:
     retained: dict[str, torch.Tensor] = field(default_factory=dict)
     key_of: dict[int, str] = field(default_factory=dict)  # id(fn) -> node id
     by_id: dict[str, Node] = field(default_factory=dict)  # node id -> node (Graph.node scans)
+    deferred: Deferred = field(default_factory=Deferred)  # big tensors, summarised when read
 
     def node(self, nid: str) -> Node:
         n = self.by_id.get(nid)
         return n if n is not None else self.graph.node(nid)
 
     def fill_grads(self) -> None:
-        """Read .grad of leaves and retain_grad tensors (after a backward)."""
-        pairs = list(self.leaf_tensors.items()) + list(self.retained.items())
+        """Read .grad of leaves and retain_grad tensors (after a backward).
+
+        A big .grad is copied (the code zeroes or changes it next) and summarised
+        when first read.
+        """
         with quiet():
-            values = plain_many([t.grad for _, t in pairs])
-            for (nid, _), (value, summary) in zip(pairs, values):
-                node = self.node(nid)
-                node.grad, node.grad_summary = value, summary
+            for tensors in (self.leaf_tensors, self.retained):
+                for nid, t in tensors.items():
+                    g = t.grad
+                    if g is None:
+                        continue
+                    node = self.node(nid)
+                    if g.numel() <= SMALL or g.layout != torch.strided:
+                        node.grad, node.grad_summary = plain(g)
+                    else:
+                        self.deferred.add(g.detach().clone(), node, node, "_grad_summary")
 
 
 # Inside a recording, gradviz's own ForwardLog mode is active, and every tensor
 # method we call while reading values (numel, shape, detach...) would go through
-# its Python __torch_function__ (about 4 us each). Reading is not user code:
-# switch torch-function dispatch off around it.
-no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or (lambda: nullcontext())
+# its Python __torch_function__ (about 4 us each): values.no_torch_function
+# switches torch-function dispatch off around our reading.
 
 
 @contextmanager
@@ -147,7 +156,7 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
     tensor_ids: dict[Any, str] = {}
     pending: dict[int, list[str]] = {}  # id(fn) -> tensors it made, drawn before it
     counter = {"t": 0, "op": 0, "c": 0}
-    to_read: list[tuple[Node, torch.Tensor]] = []  # values, read in one batch at the end
+    deferred = live.deferred
     scopes = _Scopes(names)
     discovered_by: dict[int, str] = {}  # id(fn) -> the op whose inputs led the walk to it
 
@@ -173,8 +182,11 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
             v = t if value is None else value
             if v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
                 node.value = v.detach().cpu().tolist() if not v.is_complex() else plain(v)[0]
-            else:
-                to_read.append((node, v))
+            elif v.layout != torch.strided:
+                node.value, node.summary = plain(v)
+            else:  # big: summarised when first read; a leaf or constant the code may change is copied
+                v = v.detach()
+                deferred.add(v.clone() if value is None and is_leaf else v, node, node, "_summary")
             if requires_grad and not is_leaf and t.retains_grad:
                 node.retains_grad = True
                 live.retained[nid] = t
@@ -259,8 +271,6 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
             g.edges.append(Edge(src=tid, dst=op_id))
         live.slots[id(fn)] = slots
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
-    for (node, _), (value, summary) in zip(to_read, plain_many([t for _, t in to_read])):
-        node.value, node.summary = value, summary
     _mark_line_of_tensors(g)
     g.modules = scopes.finish(g)
     return live

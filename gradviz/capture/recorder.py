@@ -114,12 +114,14 @@ class Recorder:
         tl = self.timeline
         rec = self.recording
         lines: list = []
+        iterations: list = []
         try:
             if self.at_last and tl.k and tl.k not in tl.graph_of:
                 self._late_graph_of_last()
             lines = list(tl.lines)
             tl.finish(tl.frame)
-            rec.iterations = tl.to_dicts()
+            rec.iterations = iterations = tl.to_dicts()
+            tl.deferred.attach(rec)  # the snapshots' summaries are made when first read
         except Exception as e:  # the timeline must never cost the user their graphs
             rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
             try:
@@ -130,7 +132,7 @@ class Recorder:
         try:
             from gradviz.explain.pitfalls import find_pitfalls
 
-            rec.pitfalls.extend(find_pitfalls(rec.iterations, tl.events, lines))
+            rec.pitfalls.extend(find_pitfalls(iterations, tl.events, lines))
         except Exception as e:
             rec.notes.append(f"pitfall checks unavailable: {type(e).__name__}: {e}")
         self.meter.finish(self._last_loss)
@@ -287,7 +289,8 @@ class Recorder:
                 continue
             node = live.node(nid) if hasattr(live, "node") else live.graph.node(nid)
             node.value, node.summary = plain(p.old)
-            node.grad, node.grad_summary = p.grad_plain or plain(tl.grad_of(p))
+            node.grad, node.grad_summary = plain(p.grad_copy if p.grad_copy is not None
+                                                 else tl.grad_of(p))
         g = live.graph
         g.iteration = tl.k
         g.line = tl.lines[-1] if tl.lines else None

@@ -34,13 +34,14 @@ import numpy as np
 import torch
 
 from gradviz.capture.names import is_internal
-from gradviz.capture.values import plain
+from gradviz.capture.values import SMALL, Deferred, plain
 
 # our own reading of tensors skips torch-function modes (the op log among them)
 _no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or contextlib.nullcontext
 
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
 MAX_DESCRIBED = 8  # parameters per optimizer whose update is written out in numbers
+HOLD_BYTES = 64 * 1024 * 1024  # snapshot copies waiting for their summaries, at most
 
 Site = tuple  # (file, line) of a backward() call
 
@@ -151,8 +152,7 @@ class Param:
     old: torch.Tensor | None = None  # its value at the latest backward (a copy)
     grad: torch.Tensor | None = None  # its .grad right after that backward (the tensor itself)
     grad_version: int = -1  # grad._version then: a later in-place zero_() shows as a change
-    grad_plain: tuple | None = None  # (value, summary) of that grad, on snapshot iterations
-    grad0: float | None = None  # its first element, on snapshot iterations
+    grad_copy: torch.Tensor | None = None  # a copy of that grad, on snapshot iterations
     stepped_by: str | None = None  # the optimizer that stepped it since that backward
     flagged: bool = False  # accumulation already reported
     last_update_zero: bool = True
@@ -268,6 +268,7 @@ class Timeline:
         self.site: Site | None = None  # the latest backward() line
         self.roots: list[torch.Tensor] = []  # of the latest backward
         self._snap_now = False
+        self.deferred = Deferred()  # summaries of the snapshots' big tensors, made when read
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
     @staticmethod
@@ -328,7 +329,7 @@ class Timeline:
             else:
                 old = p.old = new.detach().clone()
                 p.old_version = None
-            p.grad = p.grad_plain = p.grad0 = None
+            p.grad = p.grad_copy = None
             p.ks.append(k)
             p.vs.append(old.item() if p.shape1 is not None else _norm(old))
             p.gs.append(None)
@@ -423,7 +424,7 @@ class Timeline:
             else:
                 old = p.old = new.detach().clone()
                 p.old_version = None
-            p.grad, p.grad_plain, p.grad0 = None, None, None
+            p.grad = p.grad_copy = None
             p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
             p.ks.append(k)
             p.vs.append(old.item() if p.shape1 is not None else _norm(old))
@@ -441,9 +442,8 @@ class Timeline:
                 continue
             p.grad_version = g._version
             x = p.gs[-1] = g.item() if p.shape1 is not None else _norm(g)
-            if self._snap_now:
-                p.grad_plain = plain(g)
-                p.grad0 = _first(g)
+            if self._snap_now:  # the code zeroes or changes .grad next: a copy for the snapshot
+                p.grad_copy = g.detach().clone()
             if not math.isfinite(x) and not _all_finite(g):
                 self._event_once("grad", self.k, p.name)
 
@@ -523,21 +523,34 @@ class Timeline:
         self.events.append({"kind": "nonfinite", "what": what, "iteration": k, "param": name})
 
     def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str) -> dict:
-        v, vs = plain(p.old)
-        if p.grad_plain is not None:
-            (g, gs), g0 = p.grad_plain, p.grad0
-        else:  # the last iteration, when it was not planned as a snapshot
-            grad = self.grad_of(p)
-            (g, gs), g0 = plain(grad), _first(grad)
-        u, us = plain(upd)
+        # the last iteration, when it was not planned as a snapshot, has no copy of its grad
+        grad = p.grad_copy if p.grad_copy is not None else self.grad_of(p)
         t = p.old if p.old is not None else p.tensor
-        entry = {"value": v, "value_summary": vs, "grad": g, "grad_summary": gs,
-                 "update": u, "update_summary": us, "shape": list(t.shape),
-                 "dtype": str(t.dtype).replace("torch.", ""), "device": str(t.device), "how": how}
-        if how in ("in-place", "rebinding") and g0 is not None and upd is not None:
-            entry["formula"] = _manual_formula(p.name, _first(p.old), g0, _first(upd),
+        entry = {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
+                 "device": str(t.device), "how": how}
+        old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
+        for key, x in (("value", old), ("grad", grad), ("update", upd)):
+            self._put(entry, key, x)
+        if how in ("in-place", "rebinding") and grad is not None and upd is not None:
+            entry["formula"] = _manual_formula(p.name, _first(p.old), _first(grad), _first(upd),
                                                t.numel() > 1)
         return entry
+
+    def _put(self, entry: dict, key: str, t: torch.Tensor | None) -> None:
+        """entry[key] and entry[key_summary]: a big tensor's summary is made when first read.
+
+        Only our own copies go to the batch (nothing else changes them); held memory
+        is bounded: past HOLD_BYTES the batch is summarised at once.
+        """
+        entry[key] = entry[key + "_summary"] = None
+        if t is None:
+            return
+        if t.numel() <= SMALL or t.layout != torch.strided:
+            entry[key], entry[key + "_summary"] = plain(t)
+            return
+        self.deferred.add(t, None, entry, key + "_summary")
+        if self.deferred.nbytes > HOLD_BYTES:
+            self.deferred.resolve()
 
     def _thin(self) -> None:
         while len(self.snaps) > self.max_snapshots:
@@ -576,8 +589,8 @@ class Timeline:
                     shape = p.shape1
                     e["value"], e["grad"], e["update"] = _shaped(v, shape), _shaped(g, shape), _shaped(u, shape)
                     e["norm"] = {"value": _abs(v), "grad": _abs(g), "update": _abs(u)}
-                elif e is not None:
-                    e = dict(e, norm={"value": _sig(v), "grad": _sig(g), "update": _sig(u)})
+                elif e is not None:  # (the entry itself: its summaries may be filled in later)
+                    e["norm"] = {"value": _sig(v), "grad": _sig(g), "update": _sig(u)}
                 else:
                     e = {"value": None, "grad": None, "update": None,
                          "norm": {"value": _sig(v), "grad": _sig(g), "update": _sig(u)}}

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -177,3 +179,80 @@ def scalar(x: Any) -> Any:
         if all(v is not None and not isinstance(v, list | dict) for v in items):
             return items
     return None
+
+
+# Reading values is not user code: it must not pass through a TorchFunctionMode (ours or theirs).
+no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or (lambda: nullcontext())
+
+
+class Deferred:
+    """Summaries of big tensors, computed when one of them is first read.
+
+    Capture hands over each big tensor with the field its summary goes to
+    (`add`) instead of summarising it on the spot: the user's code pays for a
+    reference, not for min/max/mean/norm. The first read of any such field
+    (see recording._Later), pickling or writing JSON resolves the whole batch
+    with plain_many, each tensor once, and the tensors are let go.
+
+    Only tensors nobody changes later are handed over: gradients the backward
+    hooks received (the engine does not write into a buffer someone else holds)
+    and op outputs; should an op output be changed in place after all, its node
+    says so. Leaf values and .grad, which optimizers change, are copied first.
+    """
+
+    __slots__ = ("items", "nbytes", "owners", "_lock")
+
+    def __init__(self) -> None:
+        self.items: list[tuple] = []  # (tensor, version, owner, container, key)
+        self.nbytes = 0
+        self.owners: list[Any] = []  # objects that only hand out containers (see attach)
+        self._lock = threading.Lock()
+
+    def attach(self, owner: Any) -> None:
+        """Reading any _Later field of owner resolves this batch first."""
+        if self.items:
+            self.owners.append(owner)
+            owner._pending = self
+
+    def add(self, t: torch.Tensor, owner: Any, container: Any, key: Any) -> None:
+        """container[key] (or its attribute key) = the summary of t, later; owner is marked.
+
+        owner None: whoever hands out `container` resolves the batch before it is read.
+        """
+        self.items.append((t, t._version, owner, container, key))
+        self.nbytes += t.numel() * t.element_size()
+        if owner is not None:
+            owner._pending = self
+
+    def resolve(self) -> None:
+        with self._lock:
+            items, self.items, self.nbytes = self.items, [], 0
+            for owner in self.owners:
+                owner._pending = None
+            self.owners = []
+            if not items:
+                return
+            where: dict[int, int] = {}
+            tensors = []
+            for t, *_ in items:
+                if id(t) not in where:
+                    where[id(t)] = len(tensors)
+                    tensors.append(t)
+            with no_torch_function():
+                results = plain_many(tensors)
+            for t, version, owner, container, key in items:
+                put(container, key, results[where[id(t)]][1])
+                if owner is None:
+                    continue
+                owner._pending = None
+                if t._version != version and hasattr(owner, "note"):
+                    owner.note = ("changed in place after it was recorded: these numbers show it "
+                                 "after that change")
+
+
+def put(container: Any, key: Any, value: Any) -> None:
+    """container[key] = value for a list or dict, else the attribute `key`."""
+    if type(container) is list or type(container) is dict:
+        container[key] = value
+    else:
+        setattr(container, key, value)
