@@ -182,17 +182,18 @@ class Graph(_Settled):
     """One computation graph, as it was when backward() was called on it."""
 
     index: int
-    nodes: list[Node] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
-    steps: list[Step] = _Later(list)  # made from what the backward hooks kept, when first read
-    root: str | None = None
+    # made from what capture kept when first read (see capture/graph.py, LiveGraph)
+    nodes: list[Node] = _Later(list)
+    edges: list[Edge] = _Later(list)
+    steps: list[Step] = _Later(list)
+    root: str | None = _Later()
     iteration: int | None = None
     line: int | None = None  # where backward() was called
     title: str = ""
     notes: list[str] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)  # finite-difference results
     options: dict[str, Any] = field(default_factory=dict)  # render defaults
-    modules: dict[str, dict] = field(default_factory=dict)  # qualified nn.Module name -> info
+    modules: dict[str, dict] = _Later(dict)  # qualified nn.Module name -> info
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:

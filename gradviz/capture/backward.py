@@ -27,8 +27,6 @@ from gradviz.capture.graph import LiveGraph, no_torch_function, paused_gc
 from gradviz.capture.values import SMALL, Deferred, plain, put
 from gradviz.recording import GradInput, Step
 
-HOLD_BYTES = 128 * 1024 * 1024  # gradients held for later summaries, at most, per graph
-
 # Nodes whose backward is user Python (custom autograd Functions): their code may
 # change a gradient in place, so what they receive is read at once.
 _PYTHON_NODES = ("BackwardCFunction",)
@@ -47,13 +45,14 @@ class _Read:
 class StepWatcher:
     """Hooks every node of a LiveGraph for the duration of one backward."""
 
-    def __init__(self, live: LiveGraph, deferred: Deferred | None = None):
+    def __init__(self, live: LiveGraph):
         self.live = live
-        self.deferred = deferred if deferred is not None else live.deferred
         self.raw: list[tuple] = []  # (node number, grad_inputs, grad_outputs), in engine order
+        self.done = False  # the backward is over
         self._handles: list[Any] = []
         self._before: dict[int, Any] = {}  # node number -> small .grad of the leaf, at the start
         self._after: dict[int, Any] = {}  # ... and at the end of the backward
+        self._deferred: Deferred | None = None
 
     def __enter__(self) -> "StepWatcher":
         self._gc = paused_gc()  # the backward makes a few objects per node
@@ -61,7 +60,7 @@ class StepWatcher:
         handles = self._handles
         append = self.raw.append
         with no_torch_function():
-            for i, (fn, _) in enumerate(self.live.fns):
+            for i, fn in enumerate(self.live.hook_fns):
                 op = type(fn).__name__
                 if op == "AccumulateGrad":
                     self._before[i] = _small_value(fn.variable.grad)
@@ -84,33 +83,34 @@ class StepWatcher:
                 h.remove()
             self._handles.clear()
             with no_torch_function():
-                for i, (fn, _) in enumerate(self.live.fns):
-                    if i in self._before:  # an AccumulateGrad: its leaf's .grad now
-                        self._after[i] = _small_value(fn.variable.grad)
-            # the Steps are made when the graph's steps are first read
-            self.live.graph._pending = self
+                fns = self.live.hook_fns
+                for i in self._before:  # each AccumulateGrad: its leaf's .grad now
+                    self._after[i] = _small_value(fns[i].variable.grad)
+            self._fns = list(fns)
+            self.done = True
+            self.live.watcher = self  # the Steps are made when the graph is first read
         finally:
             self._gc.__exit__(None, None, None)
 
-    def resolve(self) -> None:
-        """Make the Steps from what the hooks kept (once), and let go of the live objects."""
-        graph = self.live.graph
-        if graph._pending is not self:
-            return
-        with no_torch_function():
-            graph.steps = self._steps()
-        graph._pending = None
-        self.raw = []
-        self._before, self._after = {}, {}
+    def steps(self, live: LiveGraph) -> list[Step]:
+        """The Steps, from what the hooks kept (once the graph is built: node ids, edges)."""
+        self._deferred = live.deferred
+        try:
+            return self._steps(live)
+        finally:
+            self.raw, self._fns, self._before, self._after = [], [], {}, {}
 
-    def _steps(self) -> list[Step]:
-        live, deferred = self.live, self.deferred
-        fns, slots_of, before = live.fns, live.slots, self._before
+    def _steps(self, live: LiveGraph) -> list[Step]:
+        key_of, slots_of = live.key_of, live.slots
+        fns, before, after = self._fns, self._before, self._after
         steps = []
-        for index, (i, grad_inputs, grad_outputs) in enumerate(self.raw):
-            fn, nid = fns[i]
+        for i, grad_inputs, grad_outputs in self.raw:
+            fn = fns[i]
+            nid = key_of.get(id(fn))
+            if nid is None:  # beyond the graph's node limit
+                continue
             op = type(fn).__name__
-            step = Step(index=index, node=nid, op=op)
+            step = Step(index=len(steps), node=nid, op=op)
             values, summaries = step.grad_outputs, step.grad_output_summaries
             if type(grad_outputs) is _Read:
                 for v, s, _ in grad_outputs.pairs:
@@ -132,10 +132,8 @@ class StepWatcher:
                 step.grad_inputs.append(gi)
             if op == "AccumulateGrad":
                 step.grad_before = before.get(i)
-                step.grad_after = self._after.get(i)
+                step.grad_after = after.get(i)
             steps.append(step)
-            if deferred.nbytes > HOLD_BYTES:
-                deferred.resolve()
         return steps
 
     def _value(self, g: torch.Tensor | None, owner: Any, container: Any, key: Any) -> Any:
@@ -147,7 +145,7 @@ class StepWatcher:
             if summary is not None:
                 put(container, key, summary)
             return value
-        self.deferred.add(g, owner, container, key)
+        self._deferred.add(g, owner, container, key)
         return None
 
 

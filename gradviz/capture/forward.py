@@ -178,8 +178,9 @@ class ForwardLog(TorchFunctionMode):
             call.before = t.detach().clone()
 
     def forget(self) -> None:
-        """Drop the log after a backward: those graphs are spent."""
-        self.calls.clear()
+        """Drop the log after a backward: those graphs are spent (a graph may keep the old dict)."""
+        if self.calls:
+            self.calls = {}
 
 
 _ARITH = {"add", "sub", "rsub", "mul", "div", "true_divide", "multiply", "subtract", "where",

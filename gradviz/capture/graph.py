@@ -72,9 +72,38 @@ def saved_attrs(fn: Any) -> dict[str, Any]:
 
 @dataclass
 class LiveGraph:
-    """A Graph under construction plus the live objects the backward hooks need."""
+    """A Graph being captured, and the live objects it is made from.
+
+    Capture happens in two parts, so the user's backward() waits only for the
+    first:
+
+    - trace() (before the backward): walk the grad_fn chain once to find the
+      autograd nodes to hook, and copy what the code may change later: each
+      leaf's value (an optimizer steps it next), the constants, the saved
+      attributes of each node (the backward frees saved tensors). After the
+      backward, take_grads() copies each leaf's (and retain_grad tensor's)
+      .grad, which the code zeroes next.
+    - resolve() (when the graph is first read): the Graph itself, with node ids,
+      names, values, edges, module scopes and the backward steps, made from
+      those copies and from tensors nothing changes (op outputs, the gradients
+      the hooks received).
+    """
 
     graph: Graph
+    roots: list = field(default_factory=list)
+    names: Any = None
+    calls: dict = field(default_factory=dict)
+    hook_fns: list = field(default_factory=list)  # every autograd node, in walk order
+    leaf_vars: list = field(default_factory=list)  # the leaves' tensors, in walk order
+    copies: dict[int, Any] = field(default_factory=dict)  # id(tensor) -> its value, copied
+    attrs: dict[int, dict] = field(default_factory=dict)  # id(fn) -> saved attributes
+    operands: dict[int, list] = field(default_factory=dict)  # id(fn) -> saved constant operands
+    grad_copies: dict[int, Any] | None = None  # id(tensor) -> its .grad after the backward
+    retained_now: list = field(default_factory=list)  # retain_grad tensors seen by trace()
+    watcher: Any = None  # the StepWatcher whose hooks saw the backward
+    finished: bool = False  # no more data to come (the backward is over, or there is none)
+    built: bool = False
+    # made by resolve():
     fns: list[tuple[Any, str]] = field(default_factory=list)  # (autograd node, node id)
     slots: dict[int, list[str | None]] = field(default_factory=dict)  # id(fn) -> edge targets
     leaf_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -84,26 +113,66 @@ class LiveGraph:
     deferred: Deferred = field(default_factory=Deferred)  # big tensors, summarised when read
 
     def node(self, nid: str) -> Node:
+        self.resolve()
         n = self.by_id.get(nid)
         return n if n is not None else self.graph.node(nid)
 
-    def fill_grads(self) -> None:
-        """Read .grad of leaves and retain_grad tensors (after a backward).
-
-        A big .grad is copied (the code zeroes or changes it next) and summarised
-        when first read.
-        """
+    def take_grads(self) -> None:
+        """After the backward: copy .grad of the leaves and of retain_grad tensors."""
         with quiet():
-            for tensors in (self.leaf_tensors, self.retained):
-                for nid, t in tensors.items():
-                    g = t.grad
-                    if g is None:
-                        continue
-                    node = self.node(nid)
-                    if g.numel() <= SMALL or g.layout != torch.strided:
-                        node.grad, node.grad_summary = plain(g)
-                    else:
-                        self.deferred.add(g.detach().clone(), node, node, "_grad_summary")
+            copies = {}
+            for t in (*self.leaf_vars, *self.retained_now):
+                g = t.grad
+                if g is not None:
+                    copies[id(t)] = _copy(g)
+            self.grad_copies = copies
+        self.finished = True
+        self.graph._pending = self
+
+    def resolve(self) -> None:
+        """Make the Graph from what capture kept (each part once); see the class docstring."""
+        g = self.graph
+        if g._pending is not self and self.built:
+            return
+        g._pending = None
+        with quiet():
+            if not self.built:
+                self.built = True
+                try:
+                    _build(self)
+                except Exception as e:  # a half-made graph still shows what it has
+                    g.notes.append(f"graph incomplete: {type(e).__name__}: {e}")
+            if self.grad_copies is not None:
+                copies, self.grad_copies = self.grad_copies, None
+                for tensors in (self.leaf_tensors, self.retained):
+                    for nid, t in tensors.items():
+                        c = copies.get(id(t))
+                        if c is not None:
+                            node = self.by_id[nid]
+                            node.grad, node.grad_summary = self._put(c, node, "_grad_summary")
+            w = self.watcher
+            if w is not None and w.done:
+                self.watcher = None
+                g.steps = w.steps(self)
+        if not self.finished or self.watcher is not None:
+            g._pending = self  # the backward is still to come: its part is made later
+        else:  # all made: let go of the live objects
+            self.roots, self.names, self.calls, self.hook_fns, self.leaf_vars = [], None, {}, [], []
+            self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
+
+    def _put(self, c: Any, node: Node, key: str) -> tuple[Any, Any]:
+        """(value, summary) from a copy: a tensor copy is summarised later, into node.key."""
+        if type(c) is tuple:
+            return c
+        self.deferred.add(c, node, node, key)
+        return None, None
+
+
+def _copy(t: torch.Tensor) -> Any:
+    """A small tensor's (value, summary) now; a big one copied (summarised when first read)."""
+    if t.numel() <= SMALL or t.layout != torch.strided:
+        return plain(t)
+    return t.detach().clone()
 
 
 # Inside a recording, gradviz's own ForwardLog mode is active, and every tensor
@@ -141,18 +210,80 @@ def build(
     names: Names,
     calls: dict[tuple[int, int], OpCall] | None = None,
     index: int = 0,
+    grads: bool = False,
+) -> LiveGraph:
+    """The graph behind roots, made at once (no backward to watch); grads: with .grad as it is now."""
+    live = trace(roots, names, calls, index)
+    if grads:
+        live.take_grads()
+    live.finished = True
+    live.resolve()
+    return live
+
+
+def trace(
+    roots: list[torch.Tensor],
+    names: Names,
+    calls: dict[tuple[int, int], OpCall] | None = None,
+    index: int = 0,
     max_nodes: int = 50_000,
 ) -> LiveGraph:
-    """Walk from the roots' grad_fns to the leaves, reading values as we go."""
-    with quiet():
-        return _build(roots, names, calls, index, max_nodes)
-
-
-def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
-    calls = calls or {}
-    named = names.by_grad_fn()
+    """The first part of capture, before a backward: see LiveGraph."""
     g = Graph(index=index)
-    live = LiveGraph(graph=g)
+    live = LiveGraph(graph=g, roots=list(roots), names=names, calls=calls or {})
+    with quiet():
+        _trace(live, max_nodes)
+    g._pending = live
+    return live
+
+
+def _trace(live: LiveGraph, max_nodes: int) -> None:
+    fns, leaves, copies, attrs = live.hook_fns, live.leaf_vars, live.copies, live.attrs
+    queue = []
+    for r in live.roots:
+        if r.grad_fn is not None:
+            queue.append(r.grad_fn)
+        elif r.requires_grad:
+            leaves.append(r)
+            copies[id(r)] = _copy(r)
+    seen: set[int] = set()
+    for fn in queue:  # (it grows while it is walked)
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        fns.append(fn)
+        if len(fns) > max_nodes:
+            break
+        attrs[id(fn)] = saved_attrs(fn)  # now: the backward frees saved tensors
+        edges = fn.next_functions
+        if not live.calls:  # no op log: the constant operands are only in the saved tensors
+            live.operands[id(fn)] = _saved_operands(fn, edges, copies)
+        for nxt, _ in edges:
+            if nxt is None or id(nxt) in seen:
+                continue
+            if type(nxt).__name__ == "AccumulateGrad":
+                seen.add(id(nxt))
+                fns.append(nxt)
+                var = nxt.variable
+                leaves.append(var)
+                copies[id(var)] = _copy(var)  # an optimizer steps it next
+            else:
+                queue.append(nxt)
+    for call in live.calls.values():
+        for c in call.constants:
+            if isinstance(c, torch.Tensor) and id(c) not in copies:
+                copies[id(c)] = _copy(c)  # the code may refill an input in place
+        if call.output.retains_grad:
+            live.retained_now.append(call.output)
+    for t in live.names.tensors.values():
+        if t.retains_grad:
+            live.retained_now.append(t)
+
+
+def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
+    roots, names, calls, copies = live.roots, live.names, live.calls, live.copies
+    named = names.by_grad_fn()
+    g = live.graph
     tensor_ids: dict[Any, str] = {}
     pending: dict[int, list[str]] = {}  # id(fn) -> tensors it made, drawn before it
     counter = {"t": 0, "op": 0, "c": 0}
@@ -179,14 +310,16 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
             node = Node(id=nid, kind="tensor", name=name, shape=list(t.shape),
                         dtype=_dtype_name(t.dtype), device=_device_name(t.device),
                         requires_grad=requires_grad, is_leaf=is_leaf, **kw)
+            copy = copies.get(id(t)) if value is None else None
             v = t if value is None else value
-            if v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
+            if copy is not None:  # a leaf or a constant, as it was at the backward
+                node.value, node.summary = live._put(copy, node, "_summary")
+            elif v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
                 node.value = v.detach().cpu().tolist() if not v.is_complex() else plain(v)[0]
             elif v.layout != torch.strided:
                 node.value, node.summary = plain(v)
-            else:  # big: summarised when first read; a leaf or constant the code may change is copied
-                v = v.detach()
-                deferred.add(v.clone() if value is None and is_leaf else v, node, node, "_summary")
+            else:  # big: summarised when first read
+                deferred.add(v.detach(), node, node, "_summary")
             if requires_grad and not is_leaf and t.retains_grad:
                 node.retains_grad = True
                 live.retained[nid] = t
@@ -231,8 +364,9 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
         live.key_of[id(fn)] = op_id
         live.fns.append((fn, op_id))
         call = _any_call(calls, fn)
+        attrs = live.attrs.get(id(fn))
         op = Node(id=op_id, kind="op", op=cls, forward_op=call.op if call else forward_name(cls),
-                  label=cls, attrs=saved_attrs(fn))
+                  label=cls, attrs=attrs if attrs is not None else saved_attrs(fn))
         if call is not None:
             op.file, op.line = call.file, call.line
             op.source = source_line(call.file, call.line)
@@ -273,7 +407,6 @@ def _build(roots, names, calls, index, max_nodes) -> LiveGraph:
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
     _mark_line_of_tensors(g)
     g.modules = scopes.finish(g)
-    return live
 
 
 _DTYPES: dict[Any, str] = {}
@@ -404,15 +537,7 @@ def _fill_from_metadata(node: Node, fn: Any, nr: int) -> None:
 def _add_constants(g: Graph, live: LiveGraph, fn: Any, op_id: str, call: OpCall | None,
                    slots: list, names: Names, tensor_node, new_id) -> None:
     """Inputs that do not require grad: the `3` in `w * 3`, a plain tensor x."""
-    consts: list[Any] = []
-    if call is not None:
-        consts = list(call.constants)
-    else:  # show() without a forward log: read the saved operand of binary ops
-        for i, s in enumerate(slots[:2]):
-            if s is None:
-                v = getattr(fn, ("_saved_self", "_saved_other")[i], None)
-                if isinstance(v, torch.Tensor):
-                    consts.append(v)
+    consts = call.constants if call is not None else live.operands.get(id(fn), ())
     for c in consts:
         if isinstance(c, torch.Tensor):
             cid = tensor_node(c, ("const", id(c)), constant=True, label="const")
@@ -426,6 +551,21 @@ def _add_constants(g: Graph, live: LiveGraph, fn: Any, op_id: str, call: OpCall 
             g.nodes.append(node)
             live.by_id[cid] = node
         g.edges.append(Edge(src=cid, dst=op_id))
+
+
+def _saved_operands(fn: Any, edges: tuple, copies: dict) -> list[torch.Tensor]:
+    """The operands of a binary op that need no grad (x in x * w), from its saved tensors."""
+    out = []
+    for i, (nxt, _) in enumerate(edges[:2]):
+        if nxt is None:
+            try:
+                v = getattr(fn, ("_saved_self", "_saved_other")[i], None)
+            except Exception:  # freed already
+                continue
+            if isinstance(v, torch.Tensor):
+                out.append(v)
+                copies.setdefault(id(v), _copy(v))
+    return out
 
 
 def _fmt(v: Any) -> str:

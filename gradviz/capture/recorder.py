@@ -33,11 +33,13 @@ import torch
 
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.forward import ForwardLog, source_line
-from gradviz.capture.graph import LiveGraph, build, no_torch_function
+from gradviz.capture.graph import LiveGraph, build, no_torch_function, trace
 from gradviz.capture.names import Names, user_frame, user_frames
 from gradviz.capture.training import (MAX_SNAPSHOTS, BackwardTrap, OptimizerWatch, Timeline,
                                       parse_at)
 from gradviz.progress import ProgressMeter
+
+MAX_UNREAD = 4  # graphs whose tensors wait for their first reading, at most (memory)
 from gradviz.recording import Graph, Recording
 
 
@@ -78,6 +80,7 @@ class Recorder:
         self._locate: dict | None = None  # a NaN event waiting for a logged iteration
         self._last_loss: float | None = None
         self._light: Graph | None = None  # the latest graph drawn without the op log
+        self._unread: list[LiveGraph] = []  # graphs whose tensors are still held
         self._entered = False
 
     # entering and leaving ----------------------------------------------------------
@@ -190,8 +193,8 @@ class Recorder:
                 result = run()
         finally:
             if live is not None:
-                live.fill_grads()
-                self._add_graph(live.graph, full=logged)
+                live.take_grads()
+                self._add_graph(live, full=logged)
             with no_torch_function():
                 tl.after_backward()
         if not retain:
@@ -212,7 +215,7 @@ class Recorder:
 
     def _build(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
         names = Names(user_frames(frame))
-        live = build(roots, names, self.log.calls if full else None,
+        live = trace(roots, names, self.log.calls if full else None,
                      index=len(self.recording.graphs))
         g = live.graph
         g.line = frame.f_lineno if frame is not None else None
@@ -223,7 +226,8 @@ class Recorder:
                 "so op source lines and unnamed intermediate values are missing")
         return live
 
-    def _add_graph(self, graph: Graph, full: bool) -> None:
+    def _add_graph(self, live: LiveGraph, full: bool) -> None:
+        graph = live.graph
         graphs = self.recording.graphs
         tl = self.timeline
         light = self._light
@@ -239,6 +243,12 @@ class Recorder:
         graphs.append(graph)
         tl.graph_of[graph.iteration] = graph.index
         tl.keep.add(graph.iteration)
+        # A graph not read yet holds its gradients and op outputs: a few may wait, not all.
+        self._unread.append(live)
+        while len(self._unread) > MAX_UNREAD:
+            old = self._unread.pop(0)
+            old.resolve()
+            old.deferred.resolve()
         if not full:
             self._light = graph
         if self.on_graph:
@@ -287,7 +297,7 @@ class Recorder:
             p = tl.by_id.get(id(t))
             if p is None or p.tensor is not t:
                 continue
-            node = live.node(nid) if hasattr(live, "node") else live.graph.node(nid)
+            node = live.node(nid)
             node.value, node.summary = plain(p.old)
             node.grad, node.grad_summary = plain(p.grad_copy if p.grad_copy is not None
                                                  else tl.grad_of(p))
@@ -321,11 +331,10 @@ def _loss_of(roots: list[torch.Tensor]) -> float | None:
 def _leaves(live: LiveGraph) -> list[tuple[str, torch.Tensor]]:
     """The graph's trainable leaves under their user names (unnamed ones get a made-up name)."""
     out, used = [], set()
-    for nid, t in live.leaf_tensors.items():
+    for k, t in enumerate(live.leaf_vars):
         if not t.requires_grad:
             continue
-        node = live.node(nid) if hasattr(live, "node") else live.graph.node(nid)
-        name = node.name or f"leaf {nid}"
+        name = live.names.name(t) or f"leaf {k}"
         base, n = name, 2
         while name in used:
             name, n = f"{base}#{n}", n + 1
@@ -342,10 +351,11 @@ def _nonfinite_tensor(t: torch.Tensor) -> bool:
 
 def _first_nonfinite(live: LiveGraph, calls: dict) -> dict:
     """The leaf, or else the first logged op in forward order, holding NaN or inf."""
+    live.resolve()
     g = live.graph
     for nid, t in live.leaf_tensors.items():
         if _nonfinite_tensor(t):
-            node = live.node(nid) if hasattr(live, "node") else g.node(nid)
+            node = live.node(nid)
             return {"graph": g.index, "node": nid, "param": node.name, "op": None,
                     "line": None, "source": None, "cause": "param"}
     for call in list(calls.values()):
@@ -394,8 +404,7 @@ def show(tensor: torch.Tensor, **options: Any) -> Graph:
     """The graph behind `tensor`, from its grad_fn chain, after the fact."""
     frame = user_frame(2)
     names = Names(user_frames(frame))
-    live = build([tensor], names)
-    live.fill_grads()
+    live = build([tensor], names, grads=True)
     live.graph.options = options
     _note_nonleaf_grads(live.graph)
     return live.graph
