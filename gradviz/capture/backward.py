@@ -2,8 +2,9 @@
 
 One post-hook per node sees both the gradients that arrived (grad_outputs)
 and the ones it sent to each input edge (grad_inputs). The hook only appends
-the node's number and the two tuples to a list: the Steps are made after the
-backward, so the engine waits on a list append, not on our bookkeeping.
+the node and the two tuples to a list (one hook function serves every node;
+it asks torch which node is running), and the Steps are made when the graph is
+first read: the engine waits on a list append, not on our bookkeeping.
 
 Holding the gradients is safe: the engine never writes into a buffer someone
 else holds (AccumulateGrad copies instead of stealing it, sums make new
@@ -45,12 +46,13 @@ class _Read:
 class StepWatcher:
     """Hooks every node of a LiveGraph for the duration of one backward."""
 
-    def __init__(self, live: LiveGraph):
+    def __init__(self, live: LiveGraph, partial: bool = False):
         self.live = live
-        self.raw: list[tuple] = []  # (node number, grad_inputs, grad_outputs), in engine order
+        self.partial = partial  # backward(inputs=...): only some leaves are accumulated
+        self.raw: list[tuple] = []  # (autograd node, grad_inputs, grad_outputs), in engine order
         self.done = False  # the backward is over
         self._handles: list[Any] = []
-        self._before: dict[int, Any] = {}  # node number -> small .grad of the leaf, at the start
+        self._before: dict[int, Any] = {}  # id(AccumulateGrad) -> small .grad of its leaf, at the start
         self._after: dict[int, Any] = {}  # ... and at the end of the backward
         self._deferred: Deferred | None = None
 
@@ -58,19 +60,27 @@ class StepWatcher:
         self._gc = paused_gc()  # the backward makes a few objects per node
         self._gc.__enter__()
         handles = self._handles
-        append = self.raw.append
+        raw = self.raw
+        current = torch._C._current_autograd_node  # the node whose hook runs
+        watcher = self
+
+        def hook(grad_inputs, grad_outputs):  # one function for every node: no closure each
+            if watcher.done:  # a later backward through a retained graph
+                return
+            node = current()
+            if type(node).__name__ in _PYTHON_NODES:
+                with no_torch_function():
+                    raw.append((node, _Read(grad_inputs), _Read(grad_outputs)))
+            else:
+                raw.append((node, grad_inputs, grad_outputs))
+
+        quiet_leaves = self._quiet_leaves()
         with no_torch_function():
-            for i, fn in enumerate(self.live.hook_fns):
-                op = type(fn).__name__
-                if op == "AccumulateGrad":
-                    self._before[i] = _small_value(fn.variable.grad)
-                if op in _PYTHON_NODES:
-                    def hook(grad_inputs, grad_outputs, i=i):
-                        with no_torch_function():
-                            append((i, _Read(grad_inputs), _Read(grad_outputs)))
-                else:
-                    def hook(grad_inputs, grad_outputs, i=i):
-                        append((i, grad_inputs, grad_outputs))
+            for fn in self.live.hook_fns:
+                if type(fn).__name__ == "AccumulateGrad":
+                    self._before[id(fn)] = _small_copy(fn.variable.grad)
+                    if id(fn) in quiet_leaves:
+                        continue
                 try:
                     handles.append(fn.register_hook(hook))
                 except RuntimeError:  # a node that takes no hooks: it simply has no step
@@ -79,18 +89,42 @@ class StepWatcher:
 
     def __exit__(self, *exc: Any) -> None:
         try:
-            for h in self._handles:
-                h.remove()
-            self._handles.clear()
-            with no_torch_function():
-                fns = self.live.hook_fns
-                for i in self._before:  # each AccumulateGrad: its leaf's .grad now
-                    self._after[i] = _small_value(fns[i].variable.grad)
-            self._fns = list(fns)
             self.done = True
+            with no_torch_function():
+                for fn in self.live.hook_fns:
+                    if id(fn) in self._before:  # each AccumulateGrad: its leaf's .grad now
+                        self._after[id(fn)] = _small_copy(fn.variable.grad)
             self.live.watcher = self  # the Steps are made when the graph is first read
         finally:
             self._gc.__exit__(None, None, None)
+
+    def _quiet_leaves(self) -> set[int]:
+        """AccumulateGrad nodes whose step is known without a hook of their own.
+
+        The engine runs an AccumulateGrad as soon as its gradient is complete, ahead
+        of every other node (it has the highest priority). A leaf fed by one edge,
+        from a node that feeds no other leaf, so runs right after that node, with
+        the gradient that node's hook saw leave along the edge; its .grad before
+        and after are read when the backward starts and ends. Its step is made
+        from those: one hook less per parameter. (Not for backward(inputs=...),
+        which skips some leaves, nor after a custom Function's Python backward.)
+        """
+        self._synth: dict[int, tuple[int, Any]] = {}
+        if self.partial:
+            return set()
+        users = self.live.acc_users
+        for fn in self.live.hook_fns:
+            feeds = self.live.feeds.get(id(fn))
+            if (feeds is not None and len(feeds) == 1 and users.get(id(feeds[0][1])) == 1
+                    and type(fn).__name__ not in _PYTHON_NODES):
+                self._synth[id(fn)] = feeds[0]
+        return {id(acc) for _, acc in self._synth.values()}
+
+    def remove(self) -> None:
+        """Take the hooks off (they do nothing once the backward is over: this frees them)."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
 
     def steps(self, live: LiveGraph) -> list[Step]:
         """The Steps, from what the hooks kept (once the graph is built: node ids, edges)."""
@@ -98,14 +132,14 @@ class StepWatcher:
         try:
             return self._steps(live)
         finally:
-            self.raw, self._fns, self._before, self._after = [], [], {}, {}
+            self.remove()
+            self.raw, self._before, self._after = [], {}, {}
 
     def _steps(self, live: LiveGraph) -> list[Step]:
         key_of, slots_of = live.key_of, live.slots
-        fns, before, after = self._fns, self._before, self._after
+        before, after = self._before, self._after
         steps = []
-        for i, grad_inputs, grad_outputs in self.raw:
-            fn = fns[i]
+        for fn, grad_inputs, grad_outputs in self.raw:
             nid = key_of.get(id(fn))
             if nid is None:  # beyond the graph's node limit
                 continue
@@ -131,10 +165,22 @@ class StepWatcher:
                     gi.grad = self._value(g, gi, gi, "_summary")
                 step.grad_inputs.append(gi)
             if op == "AccumulateGrad":
-                step.grad_before = before.get(i)
-                step.grad_after = after.get(i)
+                step.grad_before = _value_of(before.get(id(fn)))
+                step.grad_after = _value_of(after.get(id(fn)))
             steps.append(step)
+            fed = self._synth.get(id(fn))
+            if fed is not None and fed[0] < len(grad_inputs) and grad_inputs[fed[0]] is not None:
+                steps.append(self._accumulate(live, fed[1], grad_inputs[fed[0]], len(steps)))
         return steps
+
+    def _accumulate(self, live: LiveGraph, acc: Any, grad: torch.Tensor, index: int) -> Step:
+        """The step of an AccumulateGrad that had no hook (see _quiet_leaves)."""
+        step = Step(index=index, node=live.key_of.get(id(acc), ""), op="AccumulateGrad")
+        step.grad_output_summaries.append(None)
+        step.grad_outputs.append(self._value(grad, step, step.grad_output_summaries, 0))
+        step.grad_before = _value_of(self._before.get(id(acc)))
+        step.grad_after = _value_of(self._after.get(id(acc)))
+        return step
 
     def _value(self, g: torch.Tensor | None, owner: Any, container: Any, key: Any) -> Any:
         """The elements of a small gradient now; a big one's summary later, into container[key]."""
@@ -149,8 +195,12 @@ class StepWatcher:
         return None
 
 
-def _small_value(t: torch.Tensor | None) -> Any:
-    """The elements of a small tensor, None for a big one (its .grad holds no summary here)."""
+def _small_copy(t: torch.Tensor | None) -> torch.Tensor | None:
+    """A copy of a small tensor (read when the steps are made), None for a big one."""
     if t is None or t.numel() > SMALL:
         return None
-    return plain(t)[0]
+    return t.detach().clone()
+
+
+def _value_of(t: torch.Tensor | None) -> Any:
+    return None if t is None else plain(t)[0]

@@ -7,6 +7,7 @@ hooks give the nn.Module scope each op ran in.
 from __future__ import annotations
 
 import linecache
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,7 +25,24 @@ _SKIP = {
 }
 
 
+_OP_NAMES: dict[Any, str] = {}
+
+
 def op_name(func: Callable) -> str:
+    """The forward op's name: mul for Tensor.__mul__ and torch.mul, index for __getitem__."""
+    try:
+        return _OP_NAMES[func]
+    except (KeyError, TypeError):  # (TypeError: not hashable)
+        pass
+    name = _op_name(func)
+    try:
+        _OP_NAMES[func] = name
+    except TypeError:
+        pass
+    return name
+
+
+def _op_name(func: Callable) -> str:
     name = getattr(func, "__name__", None) or str(func)
     if name.startswith("__") and name.endswith("__"):
         name = name[2:-2]
@@ -35,7 +53,7 @@ def op_name(func: Callable) -> str:
     return {"truediv": "div", "getitem": "index", "setitem": "index_put"}.get(name, name)
 
 
-@dataclass
+@dataclass(slots=True)
 class OpCall:
     """One logged forward op whose output takes part in autograd."""
 
@@ -60,6 +78,9 @@ class ForwardLog(TorchFunctionMode):
         self.scope: list[torch.nn.Module] = []
         self.scope_calls: list[int] = []  # parallel to scope: one number per module call
         self._module_calls = 0
+        self._frames: list = []  # parallel to scope: see _enter_module
+        self._scope_t: tuple = ()  # scope and scope_calls as tuples, for each op
+        self._calls_t: tuple = ()
         self._hooks: list = []
         self.active = False
 
@@ -77,8 +98,7 @@ class ForwardLog(TorchFunctionMode):
         for h in self._hooks:
             h.remove()
         self._hooks = []
-        self.scope.clear()
-        self.scope_calls.clear()
+        self._clear_scope()
         self.active = False
         return super().__exit__(*exc)
 
@@ -119,18 +139,40 @@ class ForwardLog(TorchFunctionMode):
         for h in self._hooks:
             h.remove()
         self._hooks = []
-        self.scope.clear()
+        self._clear_scope()
         self.active = False
 
+    def _clear_scope(self) -> None:
+        self.scope.clear()
+        self.scope_calls.clear()
+        self._frames.clear()
+        self._scope_t = self._calls_t = ()
+
     def _enter_module(self, module, args):
+        # The user's frame for ops run by torch's own code inside this module: the one
+        # that called the outermost of torch's modules around it, found once per call
+        # instead of once per op (ops in the user's own forward code find their line).
+        frame = None
+        if _torch_class(type(module)):
+            scope = self.scope
+            if scope and self._frames[-1] is not None and _torch_class(type(scope[-1])):
+                frame = self._frames[-1]
+            else:
+                frame = user_frame(2)
         self.scope.append(module)
         self._module_calls += 1
         self.scope_calls.append(self._module_calls)
+        self._frames.append(frame)
+        self._scope_t = tuple(self.scope)
+        self._calls_t = tuple(self.scope_calls)
 
     def _leave_module(self, module, args, output):
         if self.scope and self.scope[-1] is module:
             self.scope.pop()
             self.scope_calls.pop()
+            self._frames.pop()
+            self._scope_t = tuple(self.scope)
+            self._calls_t = tuple(self.scope_calls)
 
     # ops -----------------------------------------------------------------------
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -153,21 +195,18 @@ class ForwardLog(TorchFunctionMode):
         return out
 
     def _log(self, name: str, out: torch.Tensor, args, kwargs) -> None:
-        if len(self.calls) >= self.max_calls:
-            return
-        if (id(out.grad_fn), out.output_nr) in self.calls:
+        calls = self.calls
+        key = (id(out.grad_fn), out.output_nr)
+        if key in calls or len(calls) >= self.max_calls:
             return  # an op that handed back its input (dropout(p=0), .float() of a float): keep its maker
-        frame = user_frame(3)
-        consts = [a for a in args if _is_constant(a, name in _ARITH)]
-        self.calls[(id(out.grad_fn), out.output_nr)] = OpCall(
-            op=name,
-            output=out,
-            constants=consts,
-            file=frame.f_code.co_filename if frame else None,
-            line=frame.f_lineno if frame else None,
-            scope=tuple(self.scope),
-            calls=tuple(self.scope_calls),
-        )
+        frame = sys._getframe(2)  # whoever called the torch function
+        if is_internal(frame.f_code.co_filename):
+            cached = self._frames[-1] if self._frames else None
+            frame = cached if cached is not None else user_frame(3)
+        scalars = name in _ARITH
+        consts = [a for a in args if _is_constant(a, scalars)]
+        calls[key] = OpCall(name, out, consts, frame.f_code.co_filename if frame else None,
+                            frame.f_lineno if frame else None, self._scope_t, self._calls_t)
 
     def _keep_before(self, t: torch.Tensor) -> None:
         """An in-place op is about to change t: the graph shows t as it was when it was made."""
@@ -185,6 +224,18 @@ class ForwardLog(TorchFunctionMode):
 
 _ARITH = {"add", "sub", "rsub", "mul", "div", "true_divide", "multiply", "subtract", "where",
           "add_", "sub_", "mul_", "div_"}
+
+
+_TORCH_CLASSES: dict[type, bool] = {}
+
+
+def _torch_class(cls: type) -> bool:
+    """Is this module's forward torch's own code (nn.Linear, nn.Sequential...)?"""
+    hit = _TORCH_CLASSES.get(cls)
+    if hit is None:
+        code = getattr(getattr(cls, "forward", None), "__code__", None)
+        hit = _TORCH_CLASSES[cls] = code is not None and is_internal(code.co_filename)
+    return hit
 
 
 def _is_constant(a: Any, scalars: bool) -> bool:

@@ -15,7 +15,8 @@ import torch
 
 from gradviz.capture.forward import OpCall, source_line
 from gradviz.capture.names import Names
-from gradviz.capture.values import SMALL, Deferred, no_torch_function, plain, scalar
+from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
+                                    plain, scalar)
 from gradviz.recording import Edge, Graph, Node
 
 _saved_attr_names: dict[type, list[str]] = {}
@@ -98,6 +99,8 @@ class LiveGraph:
     copies: dict[int, Any] = field(default_factory=dict)  # id(tensor) -> its value, copied
     attrs: dict[int, dict] = field(default_factory=dict)  # id(fn) -> saved attributes
     operands: dict[int, list] = field(default_factory=dict)  # id(fn) -> saved constant operands
+    feeds: dict[int, list] = field(default_factory=dict)  # id(fn) -> [(edge, AccumulateGrad)]
+    acc_users: dict[int, int] = field(default_factory=dict)  # id(AccumulateGrad) -> its edges in
     grad_copies: dict[int, Any] | None = None  # id(tensor) -> its .grad after the backward
     retained_now: list = field(default_factory=list)  # retain_grad tensors seen by trace()
     watcher: Any = None  # the StepWatcher whose hooks saw the backward
@@ -159,18 +162,21 @@ class LiveGraph:
         else:  # all made: let go of the live objects
             self.roots, self.names, self.calls, self.hook_fns, self.leaf_vars = [], None, {}, [], []
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
+            self.feeds, self.acc_users = {}, {}
 
     def _put(self, c: Any, node: Node, key: str) -> tuple[Any, Any]:
-        """(value, summary) from a copy: a tensor copy is summarised later, into node.key."""
+        """(value, summary) from a copy: a big one is summarised later, into node.key."""
         if type(c) is tuple:
             return c
+        if c.numel() <= SMALL:
+            return plain(c)
         self.deferred.add(c, node, node, key)
         return None, None
 
 
 def _copy(t: torch.Tensor) -> Any:
-    """A small tensor's (value, summary) now; a big one copied (summarised when first read)."""
-    if t.numel() <= SMALL or t.layout != torch.strided:
+    """A copy of t to read later (a clone costs less than reading it now); sparse: read now."""
+    if t.layout != torch.strided:
         return plain(t)
     return t.detach().clone()
 
@@ -247,6 +253,7 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
             leaves.append(r)
             copies[id(r)] = _copy(r)
     seen: set[int] = set()
+    users = live.acc_users
     for fn in queue:  # (it grows while it is walked)
         if id(fn) in seen:
             continue
@@ -269,6 +276,12 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
                 copies[id(var)] = _copy(var)  # an optimizer steps it next
             else:
                 queue.append(nxt)
+        feeds = [(k, nxt) for k, (nxt, _) in enumerate(edges)
+                 if nxt is not None and type(nxt).__name__ == "AccumulateGrad"]
+        if feeds:
+            live.feeds[id(fn)] = feeds
+            for _, acc in feeds:
+                users[id(acc)] = users.get(id(acc), 0) + 1
     for call in live.calls.values():
         for c in call.constants:
             if isinstance(c, torch.Tensor) and id(c) not in copies:
@@ -308,7 +321,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             name = names.name(t)
             requires_grad, is_leaf = t.requires_grad, t.is_leaf
             node = Node(id=nid, kind="tensor", name=name, shape=list(t.shape),
-                        dtype=_dtype_name(t.dtype), device=_device_name(t.device),
+                        dtype=dtype_name(t.dtype), device=device_name(t.device),
                         requires_grad=requires_grad, is_leaf=is_leaf, **kw)
             copy = copies.get(id(t)) if value is None else None
             v = t if value is None else value
@@ -407,24 +420,6 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
     _mark_line_of_tensors(g)
     g.modules = scopes.finish(g)
-
-
-_DTYPES: dict[Any, str] = {}
-_DEVICES: dict[Any, str] = {}
-
-
-def _dtype_name(dtype: Any) -> str:
-    s = _DTYPES.get(dtype)
-    if s is None:
-        s = _DTYPES[dtype] = str(dtype).replace("torch.", "")
-    return s
-
-
-def _device_name(device: Any) -> str:
-    s = _DEVICES.get(device)
-    if s is None:
-        s = _DEVICES[device] = str(device)
-    return s
 
 
 def _any_call(calls: dict, fn: Any) -> OpCall | None:

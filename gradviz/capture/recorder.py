@@ -182,21 +182,24 @@ class Recorder:
         elif seen is None:
             self._sites[site] = "none"
         with no_torch_function():
-            tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces)
+            tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces,
+                     copies=live.copies if live else None)
             if bad_loss or self._locate is not None:
                 self._nonfinite(k, loss, live, logged)
         try:
             if live is not None:
-                with StepWatcher(live):
+                with StepWatcher(live, partial=self._trap.partial):
                     result = run()
             else:
                 result = run()
         finally:
+            grads = None
             if live is not None:
                 live.take_grads()
+                grads = live.grad_copies
                 self._add_graph(live, full=logged)
             with no_torch_function():
-                tl.after_backward()
+                tl.after_backward(grads)
         if not retain:
             self.log.forget()
         self._switch_log(k + 1, first_here=seen is None)

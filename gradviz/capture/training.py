@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from gradviz.capture.names import is_internal
-from gradviz.capture.values import SMALL, Deferred, plain
+from gradviz.capture.values import Deferred, device_name, dtype_name, plain
 
 # our own reading of tensors skips torch-function modes (the op log among them)
 _no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or contextlib.nullcontext
@@ -81,6 +81,7 @@ class BackwardTrap:
         self.handler = handler
         self._originals: tuple | None = None
         self._busy = False
+        self.partial = False  # the backward being caught was given inputs=: only some leaves
 
     def __enter__(self) -> "BackwardTrap":
         tensor_backward, autograd_backward = torch.Tensor.backward, torch.autograd.backward
@@ -93,6 +94,7 @@ class BackwardTrap:
 
             if trap._busy:
                 return run()
+            trap.partial = inputs is not None
             return trap._catch(run, [self], bool(retain_graph or create_graph))
 
         def autograd_backward_(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -105,6 +107,7 @@ class BackwardTrap:
                 return run()
             roots = [tensors] if isinstance(tensors, torch.Tensor) else [
                 t for t in (tensors or ()) if isinstance(t, torch.Tensor)]
+            trap.partial = inputs is not None
             return trap._catch(run, roots, bool(retain_graph or create_graph))
 
         for new, old in ((backward, tensor_backward), (autograd_backward_, autograd_backward)):
@@ -238,6 +241,19 @@ def _norm(t: torch.Tensor | None) -> float | None:
     return torch.linalg.vector_norm(t).item()
 
 
+def _dist(new: torch.Tensor, old: torch.Tensor) -> float:
+    """The 2-norm of new - old (numpy on the CPU: half a torch call's cost)."""
+    if new.is_cpu and old.is_cpu and new.dtype in _NUMPY_NORM and old.dtype == new.dtype:
+        try:
+            d = new.detach().numpy() - old.numpy()
+        except (RuntimeError, TypeError, ValueError):
+            pass
+        else:
+            d = d.reshape(-1)
+            return math.sqrt(float(d.dot(d)))
+    return torch.dist(new.detach(), old).item()
+
+
 def _all_finite(t: torch.Tensor | None) -> bool:
     return t is None or not (t.is_floating_point() or t.is_complex()) or bool(
         torch.isfinite(t.detach()).all())
@@ -314,8 +330,8 @@ class Timeline:
                 u = None
             elif p.shape1 is not None:
                 u = (new.detach() - old).item()
-            else:  # the norm of the difference in one pass, without making the difference
-                u = torch.dist(new.detach(), old).item()
+            else:  # the norm of the difference
+                u = _dist(new, old)
             p.us[-1] = u
             p.last_update_zero = not u
             p.rebinds = rebound
@@ -373,8 +389,8 @@ class Timeline:
             elif p.shape1 is not None:
                 upd = new.detach() - old
                 u = upd.item()
-            else:  # the norm of the difference in one pass, without making the difference
-                u = torch.dist(new.detach(), old).item()
+            else:  # the norm of the difference
+                u = _dist(new, old)
                 if entries is not None and u != 0:  # (no update: no update to show)
                     upd = new.detach() - old
             if p.ks and p.ks[-1] == k:
@@ -391,10 +407,12 @@ class Timeline:
 
     def begin(self, k: int, roots: list[torch.Tensor], site: Site, frame: FrameType | None,
               leaves: list[tuple[str, torch.Tensor]] | None, loss: float | None,
-              namespaces: list[dict] | None = None, resolved: bool = False) -> None:
+              namespaces: list[dict] | None = None, resolved: bool = False,
+              copies: dict[int, Any] | None = None) -> None:
         """Start iteration k at a backward(): remember parameters and their values.
 
         `resolved`: close() has just followed the same parameters' names.
+        `copies`: id(tensor) -> a copy of it made just now (by the graph's capture), to share.
         """
         self.k = k
         self.frame = frame
@@ -422,7 +440,8 @@ class Timeline:
                 old = p.old = new.detach()
                 p.old_version = new._version
             else:
-                old = p.old = new.detach().clone()
+                c = copies.get(id(new)) if copies else None
+                old = p.old = c if isinstance(c, torch.Tensor) else new.detach().clone()
                 p.old_version = None
             p.grad = p.grad_copy = None
             p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
@@ -433,8 +452,11 @@ class Timeline:
         self.current = params
         self.iter_params.append(params)
 
-    def after_backward(self) -> None:
-        """Read each parameter's gradient now, before the code zeroes or changes it."""
+    def after_backward(self, copies: dict[int, Any] | None = None) -> None:
+        """Read each parameter's gradient now, before the code zeroes or changes it.
+
+        `copies`: id(parameter) -> a copy of its .grad made just now, to share.
+        """
         for p in self.current:
             g = p.tensor.grad
             p.grad = g
@@ -443,7 +465,8 @@ class Timeline:
             p.grad_version = g._version
             x = p.gs[-1] = g.item() if p.shape1 is not None else _norm(g)
             if self._snap_now:  # the code zeroes or changes .grad next: a copy for the snapshot
-                p.grad_copy = g.detach().clone()
+                c = copies.get(id(p.tensor)) if copies else None
+                p.grad_copy = c if isinstance(c, torch.Tensor) else g.detach().clone()
             if not math.isfinite(x) and not _all_finite(g):
                 self._event_once("grad", self.k, p.name)
 
@@ -526,8 +549,8 @@ class Timeline:
         # the last iteration, when it was not planned as a snapshot, has no copy of its grad
         grad = p.grad_copy if p.grad_copy is not None else self.grad_of(p)
         t = p.old if p.old is not None else p.tensor
-        entry = {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
-                 "device": str(t.device), "how": how}
+        entry = {"shape": list(t.shape), "dtype": dtype_name(t.dtype),
+                 "device": device_name(t.device), "how": how}
         old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
         for key, x in (("value", old), ("grad", grad), ("update", upd)):
             self._put(entry, key, x)
@@ -545,10 +568,10 @@ class Timeline:
         entry[key] = entry[key + "_summary"] = None
         if t is None:
             return
-        if t.numel() <= SMALL or t.layout != torch.strided:
+        if t.layout != torch.strided:
             entry[key], entry[key + "_summary"] = plain(t)
             return
-        self.deferred.add(t, None, entry, key + "_summary")
+        self.deferred.add(t, None, entry, key + "_summary", value_key=key)
         if self.deferred.nbytes > HOLD_BYTES:
             self.deferred.resolve()
 

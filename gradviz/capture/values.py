@@ -203,7 +203,7 @@ class Deferred:
     __slots__ = ("items", "nbytes", "owners", "_lock")
 
     def __init__(self) -> None:
-        self.items: list[tuple] = []  # (tensor, version, owner, container, key)
+        self.items: list[tuple] = []  # (tensor, version, owner, container, key, value_key)
         self.nbytes = 0
         self.owners: list[Any] = []  # objects that only hand out containers (see attach)
         self._lock = threading.Lock()
@@ -214,12 +214,14 @@ class Deferred:
             self.owners.append(owner)
             owner._pending = self
 
-    def add(self, t: torch.Tensor, owner: Any, container: Any, key: Any) -> None:
+    def add(self, t: torch.Tensor, owner: Any, container: Any, key: Any,
+            value_key: Any = None) -> None:
         """container[key] (or its attribute key) = the summary of t, later; owner is marked.
 
         owner None: whoever hands out `container` resolves the batch before it is read.
+        value_key: also container[value_key] = its elements, for a tensor that may be small.
         """
-        self.items.append((t, t._version, owner, container, key))
+        self.items.append((t, t._version, owner, container, key, value_key))
         self.nbytes += t.numel() * t.element_size()
         if owner is not None:
             owner._pending = self
@@ -240,8 +242,11 @@ class Deferred:
                     tensors.append(t)
             with no_torch_function():
                 results = plain_many(tensors)
-            for t, version, owner, container, key in items:
-                put(container, key, results[where[id(t)]][1])
+            for t, version, owner, container, key, value_key in items:
+                value, summary = results[where[id(t)]]
+                put(container, key, summary)
+                if value_key is not None:
+                    put(container, value_key, value)
                 if owner is None:
                     continue
                 owner._pending = None
@@ -256,3 +261,23 @@ def put(container: Any, key: Any, value: Any) -> None:
         container[key] = value
     else:
         setattr(container, key, value)
+
+
+
+_DTYPES: dict[Any, str] = {}
+_DEVICES: dict[Any, str] = {}
+
+
+def dtype_name(dtype: Any) -> str:
+    """float32 for torch.float32 (cached: str() of a dtype costs a microsecond)."""
+    s = _DTYPES.get(dtype)
+    if s is None:
+        s = _DTYPES[dtype] = str(dtype).replace("torch.", "")
+    return s
+
+
+def device_name(device: Any) -> str:
+    s = _DEVICES.get(device)
+    if s is None:
+        s = _DEVICES[device] = str(device)
+    return s
