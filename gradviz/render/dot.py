@@ -134,7 +134,7 @@ def view_to_dot(
         if n.id in hidden:
             continue
         if n.kind == "op":
-            out.append(_op_node(n, attrs, state))
+            out.append(_op_node(n, attrs, state, compact=big))
         elif n.kind == "module":
             out.append(_module_node(n, state, lang))
         elif n.attrs.get("copy", 1) > 1:
@@ -250,19 +250,14 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
             flags.append("leaf")
         if n.retains_grad:
             flags.append("retain_grad")
+    if compact:
+        return _plain_tensor_node(n, values, grads, state, fill, border, width, flags)
     sub = esc(fmt_shape(n.shape) + ("  " + " · ".join(flags) if flags else ""))
     cells = [f'<TD ALIGN="LEFT"><B>{name}</B><BR/><FONT POINT-SIZE="8">{sub}</FONT></TD>']
     if values:
         cells.append(f"<TD>data {esc(fmt_value(n.value, n.summary))}</TD>")
     if grads and not n.constant:
-        if state is not None:
-            g, gs = state.grad_of(n)
-        else:
-            g, gs = n.grad, n.grad_summary
-        text = fmt_value(g, gs)
-        if g is None and gs is None and n.output and not n.is_leaf and not n.retains_grad:
-            text += " (not a leaf)"  # why the output's .grad is None, said once where it is asked
-        cells.append(f"<TD>grad {esc(text)}</TD>")
+        cells.append(f"<TD>grad {esc(_grad_text(n, state))}</TD>")
     if n.attrs.get("copies"):
         cells[0] = cells[0].replace("</FONT></TD>", f"<BR/>{esc(_uses(n))}</FONT></TD>", 1)
     outer = f'BORDER="3" COLOR="{border}" ' if width > 1 else 'BORDER="0" '
@@ -277,7 +272,37 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
             f'id={quote("node-" + n.id)}];')
 
 
-def _op_node(n: Node, attrs: bool, state: _StepState | None) -> str:
+def _grad_text(n: Node, state: _StepState | None) -> str:
+    g, gs = state.grad_of(n) if state is not None else (n.grad, n.grad_summary)
+    text = fmt_value(g, gs)
+    if g is None and gs is None and n.output and not n.is_leaf and not n.retains_grad:
+        text += " (not a leaf)"  # why the output's .grad is None, said once where it is asked
+    return text
+
+
+def _plain_label(lines: list[str]) -> str:
+    """A plain (not HTML-like) label, lines left-aligned: dot lays these out far faster."""
+    return '"' + "".join(x.replace("\\", "\\\\").replace('"', '\\"') + "\\l"
+                         for x in lines if x) + '"'
+
+
+def _plain_tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
+                       fill: str, border: str, width: int, flags: list[str]) -> str:
+    """A tensor of a big graph: the same lines as _tensor_node, in a plain box."""
+    lines = [n.label or n.name or "?", fmt_shape(n.shape) + ("  " + " · ".join(flags) if flags else "")]
+    if n.attrs.get("copies"):
+        lines.append(_uses(n))
+    if values:
+        lines.append(f"data {fmt_value(n.value, n.summary)}")
+    if grads and not n.constant:
+        lines.append(f"grad {_grad_text(n, state)}")
+    tooltip = n.source or n.note or n.label
+    return (f'  {quote(n.id)} [shape=box, style="filled", fillcolor="{fill}", color="{border}", '
+            f'penwidth={width}, margin="0.08,0.04", label={_plain_label(lines)}, '
+            f'tooltip={quote(tooltip or "")}, id={quote("node-" + n.id)}];')
+
+
+def _op_node(n: Node, attrs: bool, state: _StepState | None, compact: bool = False) -> str:
     fill, border, width, style = FILL["op"], TEXT, 1, "filled"
     if state is not None:
         if n.id in state.current_ids:
@@ -285,12 +310,21 @@ def _op_node(n: Node, attrs: bool, state: _StepState | None) -> str:
         elif n.id in state.todo:
             fill, style = FUTURE_FILL, "filled,dashed"
     sym = OP_SYMBOL.get(n.forward_op or "", n.forward_op or "")
+    tip = f"line {n.line}: {n.source}" if n.line and n.source else (n.op or "")
+    if compact:  # a big graph: plain text (see _plain_label)
+        shown = [sym, n.op or ""]
+        if attrs and n.attrs:
+            shown.append(", ".join(f"{k}={_short(v)}" for k, v in list(n.attrs.items())[:3]))
+        label = '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"')
+                                  for x in shown if x) + '"'
+        return (f'  {quote(n.id)} [shape=ellipse, style="{style}", fillcolor="{fill}", '
+                f'color="{border}", penwidth={width}, margin="0.05,0.02", fontsize=10, '
+                f'label={label}, tooltip={quote(tip)}, id={quote("node-" + n.id)}];')
     lines = [f"<B>{esc(sym)}</B>" if sym else "", f'<FONT POINT-SIZE="9">{esc(n.op or "")}</FONT>']
     if attrs and n.attrs:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in list(n.attrs.items())[:3])
         lines.append(f'<FONT POINT-SIZE="8">{esc(shown)}</FONT>')
     label = "<" + "<BR/>".join(x for x in lines if x) + ">"
-    tip = f"line {n.line}: {n.source}" if n.line and n.source else (n.op or "")
     return (f'  {quote(n.id)} [shape=ellipse, style="{style}", fillcolor="{fill}", color="{border}", '
             f'penwidth={width}, margin="0.05,0.02", label={label}, tooltip={quote(tip)}, '
             f'id={quote("node-" + n.id)}];')
