@@ -261,7 +261,7 @@ class Recording(_Settled):
     source: str | None = None  # the script's text, for the stepper's source panel
     device: str = "cpu"
     iterations: list[dict] = _Later(list)
-    pitfalls: list[dict] = field(default_factory=list)
+    pitfalls: list[dict] = _Later(list)
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
     stdout: str = ""

@@ -54,6 +54,7 @@ class StepWatcher:
         self._handles: list[Any] = []
         self._before: dict[int, Any] = {}  # id(AccumulateGrad) -> small .grad of its leaf, at the start
         self._after: dict[int, Any] = {}  # ... and at the end of the backward
+        self._leaves: list[tuple[int, torch.Tensor]] = []  # (id(AccumulateGrad), its leaf)
         self._deferred: Deferred | None = None
 
     def __enter__(self) -> "StepWatcher":
@@ -78,7 +79,9 @@ class StepWatcher:
         with no_torch_function():
             for fn in self.live.hook_fns:
                 if type(fn).__name__ == "AccumulateGrad":
-                    self._before[id(fn)] = _small_copy(fn.variable.grad)
+                    leaf = fn.variable
+                    self._leaves.append((id(fn), leaf))
+                    self._before[id(fn)] = _small_copy(leaf.grad)
                     if id(fn) in quiet_leaves:
                         continue
                 try:
@@ -91,9 +94,8 @@ class StepWatcher:
         try:
             self.done = True
             with no_torch_function():
-                for fn in self.live.hook_fns:
-                    if id(fn) in self._before:  # each AccumulateGrad: its leaf's .grad now
-                        self._after[id(fn)] = _small_copy(fn.variable.grad)
+                for key, leaf in self._leaves:  # each AccumulateGrad: its leaf's .grad now
+                    self._after[key] = _small_copy(leaf.grad)
             self.live.watcher = self  # the Steps are made when the graph is first read
         finally:
             self._gc.__exit__(None, None, None)
@@ -133,7 +135,7 @@ class StepWatcher:
             return self._steps(live)
         finally:
             self.remove()
-            self.raw, self._before, self._after = [], {}, {}
+            self.raw, self._before, self._after, self._leaves = [], {}, {}, []
 
     def _steps(self, live: LiveGraph) -> list[Step]:
         key_of, slots_of = live.key_of, live.slots

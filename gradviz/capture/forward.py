@@ -65,6 +65,7 @@ class OpCall:
     scope: tuple = ()  # the nn.Modules it ran inside, outermost first
     calls: tuple = ()  # per entry of scope, a number for that module call (tells calls apart)
     before: torch.Tensor | None = None  # its value before an in-place op changed it
+    scalar_operands: bool = True  # a number or a 0-d tensor among its arguments (saved_attrs)
 
 
 class ForwardLog(TorchFunctionMode):
@@ -206,7 +207,8 @@ class ForwardLog(TorchFunctionMode):
         scalars = name in _ARITH
         consts = [a for a in args if _is_constant(a, scalars)]
         calls[key] = OpCall(name, out, consts, frame.f_code.co_filename if frame else None,
-                            frame.f_lineno if frame else None, self._scope_t, self._calls_t)
+                            frame.f_lineno if frame else None, self._scope_t, self._calls_t,
+                            None, _has_scalar(args) or (bool(kwargs) and _has_scalar(kwargs.values())))
 
     def _keep_before(self, t: torch.Tensor) -> None:
         """An in-place op is about to change t: the graph shows t as it was when it was made."""
@@ -236,6 +238,16 @@ def _torch_class(cls: type) -> bool:
         code = getattr(getattr(cls, "forward", None), "__code__", None)
         hit = _TORCH_CLASSES[cls] = code is not None and is_internal(code.co_filename)
     return hit
+
+
+def _has_scalar(values: Any) -> bool:
+    """A Python number or a 0-d tensor among values (in a list or tuple too)."""
+    for a in values:
+        if isinstance(a, int | float | complex) or (isinstance(a, torch.Tensor) and a.dim() == 0):
+            return True
+        if isinstance(a, list | tuple) and a and _has_scalar(a):
+            return True
+    return False
 
 
 def _is_constant(a: Any, scalars: bool) -> bool:

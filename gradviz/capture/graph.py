@@ -19,7 +19,7 @@ from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no
                                     plain, scalar)
 from gradviz.recording import Edge, Graph, Node
 
-_saved_attr_names: dict[type, list[str]] = {}
+_saved_attr_names: dict[type, list[tuple[str, bool]]] = {}  # (name, saved as a tensor)
 
 # Saved attributes whose values teach nothing (they are implementation detail).
 _BORING = {"self_sym_sizes", "self_sym_strides", "other_sym_sizes", "sym_sizes", "self_options",
@@ -48,15 +48,24 @@ def _forward_name(cls_name: str) -> str:
     return base.lower() or cls_name
 
 
-def saved_attrs(fn: Any) -> dict[str, Any]:
-    """The non-tensor saved attributes of an autograd node (exponent, alpha, dim...)."""
+def saved_attrs(fn: Any, scalar_operands: bool = True) -> dict[str, Any]:
+    """The non-tensor saved attributes of an autograd node (exponent, alpha, dim...).
+
+    A saved tensor shows only when it holds one number that needs no grad (the 3 of
+    `w * 3` is saved as such a tensor). Reading a saved tensor unpacks it, so when the
+    op log says the call had no number or 0-d tensor among its operands
+    (scalar_operands=False), saved tensors are not read at all.
+    """
     cls = type(fn)
     names = _saved_attr_names.get(cls)
     if names is None:
-        names = [a for a in dir(fn) if a.startswith("_saved_") and a[7:] not in _BORING]
+        names = [(a, hasattr(fn, "_raw" + a)) for a in dir(fn)
+                 if a.startswith("_saved_") and a[7:] not in _BORING]
         _saved_attr_names[cls] = names
     out = {}
-    for a in names:
+    for a, is_tensor in names:
+        if is_tensor and not scalar_operands:
+            continue
         try:
             v = getattr(fn, a)
         except Exception:  # freed already, or not readable
@@ -245,6 +254,7 @@ def trace(
 
 def _trace(live: LiveGraph, max_nodes: int) -> None:
     fns, leaves, copies, attrs = live.hook_fns, live.leaf_vars, live.copies, live.attrs
+    calls = live.calls
     queue = []
     for r in live.roots:
         if r.grad_fn is not None:
@@ -261,7 +271,9 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
         fns.append(fn)
         if len(fns) > max_nodes:
             break
-        attrs[id(fn)] = saved_attrs(fn)  # now: the backward frees saved tensors
+        call = _any_call(calls, fn) if calls else None
+        # now: the backward frees saved tensors
+        attrs[id(fn)] = saved_attrs(fn, call is None or call.scalar_operands)
         edges = fn.next_functions
         if not live.calls:  # no op log: the constant operands are only in the saved tensors
             live.operands[id(fn)] = _saved_operands(fn, edges, copies)

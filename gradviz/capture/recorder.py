@@ -117,27 +117,18 @@ class Recorder:
         tl = self.timeline
         rec = self.recording
         lines: list = []
-        iterations: list = []
         try:
             if self.at_last and tl.k and tl.k not in tl.graph_of:
                 self._late_graph_of_last()
             lines = list(tl.lines)
             tl.finish(tl.frame)
-            rec.iterations = iterations = tl.to_dicts()
-            tl.deferred.attach(rec)  # the snapshots' summaries are made when first read
         except Exception as e:  # the timeline must never cost the user their graphs
             rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
             try:
                 tl.finish(None)
             except Exception:
                 pass
-        _locate_grad_events(tl.events, rec)
-        try:
-            from gradviz.explain.pitfalls import find_pitfalls
-
-            rec.pitfalls.extend(find_pitfalls(iterations, tl.events, lines))
-        except Exception as e:
-            rec.notes.append(f"pitfall checks unavailable: {type(e).__name__}: {e}")
+        rec._pending = _Timeline(rec, tl, lines)  # iterations and pitfalls: when first read
         self.meter.finish(self._last_loss)
         if self.explain:
             from gradviz.explain import explain_recording
@@ -315,6 +306,38 @@ class Recorder:
             "the last iteration in full)")
         self.recording.graphs.append(g)
         tl.graph_of[tl.k] = g.index
+
+
+class _Timeline:
+    """Recording.iterations and .pitfalls, made from the timeline when first read.
+
+    The timeline holds plain numbers and our own copies by then (the recording is
+    over), so nothing is lost by waiting; the user's code does not wait for the
+    per-iteration dicts, the summaries and the checks.
+    """
+
+    def __init__(self, rec: Recording, tl: Timeline, lines: list):
+        self.rec, self.tl, self.lines = rec, tl, lines
+
+    def resolve(self) -> None:
+        rec, tl = self.rec, self.tl
+        if rec._pending is not self:
+            return
+        rec._pending = None
+        with no_torch_function():
+            try:
+                tl.settle_late()
+                rec.iterations = tl.to_dicts()
+                tl.deferred.resolve()
+            except Exception as e:  # the timeline must never cost the user their graphs
+                rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
+            _locate_grad_events(tl.events, rec)
+            try:
+                from gradviz.explain.pitfalls import find_pitfalls
+
+                rec.pitfalls.extend(find_pitfalls(rec.iterations, tl.events, self.lines))
+            except Exception as e:
+                rec.notes.append(f"pitfall checks unavailable: {type(e).__name__}: {e}")
 
 
 def _loss_of(roots: list[torch.Tensor]) -> float | None:

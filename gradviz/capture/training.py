@@ -285,6 +285,9 @@ class Timeline:
         self.roots: list[torch.Tensor] = []  # of the latest backward
         self._snap_now = False
         self.deferred = Deferred()  # summaries of the snapshots' big tensors, made when read
+        # norms of our own copies, made when the timeline is read: (list, index, tensor,
+        # the parameter's name for a gradient's NaN check, iteration)
+        self.late: list[tuple] = []
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
     @staticmethod
@@ -400,7 +403,9 @@ class Timeline:
             if entries is not None:
                 if how is None:
                     how = "in-place" if not p.last_update_zero else "none"
-                entries[p.name] = self._snapshot(p, upd, how)
+                parts = self._snapshot(p, upd, how)
+                # the last iteration's entries are made when the timeline is read
+                entries[p.name] = parts if final else self._entry(parts)
             p.stepped_by = None
         if snap and len(self.snaps) > self.max_snapshots:
             self._thin()
@@ -436,6 +441,7 @@ class Timeline:
                     self._rebind(p, new)
             if not (p.last_update_zero or p.flagged):
                 self._check_accumulation(p, k)
+            c = None
             if p.rebinds:  # the code makes a new tensor each step: this one stays as it is
                 old = p.old = new.detach()
                 p.old_version = new._version
@@ -446,7 +452,13 @@ class Timeline:
             p.grad = p.grad_copy = None
             p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
             p.ks.append(k)
-            p.vs.append(old.item() if p.shape1 is not None else _norm(old))
+            if p.shape1 is not None:
+                p.vs.append(old.item())
+            elif old is c:  # our own copy: its norm can wait until the timeline is read
+                p.vs.append(None)
+                self.late.append((p.vs, len(p.vs) - 1, old, None, k))
+            else:
+                p.vs.append(_norm(old))
             p.gs.append(None)
             p.us.append(None)
         self.current = params
@@ -463,10 +475,15 @@ class Timeline:
             if g is None:
                 continue
             p.grad_version = g._version
-            x = p.gs[-1] = g.item() if p.shape1 is not None else _norm(g)
+            c = copies.get(id(p.tensor)) if copies else None
+            if not isinstance(c, torch.Tensor):
+                c = None
             if self._snap_now:  # the code zeroes or changes .grad next: a copy for the snapshot
-                c = copies.get(id(p.tensor)) if copies else None
-                p.grad_copy = c if isinstance(c, torch.Tensor) else g.detach().clone()
+                p.grad_copy = c if c is not None else g.detach().clone()
+            if c is not None and p.shape1 is None:  # our own copy: its norm can wait
+                self.late.append((p.gs, len(p.gs) - 1, c, p.name, self.k))
+                continue
+            x = p.gs[-1] = g.item() if p.shape1 is not None else _norm(g)
             if not math.isfinite(x) and not _all_finite(g):
                 self._event_once("grad", self.k, p.name)
 
@@ -541,21 +558,38 @@ class Timeline:
             self.events.append({"kind": "grad_accumulation", "iteration": k, "param": p.name})
 
     def _event_once(self, what: str, k: int, name: str) -> None:
-        if any(e["kind"] == "nonfinite" and e.get("what") == what for e in self.events):
-            return
+        """The first iteration where a NaN or inf showed (norms made late can find an earlier one)."""
+        for e in self.events:
+            if e["kind"] == "nonfinite" and e.get("what") == what:
+                if k < e["iteration"]:
+                    e.update(iteration=k, param=name)
+                return
         self.events.append({"kind": "nonfinite", "what": what, "iteration": k, "param": name})
 
-    def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str) -> dict:
+    def settle_late(self) -> None:
+        """The norms left for later (of our own copies), and the NaN checks that go with them."""
+        late, self.late = self.late, []
+        for values, i, t, name, k in late:
+            x = values[i] = _norm(t)
+            if name is not None and x is not None and not math.isfinite(x) and not _all_finite(t):
+                self._event_once("grad", k, name)
+
+    def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str) -> tuple:
+        """What a snapshot entry is made of (our own tensors): _entry() makes it, maybe later."""
         # the last iteration, when it was not planned as a snapshot, has no copy of its grad
         grad = p.grad_copy if p.grad_copy is not None else self.grad_of(p)
         t = p.old if p.old is not None else p.tensor
+        old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
+        return (p.name, t, old, grad, upd, how)
+
+    def _entry(self, parts: tuple) -> dict:
+        name, t, old, grad, upd, how = parts
         entry = {"shape": list(t.shape), "dtype": dtype_name(t.dtype),
                  "device": device_name(t.device), "how": how}
-        old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
         for key, x in (("value", old), ("grad", grad), ("update", upd)):
             self._put(entry, key, x)
         if how in ("in-place", "rebinding") and grad is not None and upd is not None:
-            entry["formula"] = _manual_formula(p.name, _first(p.old), _first(grad), _first(upd),
+            entry["formula"] = _manual_formula(name, _first(old), _first(grad), _first(upd),
                                                t.numel() > 1)
         return entry
 
@@ -607,6 +641,8 @@ class Timeline:
                 cursor[id(p)] = j + 1
                 v, g, u = p.vs[j], p.gs[j], p.us[j]
                 e = snap.get(p.name) if snap else None
+                if type(e) is tuple:
+                    e = snap[p.name] = self._entry(e)
                 if p.shape1 is not None:  # one element: its numbers in every iteration
                     e = dict(e) if e is not None else {}
                     shape = p.shape1
