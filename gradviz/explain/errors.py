@@ -84,6 +84,16 @@ def _tidy(text: str) -> str:
     return "\n".join([re.sub(r"  +", " ", lines[0]).strip()] + lines[1:])
 
 
+def _is_tensor(x: Any) -> bool:
+    return type(x).__name__ in ("Tensor", "Parameter") or hasattr(x, "grad_fn") and hasattr(x, "shape")
+
+
+def _tensor_backward() -> Any:
+    import torch
+
+    return getattr(torch.Tensor.backward, "__wrapped__", torch.Tensor.backward)
+
+
 class _Scene:
     """What is left of the failure: the user's frames, the torch call, the source line."""
 
@@ -101,6 +111,14 @@ class _Scene:
                 loc = f.f_locals
                 self.call = (loc["func"], tuple(loc.get("args") or ()), dict(loc.get("kwargs") or {}))
                 break
+        if self.call is None:  # a backward() that no torch-function mode saw: Tensor.backward's frame
+            for f, _ in reversed(frames):
+                loc = f.f_locals if f.f_code.co_name == "backward" else {}
+                if _is_tensor(loc.get("self")):
+                    grad = loc.get("gradient")
+                    self.call = (_tensor_backward(), (loc["self"],) + ((grad,) if _is_tensor(grad) else ()),
+                                 {})
+                    break
         self.user = [f for f, _ in reversed(frames) if _is_user_file(f.f_code.co_filename)]
         self.text = ""
         if info.file and info.line:
