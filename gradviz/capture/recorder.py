@@ -177,8 +177,8 @@ class Recorder:
                      copies=live.copies if live else None)
             if bad_loss or self._locate is not None:
                 self._nonfinite(k, loss, live, logged)
-        # The op log has nothing to see in a backward, and with a torch-function mode on
-        # the stack each hook call costs four times as much: off until the next forward.
+        # The op log has nothing to see in a backward (custom Functions' Python, hooks):
+        # off until the next forward that keeps a graph (_switch_log).
         self.log.stop()
         try:
             if live is not None:
