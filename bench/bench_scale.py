@@ -47,10 +47,16 @@ SECTION = "## Scale (issue 6)"
 
 
 def best(fn: Callable[[], object], repeats: int, budget_s: float = 3.0) -> float:
-    """The fastest of `repeats` runs (fewer when one run alone takes long)."""
+    """The fastest of `repeats` runs (fewer when one run alone takes long).
+
+    Each run starts from a collected heap (gc.collect() before it, not timed), so
+    one run does not pay for the garbage of the one before; the collector stays
+    on while it runs, so a run pays for the garbage it makes itself.
+    """
     times = []
     start = time.perf_counter()
     for i in range(repeats):
+        gc.collect()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)

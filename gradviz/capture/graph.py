@@ -165,7 +165,10 @@ class LiveGraph:
             w = self.watcher
             if w is not None and w.done:
                 self.watcher = None
-                g.steps = w.steps(self)
+                try:
+                    g.steps = w.steps(self)
+                except Exception as e:  # the graph without its steps is still worth showing
+                    g.notes.append(f"backward steps unavailable: {type(e).__name__}: {e}")
         if not self.finished or self.watcher is not None:
             g._pending = self  # the backward is still to come: its part is made later
         else:  # all made: let go of the live objects
