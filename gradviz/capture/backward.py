@@ -25,13 +25,12 @@ from typing import Any
 import torch
 
 from gradviz.capture.graph import LiveGraph, no_torch_function, paused_gc
-from gradviz.capture.values import SMALL, Deferred, plain, put
+from gradviz.capture.values import SMALL, Deferred, plain
 from gradviz.recording import GradInput, Step
 
 # Nodes whose backward is user Python (custom autograd Functions): their code may
 # change a gradient in place, so what they receive is read at once.
 _PYTHON_NODES = ("BackwardCFunction",)
-_STRIDED = torch.strided
 
 
 class _Read:
@@ -186,15 +185,7 @@ class StepWatcher:
 
     def _value(self, g: torch.Tensor | None, owner: Any, container: Any, key: Any) -> Any:
         """The elements of a small gradient now; a big one's summary later, into container[key]."""
-        if g is None:
-            return None
-        if g.numel() <= SMALL or g.layout != _STRIDED:
-            value, summary = plain(g)
-            if summary is not None:
-                put(container, key, summary)
-            return value
-        self._deferred.add(g, owner, container, key)
-        return None
+        return None if g is None else self._deferred.take(g, owner, container, key)
 
 
 def _small_copy(t: torch.Tensor | None) -> torch.Tensor | None:

@@ -161,7 +161,7 @@ class LiveGraph:
                         c = copies.get(id(t))
                         if c is not None:
                             node = self.by_id[nid]
-                            node.grad, node.grad_summary = self._put(c, node, "_grad_summary")
+                            node.grad = self._put(c, node, "_grad_summary")
             w = self.watcher
             if w is not None and w.done:
                 self.watcher = None
@@ -176,14 +176,12 @@ class LiveGraph:
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
             self.feeds, self.acc_users = {}, {}
 
-    def _put(self, c: Any, node: Node, key: str) -> tuple[Any, Any]:
-        """(value, summary) from a copy: a big one is summarised later, into node.key."""
-        if type(c) is tuple:
-            return c
-        if c.numel() <= SMALL:
-            return plain(c)
-        self.deferred.add(c, node, node, key)
-        return None, None
+    def _put(self, c: Any, node: Node, key: str) -> Any:
+        """The value of a copy (see _copy); its summary goes to node.key, now or when first read."""
+        if type(c) is tuple:  # read already
+            setattr(node, key, c[1])
+            return c[0]
+        return self.deferred.take(c, node, node, key)
 
 
 def _copy(t: torch.Tensor) -> Any:
@@ -341,7 +339,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             copy = copies.get(id(t)) if value is None else None
             v = t if value is None else value
             if copy is not None:  # a leaf or a constant, as it was at the backward
-                node.value, node.summary = live._put(copy, node, "_summary")
+                node.value = live._put(copy, node, "_summary")
             elif v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
                 node.value = v.detach().cpu().tolist() if not v.is_complex() else plain(v)[0]
             elif v.layout != torch.strided:

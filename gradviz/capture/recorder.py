@@ -168,7 +168,7 @@ class Recorder:
                 or (self._locate is not None and logged))
         live = None
         if keep and roots and len(self.recording.graphs) < self.max_graphs:
-            live = self._build(roots, frame, k, full=logged)
+            live = self._trace(roots, frame, k, full=logged)
             self._sites[site] = "full" if logged else "light"
         elif seen is None:
             self._sites[site] = "none"
@@ -210,7 +210,7 @@ class Recorder:
             self.log.forget()
             self.log.stop()
 
-    def _build(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
+    def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
         names = Names(user_frames(frame))
         live = trace(roots, names, self.log.calls if full else None,
                      index=len(self.recording.graphs))

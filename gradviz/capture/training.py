@@ -22,7 +22,6 @@ removed when the recording ends.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import sys
@@ -30,14 +29,11 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Callable, Iterable
 
-import numpy as np
 import torch
 
 from gradviz.capture.names import is_internal
-from gradviz.capture.values import Deferred, device_name, dtype_name, plain
+from gradviz.capture.values import Deferred, device_name, dtype_name, no_torch_function, plain
 
-# our own reading of tensors skips torch-function modes (the op log among them)
-_no_torch_function = getattr(torch._C, "DisableTorchFunction", None) or contextlib.nullcontext
 
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
 MAX_DESCRIBED = 8  # parameters per optimizer whose update is written out in numbers
@@ -743,7 +739,7 @@ class OptimizerWatch:
                 for p in group["params"]:
                     self.timeline.mark_stepped(p, f"{kind}.step()")
             if self.timeline.detail():
-                with torch.no_grad(), _no_torch_function():
+                with torch.no_grad(), no_torch_function():
                     self._before[id(opt)] = self._read(opt)
         except Exception:  # observing must never break the user's step
             self._before.pop(id(opt), None)
@@ -753,7 +749,7 @@ class OptimizerWatch:
         if before is None:
             return
         try:
-            with torch.no_grad(), _no_torch_function():
+            with torch.no_grad(), no_torch_function():
                 after = self._read(opt, full_state=True)
             info = describe_step(type(opt).__name__, before, after)
             self.timeline.optim.setdefault(self.timeline.k, []).append(info)

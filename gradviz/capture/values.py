@@ -200,19 +200,23 @@ class Deferred:
     says so. Leaf values and .grad, which optimizers change, are copied first.
     """
 
-    __slots__ = ("items", "nbytes", "owners", "_lock")
+    __slots__ = ("items", "nbytes", "_lock")
 
     def __init__(self) -> None:
         self.items: list[tuple] = []  # (tensor, version, owner, container, key, value_key)
         self.nbytes = 0
-        self.owners: list[Any] = []  # objects that only hand out containers (see attach)
         self._lock = threading.Lock()
 
-    def attach(self, owner: Any) -> None:
-        """Reading any _Later field of owner resolves this batch first."""
-        if self.items:
-            self.owners.append(owner)
-            owner._pending = self
+    def take(self, t: torch.Tensor, owner: Any, container: Any, key: Any) -> Any:
+        """t's elements now when it is small (a sparse one's summary into container[key] too);
+        a big one's summary into container[key] later (add), and None."""
+        if t.numel() <= SMALL or t.layout != torch.strided:
+            value, summary = plain(t)
+            if summary is not None:
+                put(container, key, summary)
+            return value
+        self.add(t, owner, container, key)
+        return None
 
     def add(self, t: torch.Tensor, owner: Any, container: Any, key: Any,
             value_key: Any = None) -> None:
@@ -229,9 +233,6 @@ class Deferred:
     def resolve(self) -> None:
         with self._lock:
             items, self.items, self.nbytes = self.items, [], 0
-            for owner in self.owners:
-                owner._pending = None
-            self.owners = []
             if not items:
                 return
             where: dict[int, int] = {}

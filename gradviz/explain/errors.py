@@ -84,10 +84,6 @@ def _tidy(text: str) -> str:
     return "\n".join([re.sub(r"  +", " ", lines[0]).strip()] + lines[1:])
 
 
-def _is_tensor(x: Any) -> bool:
-    return type(x).__name__ in ("Tensor", "Parameter") or hasattr(x, "grad_fn") and hasattr(x, "shape")
-
-
 def _tensor_backward() -> Any:
     import torch
 
