@@ -572,7 +572,8 @@ def _saved_operands(fn: Any, edges: tuple, copies: dict) -> list[torch.Tensor]:
                 continue
             if isinstance(v, torch.Tensor):
                 out.append(v)
-                copies.setdefault(id(v), _copy(v))
+                if id(v) not in copies:
+                    copies[id(v)] = _copy(v)
     return out
 
 
