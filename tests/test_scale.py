@@ -129,3 +129,19 @@ def test_every_layout_has_a_time_limit_and_a_fallback_with_a_notice(recorded):
     assert "could not be laid out" in out or "collapsed view" in out
     png = placeholder("png", 5, 1.0)
     assert png[:4] == b"\x89PNG"
+
+
+def test_longest_chain_is_one_straight_column(recorded):
+    """The spine (input -> loss, the longest chain) is drawn as one column: same x for every node."""
+    g = recorded("W8a").graph
+    text = graph_to_dot(g, budget=0)
+    spine = re.findall(r'^  "([^"]+)" \[group="spine"', text, flags=re.M)
+    # 200 x (linear, its output, relu, its output) + pow, mean and their outputs, one input
+    assert len(spine) >= 4 * 200
+    assert g.root in spine
+    # the biases hang off the column
+    assert not any((g.node(i).name or "").endswith(".bias") for i in spine)
+    plain = run_dot(text, "plain").decode()
+    xs = {float(parts[2]) for line in plain.splitlines()
+          if (parts := line.split())[0] == "node" and parts[1].strip('"') in set(spine)}
+    assert max(xs) - min(xs) < 0.01, xs
