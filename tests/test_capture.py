@@ -166,3 +166,32 @@ def test_hostile_names_are_escaped(tmp_path):
     g.nodes[0].label = 'x"];<B>evil</B>\n}digraph{'
     svg = g.svg()
     assert "<svg" in svg and "evil" in svg
+
+
+@pytest.mark.parametrize("read", [False, True])
+def test_a_dropped_recording_frees_its_tensors(read):
+    """Nothing of a recording outlives it, read or not: no reference cycle through autograd's hooks.
+
+    Autograd nodes keep their hooks out of the collector's sight, so a hook that led
+    back to its node would keep the graph, its outputs and every gradient alive.
+    """
+    import gc
+    import weakref
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    x = torch.randn(16, 4)
+
+    def train_step():  # the user's code, in a frame of its own (its locals go with it)
+        with gradviz.record(explain=False) as rec:
+            hidden = model[1](model[0](x))
+            loss = model[2](hidden).pow(2).mean()
+            loss.backward()
+        if read:
+            assert rec.graph.steps
+        return [weakref.ref(rec), weakref.ref(hidden), weakref.ref(loss), weakref.ref(model[0].weight.grad)]
+
+    refs = train_step()
+    model.zero_grad()  # (set_to_none: the .grad goes too)
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4

@@ -48,8 +48,9 @@ class StepWatcher:
     def __init__(self, live: LiveGraph, partial: bool = False):
         self.live = live
         self.partial = partial  # backward(inputs=...): only some leaves are accumulated
-        self.raw: list[tuple] = []  # (autograd node, grad_inputs, grad_outputs), in engine order
+        self.raw: list[tuple] = []  # (id(autograd node), grad_inputs, grad_outputs), in engine order
         self.done = False  # the backward is over
+        self._done: list[bool] = []  # the same, for the hook (non-empty: over)
         self._handles: list[Any] = []
         self._before: dict[int, Any] = {}  # id(AccumulateGrad) -> small .grad of its leaf, at the start
         self._after: dict[int, Any] = {}  # ... and at the end of the backward
@@ -61,18 +62,22 @@ class StepWatcher:
         self._gc.__enter__()
         handles = self._handles
         raw = self.raw
+        done = self._done
         current = torch._C._current_autograd_node  # the node whose hook runs
-        watcher = self
 
-        def hook(grad_inputs, grad_outputs):  # one function for every node: no closure each
-            if watcher.done:  # a later backward through a retained graph
+        # One function for every node: no closure each. It holds nothing that leads
+        # back to the nodes (only their ids): autograd nodes keep their hooks where
+        # Python's collector cannot see, so a hook that reached its own node would
+        # keep the whole graph, gradients and all, alive for good.
+        def hook(grad_inputs, grad_outputs):
+            if done:  # a later backward through a retained graph
                 return
             node = current()
             if type(node).__name__ in _PYTHON_NODES:
                 with no_torch_function():
-                    raw.append((node, _Read(grad_inputs), _Read(grad_outputs)))
+                    raw.append((id(node), _Read(grad_inputs), _Read(grad_outputs)))
             else:
-                raw.append((node, grad_inputs, grad_outputs))
+                raw.append((id(node), grad_inputs, grad_outputs))
 
         quiet_leaves = self._quiet_leaves()
         with no_torch_function():
@@ -92,6 +97,7 @@ class StepWatcher:
     def __exit__(self, *exc: Any) -> None:
         try:
             self.done = True
+            self._done.append(True)
             with no_torch_function():
                 for key, leaf in self._leaves:  # each AccumulateGrad: its leaf's .grad now
                     self._after[key] = _small_copy(leaf.grad)
@@ -140,9 +146,11 @@ class StepWatcher:
         key_of, slots_of = live.key_of, live.slots
         before, after = self._before, self._after
         steps = []
-        for fn, grad_inputs, grad_outputs in self.raw:
-            nid = key_of.get(id(fn))
-            if nid is None:  # beyond the graph's node limit
+        fns = {id(fn): fn for fn in live.hook_fns}
+        for key, grad_inputs, grad_outputs in self.raw:
+            nid = key_of.get(key)
+            fn = fns.get(key)
+            if nid is None or fn is None:  # beyond the graph's node limit
                 continue
             op = type(fn).__name__
             step = Step(index=len(steps), node=nid, op=op)
