@@ -242,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
            "copies (capture/graph.py); hooks = registering step hooks (capture/backward.py); "
            "take_grads = copying .grad after the backward; timeline = the iteration log "
            "(capture/training.py); rest = the forward op log, the backward itself with its "
-           "hooks, and the recorder.",
+           "hooks, and the recorder. It comes from runs of its own, with a timer around each "
+           "phase: its total is a little above the record() column.",
+           "- Each recording is dropped before the next run. Before commit 9275da8 a recording "
+           "dropped unread was never freed (the step hooks held their own nodes: a reference "
+           "cycle through autograd that Python's collector cannot see), so every W8a run paged "
+           "in about 17 MB of fresh memory: W8a read 3.37x then, and 2.6-2.7x since.",
            "- torch runs with the threads given by --threads (1 here): on a shared 2-core machine "
            "two OpenMP threads make the plain baseline jump by 10x from run to run."]
     text = "\n".join(md) + "\n"
@@ -282,8 +287,10 @@ def phase_times(key: str, reps: int) -> dict[str, float]:
         torch.manual_seed(0)
         run = build(key)
         run()
+        record_once(run)  # warm up, as the main table does
         best_run: dict[str, float] | None = None
         for _ in range(reps):
+            gc.collect()  # as best() does: each run starts from a collected heap
             acc.clear()
             t0 = time.perf_counter()
             record_once(run)
