@@ -32,27 +32,41 @@ def quote(text: str) -> str:
 
 
 def ranks(graph: Graph) -> int:
-    """Nodes on the longest path: how many ranks `dot` lays out (cycles are cut)."""
-    succ: dict[str, list[str]] = {}
+    """Nodes on the longest path: how many ranks `dot` lays out."""
+    return len(longest_chain(graph))
+
+
+def longest_chain(graph: Graph, hidden: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """The longest chain of nodes (inputs first) that ends at an output; hidden nodes left out.
+
+    Kahn's topological order, one pass: nodes on a cycle (none in an autograd
+    graph) are simply left out.
+    """
+    preds: dict[str, list[str]] = {}
+    succs: dict[str, list[str]] = {}
     for e in graph.edges:
-        succ.setdefault(e.src, []).append(e.dst)
-    longest: dict[str, int] = {}
-    for start in (n.id for n in graph.nodes):
-        if start in longest:
-            continue
-        stack, on_path = [(start, iter(succ.get(start, ())))], {start}
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                on_path.discard(node)
-                longest[node] = 1 + max((longest.get(c, 0) for c in succ.get(node, ()) if c in longest),
-                                        default=0)
-            elif child not in longest and child not in on_path:
-                stack.append((child, iter(succ.get(child, ()))))
-                on_path.add(child)
-    return max(longest.values(), default=0)
+        if e.src not in hidden and e.dst not in hidden and e.src != e.dst:
+            preds.setdefault(e.dst, []).append(e.src)
+            succs.setdefault(e.src, []).append(e.dst)
+    waiting = {n.id: len(preds.get(n.id, ())) for n in graph.nodes if n.id not in hidden}
+    ready = [i for i, k in waiting.items() if k == 0]
+    length: dict[str, int] = {}
+    via: dict[str, str | None] = {}
+    while ready:
+        i = ready.pop()
+        best = max(preds.get(i, ()), key=length.__getitem__, default=None)
+        length[i] = 1 + (length[best] if best is not None else 0)
+        via[i] = best
+        for j in succs.get(i, ()):
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                ready.append(j)
+    node = max((i for i in length if i not in succs), key=length.__getitem__, default=None)
+    chain = []
+    while node is not None:
+        chain.append(node)
+        node = via[node]
+    return chain[::-1]
 
 
 AUTO_LR_MAX_RANKS = 7  # deeper graphs read better top to bottom
@@ -117,10 +131,17 @@ def view_to_dot(
     state = _StepState(graph, step, view) if step is not None and graph.steps else None
     hidden = set() if constants else {n.id for n in graph.nodes if n.constant}
     big = len(graph.nodes) > BIG
+    chain = longest_chain(graph, hidden)
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        rankdir = "LR" if len(chain) <= AUTO_LR_MAX_RANKS else "TB"
+    # The longest chain (input to loss, usually) is one Graphviz group: a straight
+    # column with everything else hanging off it. A deep net reads top to bottom
+    # instead of zig-zagging, and dot places it faster (bench/bench_scale.py).
+    spine = set(chain) if len(chain) >= 3 else set()
     out = [
         "digraph gradviz {",
         *([BIG_MARK] if big else []),
-        f"  graph [rankdir={rankdir if rankdir in ('LR', 'TB', 'RL', 'BT') else auto_rankdir(graph)}, "
+        f"  graph [rankdir={rankdir}, "
         f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35'
         + (_big_layout(len(graph.nodes)) if big else "") + "];",
         f'  node [fontname="{FONT}", fontsize=11, fontcolor="{TEXT}", color="{TEXT}", penwidth=1];',
@@ -130,7 +151,6 @@ def view_to_dot(
     label = _graph_label(heading, view.notices)
     if label:
         out.append(f'  labelloc="t"; label={label};')
-    spine = _spine(graph, hidden)
     for n in graph.nodes:
         if n.id in hidden:
             continue
@@ -159,43 +179,6 @@ def view_to_dot(
         out.extend(_legend(lang, modules=any(n.kind == "module" for n in graph.nodes)))
     out.append("}")
     return "\n".join(out) + "\n"
-
-
-def _spine(graph: Graph, hidden: set[str]) -> set[str]:
-    """The longest chain of drawn nodes that ends at an output (the loss, usually).
-
-    Drawn as one Graphviz group, it stays a straight column with everything else
-    hanging off it: a deep net reads top to bottom instead of zig-zagging, and
-    dot places the nodes faster (measured in bench/bench_scale.py).
-    """
-    preds: dict[str, list[str]] = {}
-    succs: dict[str, list[str]] = {}
-    for e in graph.edges:
-        if e.src not in hidden and e.dst not in hidden and e.src != e.dst:
-            preds.setdefault(e.dst, []).append(e.src)
-            succs.setdefault(e.src, []).append(e.dst)
-    # longest path (in nodes) to each node, in topological order (Kahn's algorithm)
-    waiting = {n.id: len(preds.get(n.id, ())) for n in graph.nodes if n.id not in hidden}
-    ready = [i for i, k in waiting.items() if k == 0]
-    length: dict[str, int] = {}
-    via: dict[str, str | None] = {}
-    while ready:
-        i = ready.pop()
-        best = max(preds.get(i, ()), key=length.__getitem__, default=None)
-        length[i] = 1 + (length[best] if best is not None else 0)
-        via[i] = best
-        for j in succs.get(i, ()):
-            waiting[j] -= 1
-            if waiting[j] == 0:
-                ready.append(j)
-    end = max((i for i in length if i not in succs), key=length.__getitem__, default=None)
-    chain: set[str] = set()
-    if end is None or length[end] < 3:
-        return chain  # nothing worth straightening
-    while end is not None:
-        chain.add(end)
-        end = via[end]
-    return chain
 
 
 BIG = 300  # above this many nodes, a lighter layout: see _big_layout

@@ -81,12 +81,15 @@ def fmt_value(value: Any, summary: dict | None = None, width: int = 6) -> str:
 
 def flatten(v: Any) -> list:
     """Nested lists of numbers -> one flat list."""
-    if isinstance(v, list):
-        out = []
-        for x in v:
+    if not isinstance(v, list):
+        return [v]
+    out: list = []
+    for x in v:
+        if isinstance(x, list):
             out.extend(flatten(x))
-        return out
-    return [v]
+        else:
+            out.append(x)
+    return out
 
 
 def fmt_shape(shape: list[int]) -> str:
