@@ -16,7 +16,6 @@ import random
 import signal
 import subprocess
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Training over time: iterations, updates, optimizers, pitfalls, progress, no patching left."""
 import json
-import math
 import runpy
 import sys
 

@@ -867,7 +867,7 @@ def _optimizer_formula(kind: str, b: dict, a: dict) -> dict:
             mh, vh = m1 / (1 - b1 ** t), v1 / (1 - b2 ** t)
             if h.get("amsgrad") and a["state"].get("max_exp_avg_sq") is not None:
                 vh = a["state"]["max_exp_avg_sq"] / (1 - b2 ** t)
-                lines.append(f"v̂ uses max(v) over all steps (AMSGrad)")
+                lines.append("v̂ uses max(v) over all steps (AMSGrad)")
             lines.append(f"m̂ = m/(1−β1^t) = {_num(mh)},  v̂ = v/(1−β2^t) = {_num(vh)}  (t = {t:g})")
             lines.append(f"{name} ← {name} − lr·m̂/(√v̂ + ε) = {_num(w)} − {_num(lr)}·{_num(mh)}/"
                          f"({_num(math.sqrt(max(vh, 0.0)))} + {_num(eps)}) = {_num(w1)}")

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from gradviz.explain.mistakes import VARIANTS, WARNINGS, Mistake, fill, find
-from gradviz.recording import ErrorInfo, Graph, Node, Recording
+from gradviz.recording import ErrorInfo, Graph, Recording
 
 _GRADVIZ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _STDLIB_DIR = os.path.dirname(os.__file__) + os.sep
