@@ -50,11 +50,15 @@ def longest_chain(graph: Graph, hidden: frozenset[str] | set[str] = frozenset())
             succs.setdefault(e.src, []).append(e.dst)
     waiting = {n.id: len(preds.get(n.id, ())) for n in graph.nodes if n.id not in hidden}
     ready = [i for i, k in waiting.items() if k == 0]
+    # on a tie, data wins over a parameter (x -> mm -> h, w1 beside it), and a parameter
+    # over a number (w -> mul -> a, the 3 beside it)
+    side = {n.id: 0 if n.constant and not n.name else 1 for n in graph.nodes
+            if n.is_leaf and n.requires_grad or n.constant and not n.name}
     length: dict[str, int] = {}
     via: dict[str, str | None] = {}
     while ready:
         i = ready.pop()
-        best = max(preds.get(i, ()), key=length.__getitem__, default=None)
+        best = max(preds.get(i, ()), key=lambda p: (length[p], side.get(p, 2)), default=None)
         length[i] = 1 + (length[best] if best is not None else 0)
         via[i] = best
         for j in succs.get(i, ()):
