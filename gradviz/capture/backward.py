@@ -49,8 +49,7 @@ class StepWatcher:
         self.live = live
         self.partial = partial  # backward(inputs=...): only some leaves are accumulated
         self.raw: list[tuple] = []  # (id(autograd node), grad_inputs, grad_outputs), in engine order
-        self.done = False  # the backward is over
-        self._done: list[bool] = []  # the same, for the hook (non-empty: over)
+        self._done: list[bool] = []  # non-empty once the backward is over (the hook reads it)
         self._handles: list[Any] = []
         self._before: dict[int, Any] = {}  # id(AccumulateGrad) -> small .grad of its leaf, at the start
         self._after: dict[int, Any] = {}  # ... and at the end of the backward
@@ -94,9 +93,13 @@ class StepWatcher:
                     continue
         return self
 
+    @property
+    def done(self) -> bool:
+        """The backward is over."""
+        return bool(self._done)
+
     def __exit__(self, *exc: Any) -> None:
         try:
-            self.done = True
             self._done.append(True)
             with no_torch_function():
                 for key, leaf in self._leaves:  # each AccumulateGrad: its leaf's .grad now

@@ -116,7 +116,6 @@ class LiveGraph:
     finished: bool = False  # no more data to come (the backward is over, or there is none)
     built: bool = False
     # made by resolve():
-    fns: list[tuple[Any, str]] = field(default_factory=list)  # (autograd node, node id)
     slots: dict[int, list[str | None]] = field(default_factory=dict)  # id(fn) -> edge targets
     leaf_tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     retained: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -388,7 +387,6 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         cls = type(fn).__name__
         op_id = new_id("op")
         live.key_of[id(fn)] = op_id
-        live.fns.append((fn, op_id))
         call = _any_call(calls, fn)
         attrs = live.attrs.get(id(fn))
         op = Node(id=op_id, kind="op", op=cls, forward_op=call.op if call else forward_name(cls),
@@ -414,7 +412,6 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
                 live.leaf_tensors[tid] = var
                 if id(nxt) not in live.key_of:
                     live.key_of[id(nxt)] = tid
-                    live.fns.append((nxt, tid))
             else:
                 key = (id(nxt), nr)
                 c = calls.get(key)

@@ -36,6 +36,11 @@ def ranks(graph: Graph) -> int:
     return len(longest_chain(graph))
 
 
+def _rankdir_for(ranks: int) -> str:
+    """LR for shallow graphs (micrograd's picture), TB once a chain gets long."""
+    return "LR" if ranks <= AUTO_LR_MAX_RANKS else "TB"
+
+
 def longest_chain(graph: Graph, hidden: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """The longest chain of nodes (inputs first) that ends at an output; hidden nodes left out.
 
@@ -77,8 +82,8 @@ AUTO_LR_MAX_RANKS = 7  # deeper graphs read better top to bottom
 
 
 def auto_rankdir(graph: Graph) -> str:
-    """LR for shallow graphs (micrograd's picture), TB once a chain gets long."""
-    return "LR" if ranks(graph) <= AUTO_LR_MAX_RANKS else "TB"
+    """The picture's direction when none is asked for (see _rankdir_for)."""
+    return _rankdir_for(ranks(graph))
 
 
 def graph_to_dot(
@@ -137,7 +142,7 @@ def view_to_dot(
     big = len(graph.nodes) > BIG
     chain = longest_chain(graph, hidden)
     if rankdir not in ("LR", "TB", "RL", "BT"):
-        rankdir = "LR" if len(chain) <= AUTO_LR_MAX_RANKS else "TB"
+        rankdir = _rankdir_for(len(chain))
     # The longest chain (input to loss, usually) is one Graphviz group: a straight
     # column with everything else hanging off it. A deep net reads top to bottom
     # instead of zig-zagging, and dot places it faster (bench/bench_scale.py).
@@ -309,9 +314,10 @@ def _grad_text(n: Node, state: _StepState | None) -> str:
     return text
 
 
-def _plain_label(lines: list[str]) -> str:
-    """A plain (not HTML-like) label, lines left-aligned: dot lays these out far faster."""
-    return '"' + "".join(x.replace("\\", "\\\\").replace('"', '\\"') + "\\l"
+def _plain_label(lines: list[str], end: str = "\\l") -> str:
+    """A plain (not HTML-like) label, each line ended by `end` (\\l: left-aligned, \\n:
+    centred): dot lays these out far faster."""
+    return '"' + "".join(x.replace("\\", "\\\\").replace('"', '\\"') + end
                          for x in lines if x) + '"'
 
 
@@ -344,8 +350,7 @@ def _op_node(n: Node, attrs: bool, state: _StepState | None, compact: bool = Fal
         shown = [sym, n.op or ""]
         if attrs and n.attrs:
             shown.append(", ".join(f"{k}={_short(v)}" for k, v in list(n.attrs.items())[:3]))
-        label = '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"')
-                                  for x in shown if x) + '"'
+        label = _plain_label(shown, end="\\n")
         return (f'  {quote(n.id)} [shape=ellipse, style="{style}", fillcolor="{fill}", '
                 f'color="{border}", penwidth={width}, margin="0.05,0.02", fontsize=10, '
                 f'label={label}, tooltip={quote(tip)}, id={quote("node-" + n.id)}];')
