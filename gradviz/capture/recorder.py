@@ -25,7 +25,6 @@ log switched on, when the log was off).
 """
 from __future__ import annotations
 
-import gc
 import math
 from typing import Any, Callable
 
@@ -33,14 +32,14 @@ import torch
 
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.forward import ForwardLog, source_line
-from gradviz.capture.graph import LiveGraph, build, no_torch_function, trace
+from gradviz.capture.graph import LiveGraph, build, no_torch_function, paused_gc, trace
 from gradviz.capture.names import Names, user_frame, user_frames
 from gradviz.capture.training import (MAX_SNAPSHOTS, BackwardTrap, OptimizerWatch, Timeline,
                                       parse_at)
 from gradviz.progress import ProgressMeter
+from gradviz.recording import Graph, Recording
 
 MAX_UNREAD = 4  # graphs whose tensors wait for their first reading, at most (memory)
-from gradviz.recording import Graph, Recording
 
 
 class Recorder:
@@ -105,13 +104,8 @@ class Recorder:
         # Tens of thousands of small acyclic dicts are made here (one per iteration): with
         # the collector on, each batch of them sets off a full pass over every object in
         # the process (torch's too), which costs more than making them.
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             self._finish()
-        finally:
-            if gc_was_on:
-                gc.enable()
 
     def _finish(self) -> None:
         tl = self.timeline

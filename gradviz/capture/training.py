@@ -34,7 +34,6 @@ import torch
 from gradviz.capture.names import is_internal
 from gradviz.capture.values import Deferred, device_name, dtype_name, no_torch_function, plain
 
-
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
 MAX_DESCRIBED = 8  # parameters per optimizer whose update is written out in numbers
 HOLD_BYTES = 64 * 1024 * 1024  # snapshot copies waiting for their summaries, at most

@@ -264,7 +264,6 @@ def put(container: Any, key: Any, value: Any) -> None:
         setattr(container, key, value)
 
 
-
 _DTYPES: dict[Any, str] = {}
 _DEVICES: dict[Any, str] = {}
 
