@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "examples" / "10_image_restoration.py"
+SCRIPT = ROOT / "gradviz" / "lessons" / "10_image_restoration.py"
 
 # The plain run: the script as __main__ (what `python SCRIPT` does), then one line with
 # the last iteration's loss at full precision.

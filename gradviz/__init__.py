@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gradviz.recording import Graph, Recording
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["show", "record", "step", "gradcheck", "run_script", "Recording", "Graph", "__version__"]
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
-"""`gradviz ...`: render a script's autograd graphs to files, list the lessons."""
+"""`gradviz ...`: render a script's autograd graphs to files, list the lessons, start the app."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from gradviz.render.files import FORMATS
 EPILOG = """exit codes: 0 done, 1 the script failed, 2 bad usage, 3 time limit, 4 memory limit
 
 examples:
-  gradviz render examples/01_chain_rule.py
+  gradviz render train.py
+  gradviz render --lesson 1                  (a built-in lesson: see gradviz lessons)
   gradviz render train.py -f svg,json,html -o out/ --steps
   gradviz render train.py -- --epochs 3      (arguments after -- go to the script)
+  gradviz app --server.port 8600             (options after app go to streamlit run)
 """
 
 
@@ -61,17 +64,25 @@ def _at(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gradviz import __version__
+
     p = argparse.ArgumentParser(prog="gradviz", description="See PyTorch autograd at work.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    p.add_argument("--version", action="version", version=f"gradviz {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render", help="run a script and draw the graph of each backward() call",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    r.add_argument("script", help="a Python script that uses PyTorch")
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("script", nargs="?", help="a Python script that uses PyTorch")
+    what.add_argument("--lesson", metavar="N", help="a built-in lesson, by number or id (gradviz lessons)")
     r.add_argument("-o", "--out", default=".", help="output folder (default: the current folder)")
     r.add_argument("-f", "--format", type=_formats, default=["svg"],
                    help=f"comma list of {', '.join(FORMATS)} (default: svg)")
     r.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     r.add_argument("--steps", action="store_true", help="also write one SVG per backward step")
+    r.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="also write the training curves and graph pictures as TensorBoard events "
+                        "in DIR (needs the tensorboard package)")
     r.add_argument("--timeout", type=_positive, default=60.0, help="seconds before the script is stopped (default 60)")
     r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
     r.add_argument("--max-graphs", type=int, default=100, help="record at most this many backward() calls")
@@ -92,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rankdir", choices=["auto", "LR", "TB"], default="auto",
                    help="layout direction (default auto: left to right for short chains, top down for long)")
     sub.add_parser("lessons", help="list the built-in lessons")
+    a = sub.add_parser("app", help="start the app in the browser (options go to streamlit run)",
+                       description="Start the gradviz app at http://localhost:8501. Every option "
+                                   "is passed to `streamlit run`, e.g. --server.port 8600.")
+    a.add_argument("streamlit_options", nargs="*", metavar="STREAMLIT_OPTION",
+                   help="passed to streamlit run, e.g. --server.port 8600")
     return p
 
 
@@ -116,34 +132,77 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:  # everything after -- belongs to the user's script
         cut = argv.index("--")
         argv, script_args = argv[:cut], argv[cut + 1:]
+    if argv[:1] == ["app"] and not {"-h", "--help"} & set(argv[1:2]):
+        return _app(argv[1:] + script_args)  # every option is streamlit's
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     args.script_args = script_args
-    if args.command == "lessons":
-        return _lessons()
-    return _render(args)
+    try:
+        if args.command == "lessons":
+            return _lessons()
+        return _render(args)
+    except BrokenPipeError:  # `gradviz lessons | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _lessons() -> int:
-    from gradviz.lessons import LESSONS, examples_dir
+    from gradviz.lessons import LESSONS, lessons_dir
 
     for lesson in LESSONS:
-        print(f"{lesson.number:2d}  {lesson.title['en']:<45} {examples_dir() / lesson.script}")
+        print(f"{lesson.number:2d}  {lesson.title['en']:<45} {lessons_dir() / lesson.script}")
     return 0
+
+
+def _app(streamlit_args: list[str]) -> int:
+    """`streamlit run` on the app inside the package, on localhost unless told otherwise."""
+    import subprocess
+
+    from gradviz.ui.app import streamlit_command
+
+    try:
+        return subprocess.call(streamlit_command(streamlit_args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _script_of(args: argparse.Namespace) -> Path | None:
+    """The script to run: the one named, or a lesson's (None, with a message, when unknown)."""
+    if args.lesson is None:
+        if Path(args.script).is_file():
+            return Path(args.script)
+        print(f"gradviz: no such script: {args.script}", file=sys.stderr)
+        return None
+    from gradviz.lessons import LESSONS, get
+
+    try:
+        return get(args.lesson).path
+    except KeyError:
+        known = ", ".join(str(lesson.number) for lesson in LESSONS)
+        print(f"gradviz: no lesson {args.lesson!r}; the lessons are {known} (gradviz lessons)",
+              file=sys.stderr)
+        return None
 
 
 def _render(args: argparse.Namespace) -> int:
     from gradviz.runner import EXIT_MEMORY, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE, run_script
 
-    script = Path(args.script)
-    if not script.is_file():
-        print(f"gradviz: no such script: {script}", file=sys.stderr)
+    script = _script_of(args)
+    if script is None:
         return EXIT_USAGE
-    from gradviz.progress import TerminalProgress
+    if args.tensorboard is not None:
+        import importlib.util
 
-    bar = None if args.no_progress else TerminalProgress(sys.stderr, prefix=f"{script.name}: ")
+        from gradviz.tensorboard import INSTALL_HINT
+
+        if importlib.util.find_spec("tensorboard") is None:
+            print(f"gradviz: {INSTALL_HINT}", file=sys.stderr)
+            return EXIT_USAGE
+    from gradviz.progress import TqdmProgress
+
+    bar = None if args.no_progress else TqdmProgress(sys.stderr, desc=script.name)
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
                      timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs,
                      at=args.at, total=args.total, progress=bar)
@@ -160,6 +219,14 @@ def _render(args: argparse.Namespace) -> int:
     if rec.error is not None and rec.error.type == "DeviceError":
         print(f"gradviz: {rec.error.message}", file=sys.stderr)
         return EXIT_USAGE
+    if args.tensorboard is not None:
+        from gradviz.tensorboard import write_tensorboard
+
+        try:
+            written.append(write_tensorboard(rec, args.tensorboard))
+        except (OSError, RuntimeError) as e:
+            print(f"gradviz: could not write the TensorBoard events: {e}", file=sys.stderr)
+            return EXIT_SCRIPT
     for path in written:
         print(path)
     for note in rec.notes:

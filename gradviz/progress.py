@@ -2,7 +2,7 @@
 
 The recorder ticks a ProgressMeter once per backward() call; the meter calls a
 callback at most a few times a second with a Progress. Faces choose the
-callback: the CLI draws a bar (TerminalProgress), the app updates a widget, and
+callback: the CLI shows a tqdm bar (TqdmProgress), the app updates a widget, and
 the child-process runner writes one JSON line per report to a file that the
 parent follows (ProgressFile / follow_progress). No torch here.
 """
@@ -103,63 +103,47 @@ class ProgressMeter:
             self.callback = None
 
 
-def format_seconds(s: float | None) -> str:
-    if s is None:
-        return "?"
-    s = int(round(s))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+class TqdmProgress:
+    """A callback that shows progress with tqdm, the bar training scripts already show.
 
-
-def describe(p: Progress, width: int = 24) -> str:
-    """`[#####.....] 1200/20000  6%  1523 it/s  elapsed 0:01  left 0:12  loss 0.123`."""
-    rate = f"{p.rate:,.0f} it/s" if p.rate >= 10 else f"{p.rate:.2f} it/s"
-    tail = f"{rate}  elapsed {format_seconds(p.elapsed)}"
-    if p.loss is not None:
-        tail += f"  loss {p.loss:.6g}"
-    frac = p.fraction
-    if frac is None:
-        return f"{p.done} iteration{'' if p.done == 1 else 's'}  {tail}"
-    filled = int(frac * width)
-    bar = "#" * filled + "." * (width - filled)
-    left = "" if p.finished else f"  left {format_seconds(p.remaining)}"
-    return f"[{bar}] {p.done}/{p.total} {frac * 100:3.0f}%  {tail}{left}"
-
-
-class TerminalProgress:
-    """A callback that draws progress on a stream (stderr by default).
-
-    On a terminal one line is redrawn in place; otherwise a plain line is
-    written every `every` seconds, and once at the end.
+    The meter reports a few times a second; tqdm redraws one line on a terminal and,
+    on a pipe or a log file, writes an update every `log_every` seconds.
     """
 
-    def __init__(self, stream: IO[str] | None = None, every: float = 5.0, prefix: str = ""):
+    def __init__(self, stream: IO[str] | None = None, desc: str = "", log_every: float = 5.0):
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.every = every
-        self.prefix = prefix
-        self._last_line = time.monotonic()  # plain lines: the first after `every` seconds
-        self._drawn = False
+        self.desc = desc
+        self.log_every = log_every
+        self.bar = None
 
     def __call__(self, p: Progress) -> None:
-        text = self.prefix + describe(p)
-        if self.tty:
-            self.stream.write("\r\x1b[K" + text + ("\n" if p.finished else ""))
-            self._drawn = not p.finished
+        if self.bar is None:
+            from tqdm import tqdm
+
+            tty = bool(getattr(self.stream, "isatty", lambda: False)())
+            # delay: no empty "0it" line at creation; the clock starts when the work did
+            self.bar = tqdm(total=p.total, desc=self.desc, unit="it", file=self.stream, delay=1e-9,
+                            mininterval=0.25 if tty else self.log_every, dynamic_ncols=True)
+            self.bar.start_t -= p.elapsed
+            self.bar.last_print_t -= p.elapsed
+            first = True
         else:
-            now = time.monotonic()
-            if not p.finished and now - self._last_line < self.every:
-                return
-            self._last_line = now
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            first = False
+        bar = self.bar
+        if p.total is not None and bar.total != p.total:
+            bar.total = p.total
+        if p.loss is not None:
+            bar.set_postfix_str(f"loss {p.loss:.6g}", refresh=False)
+        bar.update(max(0, p.done - bar.n))
+        if first:
+            bar.refresh()
+        if p.finished:
+            self.close()
 
     def close(self) -> None:
-        if self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class ProgressFile:

@@ -325,6 +325,12 @@ class Recording(_Settled):
             atomic_write(path, self.to_json(indent=1 if short else None).encode())
         return path
 
+    def to_tensorboard(self, logdir: str | Path, pictures: bool = True) -> Path:
+        """Write the timeline (and the graph pictures) as TensorBoard events: gradviz.tensorboard."""
+        from gradviz.tensorboard import write_tensorboard
+
+        return write_tensorboard(self, logdir, pictures)
+
     @property
     def graph(self) -> Graph:
         """The first graph (most lessons have one)."""

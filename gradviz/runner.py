@@ -75,12 +75,12 @@ def run_script(
 def lesson_total(path: str | os.PathLike, args: list[str]) -> int | None:
     """How many backward() calls a catalogue lesson makes, when its entry says so."""
     try:
-        from gradviz.lessons import LESSONS, examples_dir
+        from gradviz.lessons import LESSONS, lessons_dir
     except ImportError:
         return None
     path = Path(path).resolve()
     for lesson in LESSONS:
-        if (examples_dir() / lesson.script).resolve() == path:
+        if (lessons_dir() / lesson.script).resolve() == path:
             total = getattr(lesson, "iterations", None) or lesson.expect.get("iterations")
             if callable(total):
                 return total(list(args))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up gradviz: system packages, a venv at .venv, torch (pinned) and gradviz[test].
+# Set up gradviz: system packages, a venv at .venv, torch (pinned), gradviz (and its test extra).
 # Usage: bash scripts/setup.sh [--app|--test]   (default --test)
 #   --app   only Graphviz `dot` is required (for scripts/start.sh)
 #   --test  also Chromium (browser tests); fonts-noto-cjk is nice-to-have in both modes
@@ -62,16 +62,26 @@ else
 fi
 
 # --- 3. Python packages (skipped when nothing changed) -------------------------------------
+# The app needs gradviz itself; the tests also need the `test` extra. A stamp records what
+# was installed from which pyproject.toml / constraints.txt / setup.sh.
 stamp=.venv/.gradviz-setup-stamp
 hash=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
-if [[ -f $stamp && $(<"$stamp") == "$hash" ]]; then
+have=$(cat "$stamp" 2>/dev/null || true)
+if [[ $have == "$hash test" || ($mode == app && $have == "$hash app") ]]; then
   say "Python packages up to date"
 else
   pip=(.venv/bin/python -m pip install -q -c constraints.txt)
   say "installing torch 2.13.0 (CPU)"
   "${pip[@]}" torch==2.13.0
-  say "installing gradviz[test] (editable)"
-  "${pip[@]}" -e '.[test]'
-  echo "$hash" >"$stamp"
+  # an older checkout installed the distribution under the name "gradviz"
+  .venv/bin/python -m pip uninstall -q -y gradviz >/dev/null 2>&1 || true
+  if [[ $mode == test ]]; then
+    say "installing gradviz with its test extra (editable)"
+    "${pip[@]}" -e '.[test]'
+  else
+    say "installing gradviz (editable)"
+    "${pip[@]}" -e .
+  fi
+  echo "$hash $mode" >"$stamp"
 fi
 say "ready ($mode)"

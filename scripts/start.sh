@@ -4,7 +4,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh --app
-echo "start: gradviz app on http://localhost:8501 (unless overridden below); Ctrl-C stops it" >&2
-exec .venv/bin/python -m streamlit run app.py \
-  --server.address localhost --server.port 8501 --server.headless true \
-  --browser.gatherUsageStats false "$@"
+echo "start: gradviz app on http://localhost:8501 (unless --server.port says otherwise); Ctrl-C stops it" >&2
+exec .venv/bin/python -m gradviz app "$@"

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+LESSONS_DIR = ROOT / "gradviz" / "lessons"
+NOTEBOOK = ROOT / "examples" / "walkthrough.ipynb"
 SHARED = ROOT.parent / "shared"
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from gradviz.lessons import LESSONS  # noqa: E402
 
-from conftest import ROOT, SHARED  # noqa: E402
+from conftest import LESSONS_DIR, ROOT, SHARED  # noqa: E402
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 240  # the first run of a lesson starts torch in a child process
@@ -232,7 +232,7 @@ def test_numpy_scrambler_matches_the_lesson():
 
     from gradviz.ui.uploads import weird_function
 
-    source = (ROOT / "examples" / "10_image_restoration.py").read_text()
+    source = (LESSONS_DIR / "10_image_restoration.py").read_text()
     start = source.index("def weird_function")
     end = source.index("\ndef ", start + 10)
     ns: dict = {"torch": torch}

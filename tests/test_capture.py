@@ -8,11 +8,11 @@ import gradviz
 from gradviz.recording import Recording
 from gradviz.runner import execute
 
-from conftest import EXAMPLES
+from conftest import LESSONS_DIR
 
 
 def run_lesson(name: str) -> Recording:
-    rec = execute(EXAMPLES / name, [])
+    rec = execute(LESSONS_DIR / name, [])
     assert rec.error is None, rec.error
     assert rec.graphs, "the lesson recorded no graph"
     return rec

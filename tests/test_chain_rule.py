@@ -27,6 +27,7 @@ from gradviz.recording import Edge, GradInput, Graph, Node, Recording, Step
 from gradviz.render.style import fmt_number
 
 ROOT = Path(__file__).resolve().parents[1]
+LESSONS_DIR = ROOT / "gradviz" / "lessons"
 D = torch.float64
 
 
@@ -396,7 +397,7 @@ def test_lesson_2_fan_in_text():
 
 
 def test_lesson_2_script():
-    rec = gradviz.run_script(ROOT / "examples" / "02_fan_in.py")
+    rec = gradviz.run_script(LESSONS_DIR / "02_fan_in.py")
     g = rec.graph
     acc_x = next(s for s in g.steps if s.op == "AccumulateGrad" and s.node == g.by_name("x").id)
     assert "x.grad: 3 + 1 = 4" in acc_x.explanation
@@ -404,7 +405,7 @@ def test_lesson_2_script():
 
 
 def test_lesson_1_script():
-    rec = gradviz.run_script(ROOT / "examples" / "01_chain_rule.py")
+    rec = gradviz.run_script(LESSONS_DIR / "01_chain_rule.py")
     assert "∂l/∂w = ∂l/∂a · 3 = 6 · 3 = 18" in _step(rec.graph, "MulBackward0").explanation
 
 

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import EXAMPLES, gradviz_cmd
+from conftest import LESSONS_DIR, gradviz_cmd
 
 
 def render(*args, cwd=None, timeout=120):
@@ -16,7 +16,7 @@ def render(*args, cwd=None, timeout=120):
 @pytest.fixture(scope="module")
 def lesson1(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    r = render(EXAMPLES / "01_chain_rule.py", "-o", out, "-f", "svg,json,dot,png")
+    r = render(LESSONS_DIR / "01_chain_rule.py", "-o", out, "-f", "svg,json,dot,png")
     return r, out
 
 
@@ -58,7 +58,7 @@ def test_json_contract(lesson1):
     w = next(n for n in g["nodes"] if n["name"] == "w")
     assert (w["grad"], w["is_leaf"], w["op"]) == (18.0, True, None)
     a = next(n for n in g["nodes"] if n["name"] == "a")
-    source = (EXAMPLES / "01_chain_rule.py").read_text().splitlines()
+    source = (LESSONS_DIR / "01_chain_rule.py").read_text().splitlines()
     assert (a["op"], a["value"]) == ("MulBackward0", 3.0)
     assert source[a["line"] - 1].strip().startswith("a = w * 3")
 
@@ -114,7 +114,7 @@ def test_failing_script_exit_1_names_the_line(tmp_path):
 
 @pytest.mark.parametrize("args", [["--format", "gif"], ["--device", "tpu"], ["--timeout"]])
 def test_bad_usage_exit_2(tmp_path, args):
-    r = render(EXAMPLES / "01_chain_rule.py", "-o", tmp_path, *args)
+    r = render(LESSONS_DIR / "01_chain_rule.py", "-o", tmp_path, *args)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
 
@@ -129,3 +129,49 @@ def test_python_dash_m_and_help():
     assert r.returncode == 0 and "render" in r.stdout
     r = subprocess.run(gradviz_cmd() + ["render", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--format" in r.stdout and "exit codes" in r.stdout
+
+
+# --- lessons by number, the version, the app command -------------------------------------
+
+def test_render_a_lesson_by_number_or_id(tmp_path):
+    r = render("--lesson", "2", "-o", tmp_path, "-f", "json")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((tmp_path / "02_fan_in.json").read_text())
+    grads = {n["name"]: n["grad"] for n in rec["graphs"][0]["nodes"] if n["name"] in ("x", "y", "f")}
+    assert grads == {"x": 4.0, "y": 2.0, "f": 1.0}  # the seed: F = x*y + x - 2 at (2, 3)
+    assert render("--lesson", "fan_in", "-o", tmp_path / "b", "-f", "json").returncode == 0
+
+
+def test_unknown_lesson_and_missing_script_are_usage_errors(tmp_path):
+    r = render("--lesson", "99", "-o", tmp_path)
+    assert r.returncode == 2 and "no lesson '99'" in r.stderr and "Traceback" not in r.stderr
+    r = render("-o", tmp_path)
+    assert r.returncode == 2 and "script" in r.stderr and "--lesson" in r.stderr
+    r = render(tmp_path / "nope.py", "--lesson", "1")
+    assert r.returncode == 2 and "not allowed with" in r.stderr
+
+
+def test_version_and_lessons():
+    import gradviz
+
+    r = subprocess.run(gradviz_cmd() + ["--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == f"gradviz {gradviz.__version__}"
+    r = subprocess.run(gradviz_cmd() + ["lessons"], capture_output=True, text=True, timeout=60)
+    lines = r.stdout.splitlines()
+    assert len(lines) == 11 and lines[0].split()[0] == "1"
+    assert all(line.endswith(".py") and (LESSONS_DIR / line.split("/")[-1]).is_file() for line in lines)
+
+
+def test_app_command_defaults_match_the_checkout_config():
+    import tomllib
+
+    from conftest import ROOT
+    from gradviz.ui.app import SERVER_DEFAULTS, streamlit_command
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    flat = {f"{section}.{k}": v for section, values in config.items() for k, v in values.items()}
+    assert all(SERVER_DEFAULTS[k] == str(v) for k, v in flat.items()), flat
+    cmd = streamlit_command(["--server.port", "8600", "--theme.base=dark"])
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("gradviz/ui/app.py")
+    assert "--server.address=localhost" in cmd  # pasted code runs only on a localhost server
+    assert "--server.port=8501" not in cmd and cmd[-3:] == ["--server.port", "8600", "--theme.base=dark"]

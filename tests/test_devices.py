@@ -7,7 +7,7 @@ import torch
 import gradviz
 from gradviz.runner import available_devices, execute
 
-from conftest import EXAMPLES, gradviz_cmd
+from conftest import LESSONS_DIR, gradviz_cmd
 
 
 def _has(device: str) -> bool:
@@ -29,7 +29,7 @@ def _same_device(recorded: str, device: str) -> bool:
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_lesson6_on_device(device):
-    rec = execute(EXAMPLES / "06_gradient_descent.py", [], device=device)
+    rec = execute(LESSONS_DIR / "06_gradient_descent.py", [], device=device)
     assert rec.error is None, rec.error
     assert rec.device == device
     w = rec.graph.by_name("w")
@@ -44,7 +44,7 @@ def test_lesson6_on_device(device):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_lesson8_on_device_quick(device):
-    rec = execute(EXAMPLES / "08_two_layer_net.py", [], device=device, at="last", total=500)
+    rec = execute(LESSONS_DIR / "08_two_layer_net.py", [], device=device, at="last", total=500)
     assert rec.error is None, rec.error
     its = rec.iterations
     assert len(its) == 500 and its[-1]["loss"] < 1.0
@@ -70,10 +70,10 @@ def test_record_api_on_device(device):
 
 def test_unavailable_device_is_a_clear_error_listing_the_available_ones():
     assert "cpu" in available_devices()
-    rec = execute(EXAMPLES / "06_gradient_descent.py", [], device="cuda:7")
+    rec = execute(LESSONS_DIR / "06_gradient_descent.py", [], device="cuda:7")
     assert rec.error is not None and rec.error.type == "DeviceError"
     assert "available" in rec.error.message and "cpu" in rec.error.message
-    r = subprocess.run([*gradviz_cmd(), "render", str(EXAMPLES / "01_chain_rule.py"),
+    r = subprocess.run([*gradviz_cmd(), "render", str(LESSONS_DIR / "01_chain_rule.py"),
                         "--device", "nonesuch", "-o", "/tmp"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2 and "available" in r.stderr and "cpu" in r.stderr

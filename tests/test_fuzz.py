@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gradviz
-from conftest import EXAMPLES, gradviz_cmd
+from conftest import LESSONS_DIR, gradviz_cmd
 from gradviz.runner import execute
 
 SHAPES = [(), (3,), (1, 3), (2, 1), (2, 3)]
@@ -233,7 +233,7 @@ def test_fuzz_generator_covers_the_features():
 def mutants(count: int, seed: int) -> list[tuple[str, bytes]]:
     """Lesson scripts cut at random points, with bytes flipped, lines dropped or doubled."""
     rnd = random.Random(seed)
-    lessons = sorted(p for p in EXAMPLES.glob("*.py") if p.name[:2] in QUICK)
+    lessons = sorted(p for p in LESSONS_DIR.glob("*.py") if p.name[:2] in QUICK)
     out = []
     for k in range(count):
         src = rnd.choice(lessons).read_bytes()

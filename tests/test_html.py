@@ -10,7 +10,7 @@ from gradviz.recording import Edge, Graph, GradInput, Node, Recording, Step
 from gradviz.render.html import recording_html
 from gradviz.runner import execute
 
-from conftest import EXAMPLES
+from conftest import LESSONS_DIR
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def lessons() -> dict[str, Recording]:
     out = {}
     for key, name in (("1", "01_chain_rule.py"), ("2", "02_fan_in.py")):
-        rec = execute(EXAMPLES / name, [])
+        rec = execute(LESSONS_DIR / name, [])
         assert rec.error is None and rec.graphs, name
         out[key] = rec
     return out

@@ -21,7 +21,7 @@ import pytest
 from gradviz import lessons
 from gradviz.safe_pickle import UnsafePickleError, load_array
 
-EXAMPLES = lessons.examples_dir()
+LESSONS_DIR = lessons.lessons_dir()
 BOOK_PICKLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "broken_image_t.p"
 PY = sys.executable
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "default"}
@@ -55,9 +55,9 @@ def _start(script: str, *args: str):
     key = (script, *args)
     if key not in _runs:
         if key == ("basics",):
-            cmd = [PY, "-c", _BATCH, *(str(EXAMPLES / s) for s in BASICS)]
+            cmd = [PY, "-c", _BATCH, *(str(LESSONS_DIR / s) for s in BASICS)]
         else:
-            cmd = [PY, str(EXAMPLES / script), *args]
+            cmd = [PY, str(LESSONS_DIR / script), *args]
         _runs[key] = _pool.submit(
             subprocess.run, cmd, capture_output=True, text=True, timeout=180, env=ENV
         )
@@ -116,7 +116,7 @@ def number(pattern: str, text: str) -> float:
 
 
 def test_catalogue_matches_examples_folder():
-    scripts = sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*.py"))
+    scripts = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.py"))
     assert [l.script for l in sorted(lessons.LESSONS, key=lambda l: l.number)] == scripts
     assert [l.number for l in lessons.LESSONS] == sorted(l.number for l in lessons.LESSONS)
     for lesson in lessons.LESSONS:
@@ -260,7 +260,7 @@ def test_10_refuses_hostile_pickle(tmp_path):
     target = tmp_path / "pwned"
     bad = tmp_path / "bad.p"
     bad.write_bytes(_hostile_pickle(target))
-    proc = subprocess.run([PY, str(EXAMPLES / "10_image_restoration.py"), "--iterations", "1",
+    proc = subprocess.run([PY, str(LESSONS_DIR / "10_image_restoration.py"), "--iterations", "1",
                            "--image", str(bad)], capture_output=True, text=True, timeout=60, env=ENV)
     assert proc.returncode != 0
     assert "refused" in proc.stderr and "only numpy arrays" in proc.stderr

@@ -5,17 +5,15 @@ spec written to a temporary folder, so nothing depends on what Jupyter has insta
 """
 import json
 import sys
-import time
 
 import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import NOTEBOOK, ROOT
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-NOTEBOOK = EXAMPLES / "walkthrough.ipynb"
 KERNEL = "gradviz-test-python"
 
 
@@ -50,10 +48,7 @@ def test_walkthrough_runs(kernel_manager):
     client = nbclient.NotebookClient(
         nb, km=kernel_manager, kernel_name=KERNEL, timeout=45, startup_timeout=30,
         allow_errors=False, resources={"metadata": {"path": str(ROOT)}})
-    start = time.monotonic()
     client.execute()  # raises CellExecutionError on the first failing cell
-    took = time.monotonic() - start
-    assert took < 60, f"the walkthrough took {took:.0f} s"
 
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     errors = [o for o in outputs if o.output_type == "error"]

@@ -1,4 +1,5 @@
 """Training over time: iterations, updates, optimizers, pitfalls, progress, no patching left."""
+import io
 import json
 import runpy
 import sys
@@ -8,15 +9,15 @@ import torch
 
 import gradviz
 from gradviz.capture.training import _num, parse_at
-from gradviz.progress import Progress, describe
+from gradviz.progress import Progress, TqdmProgress
 from gradviz.recording import Recording
 from gradviz.runner import execute, run_script
 
-from conftest import EXAMPLES
+from conftest import LESSONS_DIR
 
 
 def lesson(name: str, args=(), **options) -> Recording:
-    rec = execute(EXAMPLES / name, list(args), **options)
+    rec = execute(LESSONS_DIR / name, list(args), **options)
     assert rec.error is None, rec.error
     return rec
 
@@ -118,9 +119,9 @@ def test_lesson10_restoration_rebinding_and_same_numbers():
     assert len(its) == 300
     # the same run without gradviz, in this process
     saved = sys.argv
-    sys.argv = [str(EXAMPLES / "10_image_restoration.py"), *args]
+    sys.argv = [str(LESSONS_DIR / "10_image_restoration.py"), *args]
     try:
-        ns = runpy.run_path(str(EXAMPLES / "10_image_restoration.py"), run_name="__main__")
+        ns = runpy.run_path(str(LESSONS_DIR / "10_image_restoration.py"), run_name="__main__")
     finally:
         sys.argv = saved
     assert its[-1]["loss"] == ns["loss"].item()  # recording never changes the numbers
@@ -364,11 +365,18 @@ def test_progress_callback_in_process_and_from_the_child():
         loop(50)
     assert seen[-1].finished and seen[-1].done == 50 and seen[-1].total == 50
     assert seen[0].done >= 1
-    text = describe(Progress(done=500, total=2000, elapsed=10, rate=50, loss=0.5))
-    assert "500/2000" in text and "25%" in text and "left 0:30" in text
-    assert "500 iterations" in describe(Progress(done=500, elapsed=10, rate=50))
+    out = io.StringIO()
+    bar = TqdmProgress(out, desc="train.py", log_every=0)
+    bar(Progress(done=500, total=2000, elapsed=10, rate=50, loss=0.5))
+    bar(Progress(done=2000, total=2000, elapsed=40, rate=50, loss=0.25, finished=True))
+    text = out.getvalue()
+    assert "train.py" in text and "500/2000" in text and "25%" in text and "loss 0.5" in text
+    assert "2000/2000" in text and "100%" in text and "loss 0.25" in text
+    out = io.StringIO()
+    TqdmProgress(out, log_every=0)(Progress(done=500, elapsed=10, rate=50, finished=True))
+    assert "500it" in out.getvalue()  # no total: a count, no bar
     got = []
-    rec = run_script(EXAMPLES / "06_gradient_descent.py", isolate=True, progress=got.append,
+    rec = run_script(LESSONS_DIR / "06_gradient_descent.py", isolate=True, progress=got.append,
                      capture_output=True)
     assert rec.error is None and len(rec.iterations) == 50
     assert got and got[-1].done == 50 and got[-1].finished
@@ -379,7 +387,7 @@ def test_cli_at_and_progress_lines(tmp_path):
 
     from conftest import gradviz_cmd
 
-    r = subprocess.run([*gradviz_cmd(), "render", str(EXAMPLES / "06_gradient_descent.py"),
+    r = subprocess.run([*gradviz_cmd(), "render", str(LESSONS_DIR / "06_gradient_descent.py"),
                         "-f", "json", "-o", str(tmp_path), "--at", "1,5,last", "--total", "50"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -387,7 +395,7 @@ def test_cli_at_and_progress_lines(tmp_path):
     rec = Recording.from_json((tmp_path / "06_gradient_descent.json").read_text())
     assert [g.iteration for g in rec.graphs] == [1, 5, 32, 50]
     assert all(g.steps for g in rec.graphs)
-    bad = subprocess.run([*gradviz_cmd(), "render", str(EXAMPLES / "06_gradient_descent.py"),
+    bad = subprocess.run([*gradviz_cmd(), "render", str(LESSONS_DIR / "06_gradient_descent.py"),
                           "--at", "0"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--at" in bad.stderr
 

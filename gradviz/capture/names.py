@@ -1,34 +1,23 @@
 """Find the names a user gave to tensors and modules, by looking at their frames."""
 from __future__ import annotations
 
-import os
 import sys
 from types import FrameType
 
 import torch
 
-_INTERNAL_DIRS = (
-    os.path.dirname(os.path.dirname(torch.__file__)) + os.sep + "torch" + os.sep,
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
-)
-_internal_cache: dict[str, bool] = {}
+from gradviz.user_code import is_user_file
+from gradviz.user_code import user_frame as nearest_user_frame
 
 
 def is_internal(filename: str) -> bool:
-    """True for torch's and gradviz's own files (and Python's import machinery)."""
-    hit = _internal_cache.get(filename)
-    if hit is None:
-        hit = filename.startswith(_INTERNAL_DIRS) or filename.startswith("<frozen")
-        _internal_cache[filename] = hit
-    return hit
+    """True for library code: torch, gradviz, the standard library, installed packages."""
+    return not is_user_file(filename)
 
 
 def user_frame(depth: int = 1) -> FrameType | None:
     """The innermost frame that belongs to the user's code."""
-    f = sys._getframe(depth)
-    while f is not None and is_internal(f.f_code.co_filename):
-        f = f.f_back
-    return f
+    return nearest_user_frame(sys._getframe(depth))
 
 
 def user_frames(start: FrameType | None, limit: int = 8) -> list[FrameType]:

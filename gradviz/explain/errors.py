@@ -28,9 +28,8 @@ from typing import Any, Iterator
 
 from gradviz.explain.mistakes import VARIANTS, WARNINGS, Mistake, fill, find
 from gradviz.recording import ErrorInfo, Graph, Recording
+from gradviz.user_code import is_user_file as _is_user_file
 
-_GRADVIZ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_STDLIB_DIR = os.path.dirname(os.__file__) + os.sep
 
 
 # --- errors --------------------------------------------------------------------------
@@ -199,16 +198,6 @@ class _Scene:
 
 def _short(text: str, n: int = 70) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
-
-
-def _is_user_file(filename: str) -> bool:
-    if filename.startswith(("<frozen", _GRADVIZ_DIR, _STDLIB_DIR)):
-        return False
-    torch = sys.modules.get("torch")
-    if torch is not None and getattr(torch, "__file__", None):
-        if filename.startswith(os.path.dirname(torch.__file__) + os.sep):
-            return False
-    return "site-packages" not in filename or filename.startswith(os.getcwd())
 
 
 def _is_module(x: Any) -> bool:

@@ -1,6 +1,8 @@
-"""The lesson catalogue: one entry per script in ``examples/``.
+"""The lessons: plain PyTorch scripts in this folder, and their catalogue.
 
-Each lesson is a plain PyTorch script that runs on its own. This module only
+Each lesson is a plain PyTorch script that runs on its own (`python 01_chain_rule.py`);
+the scripts ship inside the package, so `gradviz render --lesson 1` and the app find
+them in a checkout and in an installed wheel alike. This module only
 describes them (titles, short texts in English and Korean, the numbers each
 one must reproduce, arguments that make it quick for tests). It imports no
 torch, so the app can list lessons before torch is loaded.
@@ -11,17 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Lesson", "LESSONS", "GROUP_TITLES", "get", "examples_dir", "by_group"]
+__all__ = ["Lesson", "LESSONS", "GROUP_TITLES", "get", "lessons_dir", "by_group"]
 
 
 @dataclass(frozen=True)
 class Lesson:
-    """One lesson: a script in examples/ plus what to say about it."""
+    """One lesson: a script in this folder plus what to say about it."""
 
     id: str
     number: int
     group: str
-    script: str  # file name inside examples/
+    script: str  # file name in this folder
     title: dict[str, str]  # {"en": ..., "ko": ...}
     text: dict[str, str]  # short Markdown, same keys
     expect: dict[str, Any] = field(default_factory=dict)
@@ -29,7 +31,7 @@ class Lesson:
 
     @property
     def path(self) -> Path:
-        return examples_dir() / self.script
+        return lessons_dir() / self.script
 
 
 GROUP_TITLES: dict[str, dict[str, str]] = {
@@ -369,6 +371,6 @@ def by_group(group: str) -> list[Lesson]:
     return sorted((l for l in LESSONS if l.group == group), key=lambda l: l.number)
 
 
-def examples_dir() -> Path:
-    """The examples/ folder of this checkout."""
-    return Path(__file__).resolve().parent.parent / "examples"
+def lessons_dir() -> Path:
+    """The folder that holds the lesson scripts (inside the package)."""
+    return Path(__file__).resolve().parent
