@@ -18,7 +18,7 @@ __all__ = ["show", "record", "step", "gradcheck", "run_script", "Recording", "Gr
 
 if TYPE_CHECKING:
     from gradviz.capture import record, show, step
-    from gradviz.explain.gradcheck import gradcheck
+    from gradviz.capture.gradcheck import gradcheck
     from gradviz.runner import run_script
 
 
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(capture, name)
     if name == "gradcheck":
-        from gradviz.explain.gradcheck import gradcheck
+        from gradviz.capture.gradcheck import gradcheck
 
         return gradcheck
     if name == "run_script":

@@ -94,7 +94,7 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     import torch
 
     from gradviz.capture.recorder import Recorder
-    from gradviz.explain.errors import watch
+    from gradviz.script_watch import watch
 
     path = Path(path).resolve()
     source = path.read_text(encoding="utf-8", errors="replace")
@@ -207,7 +207,7 @@ def script_error(e: BaseException, script: str, graph: Any = None) -> ErrorInfo:
     info = ErrorInfo(type=type(e).__name__, message=str(e).strip().splitlines()[0][:500] if str(e) else "",
                      line=line, file=script)
     try:
-        from gradviz.explain.errors import explain_error
+        from gradviz.explain.exceptions import explain_error
 
         explain_error(info, e, graph)
     except ImportError:

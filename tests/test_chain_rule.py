@@ -519,7 +519,7 @@ import sys
 sys.modules["torch"] = None  # any import of torch now fails
 from gradviz.recording import Recording
 from gradviz.explain import explain_recording
-import gradviz.explain.gradcheck
+import gradviz.explain.checks_text
 rec = Recording.from_json(open({str(path)!r}).read())
 explain_recording(rec)
 steps = rec.graphs[0].steps

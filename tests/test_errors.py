@@ -11,9 +11,11 @@ import textwrap
 import pytest
 
 from conftest import gradviz_cmd
-from gradviz.explain.errors import (align_shapes, broadcast_conflicts, explain_dead_grads,
-                                    explain_error, explain_warning)
+from gradviz.explain.dead_grads import explain_dead_grads
+from gradviz.explain.exceptions import explain_error
 from gradviz.explain.mistakes import MISTAKES, VARIANTS, WARNINGS, fill
+from gradviz.explain.shapes import align_shapes, broadcast_conflicts
+from gradviz.explain.warning_notes import explain_warning
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.runner import execute
 

@@ -1,4 +1,4 @@
-"""Finite-difference checks of leaf gradients (gradviz.explain.gradcheck)."""
+"""Finite-difference checks of leaf gradients (gradviz.capture.gradcheck, explain.checks_text)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradviz
-from gradviz.explain.gradcheck import check_leaf_grads, find_leaves, format_checks, gradcheck
+from gradviz.capture.gradcheck import check_leaf_grads, find_leaves, gradcheck
+from gradviz.explain.checks_text import format_checks
 from gradviz.recording import Recording
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,7 @@ def test_property_smooth_functions_agree(a, b, c):
 
 def test_module_imports_without_torch():
     code = ("import sys; sys.modules['torch'] = None\n"
-            "from gradviz.explain.gradcheck import format_checks\n"
+            "from gradviz.explain.checks_text import format_checks\n"
             "print(format_checks([{'name': 'w', 'autograd': 18.0, 'numeric': 18.0,"
             " 'max_abs_diff': 0.0, 'ok': True}]))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

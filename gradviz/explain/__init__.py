@@ -1,4 +1,22 @@
-"""Words for learners: chain-rule steps, errors and pitfalls, in English and Korean."""
+"""Words for learners: chain-rule steps, errors and pitfalls, in English and Korean.
+
+Plain data in, words out; no module here imports torch at module level.
+
+    chain_rule.py      one explanation per backward step: the chain rule, with numbers
+    checks_text.py     finite-difference check results as text (the checks: capture/gradcheck.py)
+    dead_grads.py      why a leaf's grad is None or all zeros, read from a recorded Graph
+    exceptions.py      a script's exception explained (explain_error), one detail function per mistake
+    i18n.py            the words around the chain-rule formulas and checks, English and Korean (say)
+    mistakes.py        the catalogue of common mistakes and warnings: patterns and texts
+    pitfalls.py        training pitfalls found in the iteration timeline
+    scene.py           what is left of a failure: frames, the failing torch call, the user's names
+    shapes.py          broadcast shapes lined up from the right, clashing dimensions marked
+    source_reading.py  the script's text read with ast/regex: no_grad, detach, loops, in-place edits
+    warning_notes.py   a warning's message turned into words (explain_warning)
+
+The runner's hook that writes these into a Recording while a script runs is
+gradviz/script_watch.py.
+"""
 from __future__ import annotations
 
 from gradviz.recording import Recording

@@ -29,25 +29,23 @@ The random generator is reseeded before every run, so dropout and torch.randn in
 the build give the same numbers each time. Leaves, their `.grad` and the default
 dtype are restored afterwards.
 
-torch is imported inside the functions, so importing this module needs no torch.
+This module runs torch, so it lives in capture; the words for its results
+(format_checks) live in gradviz.explain.checks_text, which needs no torch.
 """
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+import torch
+
+from gradviz.explain.checks_text import MAX_ELEMENTS
 from gradviz.explain.i18n import say
-from gradviz.render.style import fmt_number
 
-if TYPE_CHECKING:
-    import torch
-
-__all__ = ["check_leaf_grads", "gradcheck", "find_leaves", "format_checks"]
-
-MAX_ELEMENTS = 64
+__all__ = ["check_leaf_grads", "gradcheck", "find_leaves"]
 
 
-def gradcheck(fn: Callable[..., "torch.Tensor"], *leaves: "torch.Tensor",
+def gradcheck(fn: Callable[..., torch.Tensor], *leaves: torch.Tensor,
               names: list[str] | None = None, **options: Any) -> list[dict]:
     """Finite-difference check of fn's gradients: `gradcheck(fn, x, y)` or `gradcheck(build)`.
 
@@ -64,8 +62,8 @@ def gradcheck(fn: Callable[..., "torch.Tensor"], *leaves: "torch.Tensor",
     return check_leaf_grads(lambda: fn(*leaves), named, **options)
 
 
-def check_leaf_grads(build: Callable[[], "torch.Tensor"],
-                     leaves: dict[str, "torch.Tensor"] | None = None, eps: float = 1e-6,
+def check_leaf_grads(build: Callable[[], torch.Tensor],
+                     leaves: dict[str, torch.Tensor] | None = None, eps: float = 1e-6,
                      max_elements: int = MAX_ELEMENTS, rtol: float = 1e-5,
                      atol: float = 1e-7) -> list[dict]:
     """Compare autograd's gradient of `build()` with central differences, per leaf.
@@ -74,8 +72,6 @@ def check_leaf_grads(build: Callable[[], "torch.Tensor"],
     element is summed, with a note). `leaves` maps names to the tensors to check;
     None finds them (see find_leaves).
     """
-    import torch
-
     if leaves is None:
         leaves = find_leaves(build)
     items = [(name, t) for name, t in leaves.items() if isinstance(t, torch.Tensor)]
@@ -98,10 +94,8 @@ def check_leaf_grads(build: Callable[[], "torch.Tensor"],
         torch.set_default_dtype(old_default)
 
 
-def find_leaves(build: Callable[[], "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
+def find_leaves(build: Callable[[], torch.Tensor]) -> dict[str, torch.Tensor]:
     """The tensors build()'s graph accumulates gradients into, named from its code."""
-    import torch
-
     with torch.enable_grad():
         out = _run(build)
     found: list[torch.Tensor] = []
@@ -124,28 +118,10 @@ def find_leaves(build: Callable[[], "torch.Tensor"]) -> dict[str, "torch.Tensor"
     return dict(zip(_unique(names), found))
 
 
-def format_checks(results: list[dict], lang: str = "en") -> str:
-    """One line per leaf: `w: autograd 18, numeric 18 (|Δ| 2e-10) ✓`."""
-    lines = []
-    for r in results:
-        if r.get("skipped"):
-            lines.append(say("check_skip", lang, name=r["name"], n=_numel(r.get("shape", [])),
-                             limit=r.get("limit", MAX_ELEMENTS)))
-            continue
-        key = "check_ok" if r.get("ok") else "check_bad"
-        lines.append(say(key, lang, name=r["name"], autograd=_short(r["autograd"]),
-                         numeric=_short(r["numeric"]), diff=fmt_number(r["max_abs_diff"])))
-        if r.get("note"):
-            lines.append("  " + r["note"])
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------
 
 
 def _check(build, items, eps, max_elements, rtol, atol, dtype_name) -> list[dict]:
-    import torch
-
     tensors = [t for _, t in items]
     for t in tensors:
         t.grad = None
@@ -189,8 +165,6 @@ def _check(build, items, eps, max_elements, rtol, atol, dtype_name) -> list[dict
 
 
 def _run(build):
-    import torch
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         out = build()
@@ -222,20 +196,6 @@ def _unravel(k: int, shape: list[int]) -> list[int]:
         k //= s
     return list(reversed(out))
 
-
-def _numel(shape: list[int]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
-def _short(v: Any) -> str:
-    from gradviz.render.style import fmt_value
-
-    return fmt_value(v)
-
-
 def _unique(names: list[str]) -> list[str]:
     out, seen = [], set()
     for n in names:
@@ -262,8 +222,6 @@ def _caller_names(tensors: list, frame) -> list[str]:
 
 def _names_in(fn: Callable, tensors: list) -> list[str]:
     """Names of tensors in fn's closure and globals (module parameters as model.fc.weight)."""
-    import torch
-
     by_id: dict[int, str] = {}
     spaces: list[dict] = []
     code = getattr(fn, "__code__", None)
