@@ -39,8 +39,8 @@ from typing import Any, Callable
 import numpy as np
 
 from gradviz.explain.i18n import say
+from gradviz.numbers import flatten, fmt_number, fmt_shape, fmt_value
 from gradviz.recording import Graph, Node, Step
-from gradviz.render.style import flatten, fmt_number, fmt_shape, fmt_value
 
 __all__ = ["Term", "Num", "step_arithmetic", "explain_step", "explain_graph", "RULES"]
 

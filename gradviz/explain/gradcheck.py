@@ -37,7 +37,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable
 
 from gradviz.explain.i18n import say
-from gradviz.render.style import fmt_number
+from gradviz.numbers import fmt_number
 
 if TYPE_CHECKING:
     import torch
@@ -231,7 +231,7 @@ def _numel(shape: list[int]) -> int:
 
 
 def _short(v: Any) -> str:
-    from gradviz.render.style import fmt_value
+    from gradviz.numbers import fmt_value
 
     return fmt_value(v)
 
