@@ -1,8 +1,8 @@
 """Terms to text: one line per Term, the notes under them, a header with the shapes.
 
 `explain_step` gives one step's text for a learner-picked element; `explain_graph`
-fills every step's `explanation` and `explanation_ko`. Neither ever raises: an op
-without a rule, or anything going wrong, gives the generic text (numbers in and out).
+fills every step's `explanation` and `explanation_ko`. A step's text never raises: an
+op without a rule, or anything going wrong, gives the generic text (numbers in and out).
 """
 from __future__ import annotations
 
