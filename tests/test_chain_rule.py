@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 
 import gradviz
-from gradviz.render.style import flatten as _flat
 from gradviz.explain.chain_rule import (RULES, Term, explain_graph, explain_step,
                                         step_arithmetic)
+from gradviz.numbers import flatten as _flat
+from gradviz.numbers import fmt_number
 from gradviz.recording import Edge, GradInput, Graph, Node, Recording, Step
-from gradviz.render.style import fmt_number
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS_DIR = ROOT / "gradviz" / "lessons"

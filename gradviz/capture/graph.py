@@ -17,6 +17,7 @@ from gradviz.capture.forward import OpCall, source_line
 from gradviz.capture.names import Names
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
                                     plain, scalar)
+from gradviz.opnames import forward_name
 from gradviz.recording import Edge, Graph, Node
 
 _saved_attr_names: dict[type, list[tuple[str, bool]]] = {}  # (name, saved as a tensor)
@@ -26,26 +27,6 @@ _BORING = {"self_sym_sizes", "self_sym_strides", "other_sym_sizes", "sym_sizes",
            "self_sym_numel", "self_scalar_type", "other_scalar_type", "self_sym_argsize_dim",
            "result_sym_sizes", "mat1_sym_sizes", "mat1_sym_strides", "mat2_sym_sizes",
            "mat2_sym_strides", "mat1_layout", "mat2_layout", "self_layout", "self_sizes"}
-
-
-_FORWARD_NAMES: dict[str, str] = {}
-
-
-def forward_name(cls_name: str) -> str:
-    """MulBackward0 -> mul, AddmmBackward0 -> addmm."""
-    hit = _FORWARD_NAMES.get(cls_name)
-    if hit is None:
-        hit = _FORWARD_NAMES[cls_name] = _forward_name(cls_name)
-    return hit
-
-
-def _forward_name(cls_name: str) -> str:
-    base = cls_name
-    for suffix in ("Backward0", "Backward1", "Backward"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
-    return base.lower() or cls_name
 
 
 def saved_attrs(fn: Any, scalar_operands: bool = True) -> dict[str, Any]:

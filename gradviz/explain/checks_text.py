@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.explain.i18n import say
-from gradviz.render.style import fmt_number
+from gradviz.numbers import fmt_number, fmt_value
 
 __all__ = ["format_checks"]
 
@@ -40,6 +40,4 @@ def _numel(shape: list[int]) -> int:
 
 
 def _short(v: Any) -> str:
-    from gradviz.render.style import fmt_value
-
     return fmt_value(v)

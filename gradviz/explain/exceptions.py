@@ -20,6 +20,7 @@ from gradviz.explain.mistakes import VARIANTS, Mistake, fill, find
 from gradviz.explain.scene import _dtype, _is_tensor, _Scene, _shape, _short
 from gradviz.explain.shapes import align_shapes, broadcast_conflicts
 from gradviz.explain.source_reading import _grad_free, _inplace_edit, _loop_around
+from gradviz.opnames import forward_name
 from gradviz.recording import ErrorInfo, Graph
 
 __all__ = ["explain_error"]
@@ -218,7 +219,7 @@ def _inplace_saved(scene: _Scene, values: dict, match: re.Match) -> None:
     else:
         now = type(t.grad_fn).__name__ if t.grad_fn is not None else ""
         if now and not now.startswith(op + "Backward"):
-            what = "an indexed assignment" if now == "CopySlices" else f"an in-place {_forward(now)}_"
+            what = "an indexed assignment" if now == "CopySlices" else f"an in-place {forward_name(now)}_"
             values["changed_by"] = f"by {what}"
             values["changed_by_ko"] = f"({what})"
 
@@ -431,11 +432,6 @@ def _culprit(mistake_id: str, values: dict, graph: Graph, info: ErrorInfo) -> st
 
 
 # --- small helpers for the texts above ------------------------------------------------
-
-def _forward(cls_name: str) -> str:
-    base = re.sub(r"Backward\d*$", "", cls_name)
-    return base.lower() or cls_name
-
 
 def _ints(text: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", text or "")]

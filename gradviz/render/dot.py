@@ -16,10 +16,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from gradviz.numbers import fmt_number, fmt_shape, fmt_value
 from gradviz.recording import Graph, Node, Step
 from gradviz.render.collapse import DEFAULT_BUDGET, SPLIT_FANIN, View, make_view
 from gradviz.render.style import (CURRENT, EDGE, FILL, FONT, FUTURE_FILL, GRAD, OP_SYMBOL,
-                                  ROLE_TEXT, TEXT, fmt_number, fmt_shape, fmt_value)
+                                  ROLE_TEXT, TEXT)
 
 
 def esc(text: Any) -> str:

@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Node, Recording, Step
 from gradviz.render import style
 from gradviz.render.collapse import View, make_view
-from gradviz.render.style import fmt_value
 
 PER_STEP_MAX_STEPS = 60  # more steps than this: one overview SVG and a JS highlight
 PER_STEP_MAX_NODES = 200  # a layout this big is drawn once, not once per step

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from gradviz.numbers import flatten, fmt_value
 from gradviz.recording import Graph, Step
-from gradviz.render.style import flatten, fmt_value
 from gradviz.ui.i18n import t
 
 

@@ -11,8 +11,8 @@ import html
 import pandas as pd
 import streamlit as st
 
+from gradviz.numbers import fmt_shape, fmt_value
 from gradviz.recording import Graph, Node, Recording
-from gradviz.render.style import fmt_shape, fmt_value
 from gradviz.ui import chain_card, graphs
 from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.i18n import t

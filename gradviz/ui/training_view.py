@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from gradviz.numbers import fmt_value
 from gradviz.recording import Recording
-from gradviz.render.style import fmt_value
 from gradviz.ui import graphs
 from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.i18n import t
