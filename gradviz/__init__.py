@@ -18,8 +18,19 @@ __all__ = ["show", "record", "step", "gradcheck", "run_script", "Recording", "Gr
 
 if TYPE_CHECKING:
     from gradviz.capture import record, show, step
-    from gradviz.capture.gradcheck import gradcheck
     from gradviz.runner import run_script
+
+
+def gradcheck(fn: Any, *leaves: Any, names: list[str] | None = None, **options: Any) -> list[dict]:
+    """Autograd's leaf gradients against finite differences; each result with a note in words.
+
+    `gradcheck(lambda: (w * 3) ** 2)` finds the leaves itself; `gradcheck(fn, w, b)` takes
+    them as arguments (see gradviz.capture.gradcheck for the options).
+    """
+    from gradviz.capture.gradcheck import gradcheck as check
+    from gradviz.explain.checks_text import add_notes
+
+    return add_notes(check(fn, *leaves, names=names, **options))
 
 
 def __getattr__(name: str) -> Any:
@@ -28,10 +39,6 @@ def __getattr__(name: str) -> Any:
         from gradviz import capture
 
         return getattr(capture, name)
-    if name == "gradcheck":
-        from gradviz.capture.gradcheck import gradcheck
-
-        return gradcheck
     if name == "run_script":
         from gradviz.runner import run_script
 

@@ -195,7 +195,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.tensorboard is not None:
         import importlib.util
 
-        from gradviz.tensorboard import INSTALL_HINT
+        from gradviz.render.tensorboard import INSTALL_HINT
 
         if importlib.util.find_spec("tensorboard") is None:
             print(f"gradviz: {INSTALL_HINT}", file=sys.stderr)
@@ -220,7 +220,7 @@ def _render(args: argparse.Namespace) -> int:
         print(f"gradviz: {rec.error.message}", file=sys.stderr)
         return EXIT_USAGE
     if args.tensorboard is not None:
-        from gradviz.tensorboard import write_tensorboard
+        from gradviz.render.tensorboard import write_tensorboard
 
         try:
             written.append(write_tensorboard(rec, args.tensorboard))

@@ -219,21 +219,21 @@ class Graph(_Settled):
         d["steps"] = [_step_from(s) for s in d.get("steps", [])]
         return cls(**_known(cls, d))
 
-    # Rendering lives in gradviz.render; these are thin conveniences.
+    # Conveniences for notebooks and scripts, through the render façade (gradviz.render).
     def dot(self, **options: Any) -> str:
-        from gradviz.render.dot import graph_to_dot
+        from gradviz import render
 
-        return graph_to_dot(self, **{**self.options, **options})
+        return render.graph_dot(self, **options)
 
     def svg(self, **options: Any) -> str:
-        from gradviz.render.svg import render_graph
+        from gradviz import render
 
-        return render_graph(self, "svg", **options).decode("utf-8")
+        return render.graph_svg(self, **options)
 
     def save(self, path: str | Path, **options: Any) -> Path:
-        from gradviz.render.files import save_graph
+        from gradviz import render
 
-        return save_graph(self, Path(path), **options)
+        return render.save_graph(self, Path(path), **options)
 
     def _repr_svg_(self) -> str:
         return self.svg()
@@ -313,23 +313,16 @@ class Recording(_Settled):
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> Path:
-        from gradviz.render.files import atomic_write
+        """`.html`: the standalone stepper page; anything else: the JSON. Written atomically."""
+        from gradviz import render
 
-        path = Path(path)
-        if path.suffix == ".html":
-            from gradviz.render.html import recording_html
-
-            atomic_write(path, recording_html(self).encode())
-        else:
-            short = len(self.iterations) < 1000  # the pure-Python indenting encoder is slow
-            atomic_write(path, self.to_json(indent=1 if short else None).encode())
-        return path
+        return render.save_recording(self, Path(path))
 
     def to_tensorboard(self, logdir: str | Path, pictures: bool = True) -> Path:
-        """Write the timeline (and the graph pictures) as TensorBoard events: gradviz.tensorboard."""
-        from gradviz.tensorboard import write_tensorboard
+        """Write the timeline (and the graph pictures) as TensorBoard events."""
+        from gradviz import render
 
-        return write_tensorboard(self, logdir, pictures)
+        return render.write_tensorboard(self, Path(logdir), pictures)
 
     @property
     def graph(self) -> Graph:
@@ -339,9 +332,9 @@ class Recording(_Settled):
         return self.graphs[0]
 
     def _repr_html_(self) -> str:
-        from gradviz.render.html import recording_html
+        from gradviz import render
 
-        return recording_html(self, embed=True)
+        return render.stepper_html(self, embed=True)
 
 
 def _known(cls: type, d: dict) -> dict:

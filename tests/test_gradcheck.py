@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradviz
-from gradviz.capture.gradcheck import check_leaf_grads, find_leaves, gradcheck
+from gradviz import gradcheck
+from gradviz.capture.gradcheck import check_leaf_grads, find_leaves
 from gradviz.explain.checks_text import format_checks
 from gradviz.recording import Recording
 

@@ -16,9 +16,11 @@ once more: something that rebuilds the scalar from its leaves.
 
 Each result is a dict of plain data:
     {"name": "w", "shape": [..], "autograd": nested list or number, "numeric": same,
-     "max_abs_diff": float, "ok": bool, "dtype": "float64", "eps": 1e-06, "note": ""}
+     "max_abs_diff": float, "ok": bool, "dtype": "float64", "eps": 1e-06,
+     "summed": None or how many output elements were summed into one number}
 and a leaf with more than `max_elements` elements comes back as
-    {"name", "shape", "skipped": True, "ok": None, "note": "..."}.
+    {"name", "shape", "skipped": True, "ok": None, "limit": max_elements}.
+`gradviz.gradcheck` adds a `note` in words to each (gradviz.explain.checks_text).
 
 How it works: every floating leaf is switched to float64 (its `.data` swapped, the
 default dtype set to float64 too) and the build is run once with autograd and twice
@@ -39,10 +41,12 @@ from typing import Any, Callable
 
 import torch
 
-from gradviz.explain.checks_text import MAX_ELEMENTS
-from gradviz.explain.i18n import say
+from gradviz.user_code import user_frame
 
-__all__ = ["check_leaf_grads", "gradcheck", "find_leaves"]
+
+__all__ = ["check_leaf_grads", "gradcheck", "find_leaves", "MAX_ELEMENTS"]
+
+MAX_ELEMENTS = 64  # the largest leaf checked element by element
 
 
 def gradcheck(fn: Callable[..., torch.Tensor], *leaves: torch.Tensor,
@@ -127,9 +131,8 @@ def _check(build, items, eps, max_elements, rtol, atol, dtype_name) -> list[dict
         t.grad = None
     with torch.enable_grad():
         out = _run(build)
-        note = ""
-        if out.numel() != 1:
-            note = say("check_summed", "en", n=out.numel())
+        summed = out.numel() if out.numel() != 1 else None
+        if summed is not None:
             out = out.sum()
         grads = torch.autograd.grad(out.reshape(()), tensors, allow_unused=True) \
             if out.requires_grad else [None] * len(tensors)
@@ -138,9 +141,7 @@ def _check(build, items, eps, max_elements, rtol, atol, dtype_name) -> list[dict
         shape = list(t.shape)
         if t.numel() > max_elements:
             results.append({"name": name, "shape": shape, "skipped": True, "ok": None,
-                            "limit": max_elements,
-                            "note": say("check_skip", "en", name=name, n=t.numel(),
-                                        limit=max_elements)})
+                            "limit": max_elements})
             continue
         auto = (g if g is not None else torch.zeros_like(t)).detach().double()
         numeric = torch.zeros(t.shape, dtype=torch.float64)
@@ -160,7 +161,7 @@ def _check(build, items, eps, max_elements, rtol, atol, dtype_name) -> list[dict
         ok = bool(max_diff <= atol + rtol * scale) and not bool(torch.isnan(auto).any())
         results.append({"name": name, "shape": shape, "autograd": auto.cpu().tolist(),
                         "numeric": numeric.tolist(), "max_abs_diff": max_diff, "ok": ok,
-                        "dtype": dtype_name, "eps": eps, "note": note})
+                        "dtype": dtype_name, "eps": eps, "summed": summed})
     return results
 
 
@@ -210,7 +211,7 @@ def _unique(names: list[str]) -> list[str]:
 
 def _caller_names(tensors: list, frame) -> list[str]:
     """Names the calling code gave the tensors: gradcheck(f, w, b) -> ["w", "b"]."""
-    f = frame.f_back if frame is not None else None
+    f = user_frame(frame)
     by_id: dict[int, str] = {}
     if f is not None:
         for ns in (f.f_locals, f.f_globals):

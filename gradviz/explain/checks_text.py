@@ -11,9 +11,18 @@ from typing import Any
 from gradviz.explain.i18n import say
 from gradviz.numbers import fmt_number, fmt_value
 
-__all__ = ["format_checks"]
+__all__ = ["format_checks", "add_notes"]
 
-MAX_ELEMENTS = 64  # the largest leaf checked element by element (gradviz.capture.gradcheck's default)
+
+def add_notes(results: list[dict], lang: str = "en") -> list[dict]:
+    """Each result's `note`: why a leaf was skipped, or that a non-scalar output was summed."""
+    for r in results:
+        if r.get("skipped"):
+            r["note"] = say("check_skip", lang, name=r["name"], n=_numel(r.get("shape", [])),
+                            limit=r.get("limit", "?"))
+        else:
+            r["note"] = say("check_summed", lang, n=r["summed"]) if r.get("summed") else ""
+    return results
 
 
 def format_checks(results: list[dict], lang: str = "en") -> str:
@@ -22,13 +31,13 @@ def format_checks(results: list[dict], lang: str = "en") -> str:
     for r in results:
         if r.get("skipped"):
             lines.append(say("check_skip", lang, name=r["name"], n=_numel(r.get("shape", [])),
-                             limit=r.get("limit", MAX_ELEMENTS)))
+                             limit=r.get("limit", "?")))
             continue
         key = "check_ok" if r.get("ok") else "check_bad"
         lines.append(say(key, lang, name=r["name"], autograd=_short(r["autograd"]),
                          numeric=_short(r["numeric"]), diff=fmt_number(r["max_abs_diff"])))
-        if r.get("note"):
-            lines.append("  " + r["note"])
+        if r.get("summed"):
+            lines.append("  " + say("check_summed", lang, n=r["summed"]))
     return "\n".join(lines)
 
 

@@ -123,6 +123,11 @@ def graph_to_dot(
                        legend=legend, rankdir=rankdir, step=step, lang=lang, title=title)
 
 
+def graph_dot(graph: Graph, **options: Any) -> str:
+    """graph_to_dot with the graph's own render defaults (graph.options) under `options`."""
+    return graph_to_dot(graph, **{**graph.options, **options})
+
+
 def view_to_dot(
     view: View,
     *,
@@ -476,4 +481,4 @@ def _legend(lang: str, modules: bool = False) -> list[str]:
     ]
 
 
-__all__ = ["graph_to_dot", "view_to_dot", "esc", "fmt_number"]
+__all__ = ["graph_to_dot", "graph_dot", "view_to_dot", "esc"]

@@ -31,12 +31,13 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def graph_bytes(graph: "Graph", fmt: str, **options: Any) -> bytes:
+    from gradviz.render.dot import graph_dot
     from gradviz.render.svg import render_graph
 
     if fmt == "json":
         return json.dumps(graph.to_dict(), ensure_ascii=False, indent=1).encode()
     if fmt == "dot":
-        return graph.dot(**options).encode()
+        return graph_dot(graph, **options).encode()
     if fmt in ("svg", "png", "pdf"):  # time-limited, with a collapsed view as the fallback
         return render_graph(graph, fmt, **options)
     raise ValueError(f"unknown format {fmt!r}: use one of svg, png, pdf, dot, json")

@@ -207,10 +207,11 @@ def _render_all(graphs: list[Graph], plans: list[str], lang: str) -> list[dict]:
 
 
 def _svg(graph: Graph, step: int | None, lang: str) -> str:
+    from gradviz.render.dot import graph_dot
     from gradviz.render.svg import render_svg
 
     try:
-        text = render_svg(graph.dot(step=step, lang=lang, legend=False, title=""))
+        text = render_svg(graph_dot(graph, step=step, lang=lang, legend=False, title=""))
     except Exception as e:  # no dot, or a layout that failed: the page still teaches
         return (f'<div class="gv-nosvg">{html.escape(type(e).__name__)}: '
                 f"{html.escape(str(e))}</div>")

@@ -88,7 +88,7 @@ def render_graph(graph: "Graph", fmt: str = "svg", timeout: float = DOT_TIMEOUT,
     """
     from gradviz.render.dot import graph_to_dot
 
-    options = {**graph.options, **options}
+    options = {**graph.options, **options}  # (graph_dot's rule, once for both attempts below)
     start = time.monotonic()
     cmd = [dot_binary(), f"-T{fmt}"]
     try:
