@@ -38,9 +38,7 @@
         var t = g.querySelector("title");
         if (t) { edges[t.textContent.replace(/\s/g, "")] = g; }
       });
-      var first = {};  // node id -> first step that runs it
-      G.steps.forEach(function (s, i) { if (!(s.node in first)) { first[s.node] = i; } });
-      overview = { nodes: nodes, edges: edges, first: first };
+      overview = { nodes: nodes, edges: edges, first: G.first };  // first: node -> its first step
     }
     var n = Math.max(1, G.steps.length);
     slider.max = String(n - 1);

@@ -17,8 +17,9 @@ import html
 from typing import Any
 
 from gradviz.numbers import fmt_number, fmt_shape, fmt_value
-from gradviz.recording import Graph, Node, Step
+from gradviz.recording import Graph, Node
 from gradviz.render.collapse import DEFAULT_BUDGET, SPLIT_FANIN, View, make_view
+from gradviz.render.stepview import LEGEND_ROLES, StepView, step_view
 from gradviz.render.style import (CURRENT, EDGE, FILL, FONT, FUTURE_FILL, GRAD, OP_SYMBOL,
                                   ROLE_TEXT, TEXT)
 
@@ -143,7 +144,7 @@ def view_to_dot(
 ) -> str:
     """DOT text for a View from collapse.make_view (graph_to_dot makes the view for you)."""
     graph = view.graph
-    state = _StepState(graph, step, view) if step is not None and graph.steps else None
+    state = step_view(graph, step, view.visible) if step is not None and graph.steps else None
     hidden = set() if constants else {n.id for n in graph.nodes if n.constant}
     big = len(graph.nodes) > BIG
     chain = longest_chain(graph, hidden)
@@ -219,61 +220,19 @@ def _graph_label(heading: str, notices: list[str]) -> str:
     return "<" + "<BR/>".join(parts) + ">"
 
 
-class _StepState:
-    """What the picture of step k knows: done, current, to come, grads so far.
-
-    With a collapsed view, each recorded node stands for the drawn node(s) the
-    view maps it to: a step inside a collapsed module makes the module current.
-    """
-
-    def __init__(self, graph: Graph, k: int, view: View | None = None):
-        steps = graph.steps
-        vis = view.visible if view is not None else (lambda nid: [nid])
-        self.k = max(0, min(k, len(steps) - 1))
-        self.current: Step = steps[self.k]
-        self.current_ids = set(vis(self.current.node))
-        self.done = {v for s in steps[: self.k] for v in vis(s.node)}
-        self.todo = ({v for s in steps[self.k + 1:] for v in vis(s.node)}
-                     - self.done - self.current_ids)
-        self.edge_grad: dict[tuple[str, str], str] = {}
-        self.leaf_grad: dict[str, Any] = {}
-        self.filled: set[str] = set()
-        for s in steps[: self.k + 1]:
-            for gi in s.grad_inputs:
-                if gi.edge_to:
-                    text = None
-                    for a in vis(gi.edge_to):
-                        for b in vis(s.node):
-                            if a != b:
-                                text = text or fmt_value(gi.grad, gi.summary, width=3)
-                                self.edge_grad[(a, b)] = text
-            if s.op == "AccumulateGrad":
-                self.leaf_grad[s.node] = s.grad_after
-                self.filled.add(s.node)
-
-    def grad_of(self, n: Node) -> tuple[Any, dict | None]:
-        nid = n.attrs.get("of", n.id) if n.attrs else n.id
-        if nid in self.filled:
-            if self.leaf_grad.get(nid) is None and n.grad_summary:
-                return None, n.grad_summary
-            return self.leaf_grad.get(nid), None
-        return None, None
-
-
-def _heading(graph: Graph, state: _StepState | None, lang: str) -> str:
+def _heading(graph: Graph, state: StepView | None, lang: str) -> str:
     if state is None:
         return graph.title
-    s = state.current
     word = "단계" if lang == "ko" else "step"
-    return f"{word} {state.k + 1}/{len(graph.steps)}: {s.op}"
+    return f"{word} {state.k + 1}/{len(graph.steps)}: {graph.steps[state.k].op}"
 
 
-def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
+def _tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
                  compact: bool = False) -> str:
     fill = FILL[n.role]
     border, width = TEXT, 1
     if state is not None:
-        if n.id in state.current_ids:
+        if n.id in state.current:
             border, width = CURRENT, 3
         elif n.id in state.todo:
             fill = FUTURE_FILL
@@ -312,7 +271,7 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
             f'id={quote("node-" + n.id)}];')
 
 
-def _grad_text(n: Node, state: _StepState | None) -> str:
+def _grad_text(n: Node, state: StepView | None) -> str:
     g, gs = state.grad_of(n) if state is not None else (n.grad, n.grad_summary)
     text = fmt_value(g, gs)
     if g is None and gs is None and n.output and not n.is_leaf and not n.retains_grad:
@@ -327,7 +286,7 @@ def _plain_label(lines: list[str], end: str = "\\l") -> str:
                          for x in lines if x) + '"'
 
 
-def _plain_tensor_node(n: Node, values: bool, grads: bool, state: _StepState | None,
+def _plain_tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
                        fill: str, border: str, width: int, flags: list[str]) -> str:
     """A tensor of a big graph: the same lines as _tensor_node, in a plain box."""
     lines = [n.label or n.name or "?", fmt_shape(n.shape) + ("  " + " · ".join(flags) if flags else "")]
@@ -343,10 +302,10 @@ def _plain_tensor_node(n: Node, values: bool, grads: bool, state: _StepState | N
             f'tooltip={quote(tooltip or "")}, id={quote("node-" + n.id)}];')
 
 
-def _op_node(n: Node, attrs: bool, state: _StepState | None, compact: bool = False) -> str:
+def _op_node(n: Node, attrs: bool, state: StepView | None, compact: bool = False) -> str:
     fill, border, width, style = FILL["op"], TEXT, 1, "filled"
     if state is not None:
-        if n.id in state.current_ids:
+        if n.id in state.current:
             border, width, style = CURRENT, 3, "filled,bold"
         elif n.id in state.todo:
             fill, style = FUTURE_FILL, "filled,dashed"
@@ -379,13 +338,13 @@ _MODULE_TEXT = {
 }
 
 
-def _module_node(n: Node, state: _StepState | None, lang: str) -> str:
+def _module_node(n: Node, state: StepView | None, lang: str) -> str:
     """A collapsed module call (or a folded run of them): name, class, params, shapes."""
     words = _MODULE_TEXT.get(lang, _MODULE_TEXT["en"])
     a = n.attrs
     fill, border, width, style = MODULE_FILL, TEXT, 1, "filled,rounded"
     if state is not None:
-        if n.id in state.current_ids:
+        if n.id in state.current:
             border, width, style = CURRENT, 3, "filled,rounded,bold"
         elif n.id in state.todo:
             fill, style = FUTURE_FILL, "filled,rounded,dashed"
@@ -416,12 +375,12 @@ def _module_node(n: Node, state: _StepState | None, lang: str) -> str:
             f'label=<{"<BR/>".join(lines)}>, tooltip={quote(tip)}, id={quote("node-" + n.id)}];')
 
 
-def _copy_node(n: Node, state: _StepState | None) -> str:
+def _copy_node(n: Node, state: StepView | None) -> str:
     """A further copy of a leaf read by many ops: its name in a dashed box."""
     fill = FILL[n.role]
     border, width = TEXT, 1
     if state is not None:
-        if n.id in state.current_ids:
+        if n.id in state.current:
             border, width = CURRENT, 3
         elif n.id in state.todo:
             fill = FUTURE_FILL
@@ -454,10 +413,10 @@ def _short(v: Any) -> str:
     return fmt_number(v)
 
 
-def _edge(src: str, dst: str, state: _StepState | None, weight0: bool = False) -> str:
+def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False) -> str:
     extra = ", weight=0" if weight0 else ""
-    if state is not None and (src, dst) in state.edge_grad:
-        g = state.edge_grad[(src, dst)]
+    if state is not None and (src, dst) in state.edge_grads:
+        g = state.edge_grads[(src, dst)]
         return (f'  {quote(src)} -> {quote(dst)} [color="{GRAD}", penwidth=2, '
                 f'label=<<FONT COLOR="{GRAD}">∂ {esc(g)}</FONT>>{extra}];')
     return f"  {quote(src)} -> {quote(dst)}" + (f" [{extra[2:]}];" if extra else ";")
@@ -467,7 +426,7 @@ def _legend(lang: str, modules: bool = False) -> list[str]:
     words = ROLE_TEXT.get(lang, ROLE_TEXT["en"])
     rows = "".join(
         f'<TR><TD BGCOLOR="{FILL[r]}" WIDTH="14"> </TD><TD ALIGN="LEFT">{esc(words[r])}</TD></TR>'
-        for r in ("leaf", "intermediate", "constant", "output", "op")
+        for r in LEGEND_ROLES
     )
     if modules:
         text = _MODULE_TEXT.get(lang, _MODULE_TEXT["en"])["module"]

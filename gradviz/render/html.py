@@ -25,12 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from gradviz.numbers import fmt_value
-from gradviz.recording import Graph, Node, Recording, Step
-from gradviz.render import style
+from gradviz.recording import Graph, Recording, Step
+from gradviz.render import stepview, style
 from gradviz.render.collapse import View, make_view
 
-PER_STEP_MAX_STEPS = 60  # more steps than this: one overview SVG and a JS highlight
-PER_STEP_MAX_NODES = 200  # a layout this big is drawn once, not once per step
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -181,7 +179,7 @@ def _plan(graphs: list[Graph]) -> list[str]:
     plans, used = [], 0
     for g in graphs:
         n = len(g.steps)
-        if 0 < n <= PER_STEP_MAX_STEPS and len(g.nodes) <= PER_STEP_MAX_NODES and used + n <= FRAME_BUDGET:
+        if n and not stepview.use_overview(g) and used + n <= FRAME_BUDGET:
             plans.append("steps")
             used += n
         else:
@@ -261,21 +259,15 @@ def _label(graph: Graph, node_id: str) -> str:
 
 
 def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
-    nodes = {n.id: n for n in graph.nodes}
-    tracked = _tracked(graph)
-    producer = {e.dst: e.src for e in graph.edges if e.src in nodes and nodes[e.src].kind == "op"}
+    tracked = stepview.tracked(graph)
+    since = stepview.grad_steps(graph)
     grads: dict[str, str | None] = {n.id: None for n in tracked}
     steps = []
-    for s in graph.steps:
-        changed = set()
-        if s.op == "AccumulateGrad" and s.node in grads:
-            n = nodes[s.node]
-            grads[s.node] = fmt_value(s.grad_after, None if s.grad_after is not None else n.grad_summary)
-            changed.add(s.node)
-        for n in tracked:  # retain_grad: .grad is set when the producing op runs
-            if not n.is_leaf and producer.get(n.id) == s.node:
-                grads[n.id] = fmt_value(n.grad, n.grad_summary)
-                changed.add(n.id)
+    for k, s in enumerate(graph.steps):
+        changed = {n.id for n in tracked if since.get(n.id) == k}
+        for n in tracked:
+            if n.id in changed:
+                grads[n.id] = fmt_value(*stepview.grad_after(graph, n, k, since))
         steps.append({
             "op": s.op,
             "node": _drawn(view, s.node),  # what the overview highlights: node-<id> in its SVG
@@ -297,6 +289,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
     return {
         "title": _graph_title(graph),
         "mode": plan,
+        "first": stepview.first_steps(graph, view.visible),  # drawn node -> its first step
         "line": graph.line,
         "tracked": [[n.id, n.label or n.name or n.id, bool(n.retains_grad and not n.is_leaf)]
                     for n in tracked],
@@ -314,13 +307,6 @@ def _drawn_edges(view: View, s: Step) -> list[list[str]]:
                 if a != b and [a, b] not in out:
                     out.append([a, b])
     return out
-
-
-def _tracked(graph: Graph) -> list[Node]:
-    """Tensors whose .grad a learner can read: leaves that require grad, retain_grad tensors."""
-    out = [n for n in graph.nodes if n.kind == "tensor" and not n.constant
-           and ((n.is_leaf and n.requires_grad) or n.retains_grad)]
-    return sorted(out, key=lambda n: (not n.is_leaf, n.label or n.name or n.id))
 
 
 def _graph_title(graph: Graph) -> str:
@@ -463,7 +449,7 @@ _ICON = {
 def _legend(t: Any) -> str:
     """What the colours mean, in HTML so that it follows the language toggle."""
     items = [f'<li><i style="background:{style.FILL[r]}"></i>{t("role_" + r)}</li>'
-             for r in ("leaf", "intermediate", "constant", "output", "op")]
+             for r in stepview.LEGEND_ROLES]
     items.append(f'<li><i class="gv-k-now"></i>{t("now")}</li>')
     items.append(f'<li><i class="gv-k-flow"></i>{t("flow_edge")}</li>')
     items.append(f'<li><i style="background:{style.FUTURE_FILL}" class="gv-k-todo"></i>{t("todo")}</li>')

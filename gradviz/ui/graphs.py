@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradviz.recording import Graph
+from gradviz.render import stepview
 from gradviz.render.dot import auto_rankdir
 from gradviz.render.html import clean_svg
 
@@ -101,17 +102,6 @@ class _SvgCache:
 _CACHE = _SvgCache(CACHE_SIZE)
 
 
-def fan_out(graph: Graph) -> int:
-    """The most edges leaving one node: a weight reused by many steps makes dot slow."""
-    count: dict[str, int] = {}
-    for e in graph.edges:
-        count[e.src] = count.get(e.src, 0) + 1
-    return max(count.values(), default=0)
-
-
-OVERVIEW_NODES = 220  # bigger graphs: one layout, the step shown by highlighting
-OVERVIEW_FAN_OUT = 6  # ... and so are graphs with a node that feeds this many ops
-OVERVIEW_FAN_NODES = 40  # (when they are not tiny)
 SLOW_STEP_S = 1.5  # a step picture that took longer switches its graph to the overview
 _MODES: dict[tuple, str] = {}
 
@@ -128,9 +118,7 @@ def mode(rec_key: str, gi: int, graph: Graph, opts: DisplayOptions) -> str:
     """"steps" (one layout per step) or "overview" (one layout, the step highlighted)."""
     key = (rec_key, gi, opts)
     if key not in _MODES:
-        big = len(graph.nodes) > OVERVIEW_NODES or (
-            len(graph.nodes) > OVERVIEW_FAN_NODES and fan_out(graph) >= OVERVIEW_FAN_OUT)
-        _MODES[key] = "overview" if big else "steps"
+        _MODES[key] = "overview" if stepview.use_overview(graph) else "steps"
     return _MODES[key]
 
 
@@ -179,17 +167,14 @@ def highlight(svg: str, graph: Graph, step: int) -> str:
     """The overview picture with step `step` marked by a scoped style sheet."""
     from gradviz.render.style import CURRENT
 
-    steps = graph.steps
-    k = max(0, min(step, len(steps) - 1))
-    current = steps[k].node
-    done = {s.node for s in steps[:k]}
-    todo = {s.node for s in steps[k + 1:]} - done - {current}
-    scope = f"gv-o{abs(hash((id(graph), k))) % 10**9}"
+    view = stepview.step_view(graph, step)
+    scope = f"gv-o{abs(hash((id(graph), view.k))) % 10**9}"
     rules = []
-    if _SAFE_ID.match(current):
-        rules.append(f"#{scope} #node-{current} > ellipse, #{scope} #node-{current} > polygon "
-                     f"{{ stroke: {CURRENT}; stroke-width: 4px; }}")
-    faded = [f"#{scope} #node-{n}" for n in sorted(todo) if _SAFE_ID.match(n)]
+    for current in sorted(view.current):
+        if _SAFE_ID.match(current):
+            rules.append(f"#{scope} #node-{current} > ellipse, #{scope} #node-{current} > polygon "
+                         f"{{ stroke: {CURRENT}; stroke-width: 4px; }}")
+    faded = [f"#{scope} #node-{n}" for n in sorted(view.todo) if _SAFE_ID.match(n)]
     if faded:
         rules.append(", ".join(faded) + " { opacity: .32; }")
     return f'<div id="{scope}"><style>{" ".join(rules)}</style>{svg}</div>'
@@ -225,11 +210,12 @@ def graph_block(svg: str, max_height: int = 640) -> str:
 
 def legend_html(lang: str) -> str:
     """What the colours mean, as a row of chips under the picture."""
+    from gradviz.render.stepview import LEGEND_ROLES
     from gradviz.render.style import CURRENT, FILL, GRAD, ROLE_TEXT
 
     words = ROLE_TEXT.get(lang, ROLE_TEXT["en"])
     chips = [f'<span class="gv-chip"><i style="background:{FILL[r]}"></i>{html.escape(words[r])}</span>'
-             for r in ("leaf", "intermediate", "constant", "output", "op")]
+             for r in LEGEND_ROLES]
     now = "현재 단계" if lang == "ko" else "this step"
     flow = "전달된 기울기" if lang == "ko" else "gradient sent"
     chips.append(f'<span class="gv-chip"><i style="border:2px solid {CURRENT};background:none"></i>{now}</span>')

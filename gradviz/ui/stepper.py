@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from gradviz.numbers import fmt_shape, fmt_value
-from gradviz.recording import Graph, Node, Recording
+from gradviz.recording import Graph, Recording
+from gradviz.render import stepview
 from gradviz.ui import chain_card, graphs
 from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.i18n import t
@@ -183,15 +184,9 @@ def _export_svg(svg: str, rec_key: str, gi: int, k: int | None, lang: str) -> No
                        key="gv_dl_svg", on_click="ignore")
 
 
-def tracked(graph: Graph) -> list[Node]:
-    """Tensors whose .grad the learner can read after backward()."""
-    return [n for n in graph.nodes if n.kind == "tensor" and not n.constant
-            and (n.is_leaf or n.retains_grad) and n.requires_grad]
-
-
 def _results(graph: Graph, lang: str) -> None:
     parts = []
-    for n in tracked(graph):
+    for n in stepview.tracked(graph):
         if n.grad is None and n.grad_summary is None:
             continue
         parts.append(f"`{n.name or n.label}.grad = {fmt_value(n.grad, n.grad_summary)}`")
