@@ -156,10 +156,9 @@ def _leftover_graphs(recording: Recording, ns: dict) -> str:
     import torch
 
     from gradviz.capture.graph import build
-    from gradviz.capture.names import Names
+    from gradviz.names import Names
 
-    names = Names([])
-    names._scan(ns)
+    names = Names([ns])
     roots = [t for t in names.tensors.values() if t.grad_fn is not None]
     ends = [t for t in roots if not any(t is not o and _feeds(t, o) for o in roots)][:4]
     for i, t in enumerate(ends):

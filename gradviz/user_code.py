@@ -48,11 +48,32 @@ def is_user_file(filename: str) -> bool:
     return hit
 
 
-def user_frame(frame: FrameType | None) -> FrameType | None:
+def is_internal(filename: str) -> bool:
+    """True for library code: torch, gradviz, the standard library, installed packages."""
+    return not is_user_file(filename)
+
+
+def nearest_user_frame(frame: FrameType | None) -> FrameType | None:
     """`frame` or the nearest caller of it that runs the learner's code."""
     while frame is not None and not is_user_file(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
 
-__all__ = ["is_user_file", "user_frame"]
+def user_frame(depth: int = 1) -> FrameType | None:
+    """The learner's frame nearest to the caller (depth 1: whoever called user_frame)."""
+    return nearest_user_frame(sys._getframe(depth))
+
+
+def user_frames(start: FrameType | None, limit: int = 8) -> list[FrameType]:
+    """Up to `limit` of the learner's frames from `start` outwards (inner first)."""
+    out = []
+    f = start
+    while f is not None and len(out) < limit:
+        if is_user_file(f.f_code.co_filename):
+            out.append(f)
+        f = f.f_back
+    return out
+
+
+__all__ = ["is_user_file", "is_internal", "nearest_user_frame", "user_frame", "user_frames"]

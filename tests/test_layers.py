@@ -1,6 +1,6 @@
 """The house rules, checked from the source: which layer may import which.
 
-    base       numbers, opnames, user_code, progress, words, lessons, safe_pickle
+    base       numbers, opnames, user_code, names, progress, words, lessons, safe_pickle
     recording  the plain-data model: nothing of gradviz at module level; inside
                methods only the render façade (gradviz.render), for notebooks
     capture    -> recording, base          (the only layer that touches live torch)
@@ -23,7 +23,7 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "gradviz"
 
-BASE = {"gradviz.numbers", "gradviz.opnames", "gradviz.user_code", "gradviz.progress",
+BASE = {"gradviz.numbers", "gradviz.opnames", "gradviz.user_code", "gradviz.names", "gradviz.progress",
         "gradviz.words", "gradviz.lessons", "gradviz.safe_pickle"}
 RUNNER = {"gradviz.runner", "gradviz.script_watch"}
 FACES = {"gradviz", "gradviz.__main__", "gradviz.cli", "gradviz.ui"}

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch.overrides import TorchFunctionMode
 
-from gradviz.capture.names import is_internal, user_frame
+from gradviz.user_code import is_internal, user_frame
 
 # Methods that do not compute anything worth drawing.
 _SKIP = {

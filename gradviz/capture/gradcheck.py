@@ -41,7 +41,8 @@ from typing import Any, Callable
 
 import torch
 
-from gradviz.user_code import user_frame
+from gradviz.names import Names
+from gradviz.user_code import nearest_user_frame
 
 
 __all__ = ["check_leaf_grads", "gradcheck", "find_leaves", "MAX_ELEMENTS"]
@@ -211,42 +212,21 @@ def _unique(names: list[str]) -> list[str]:
 
 def _caller_names(tensors: list, frame) -> list[str]:
     """Names the calling code gave the tensors: gradcheck(f, w, b) -> ["w", "b"]."""
-    f = user_frame(frame)
-    by_id: dict[int, str] = {}
-    if f is not None:
-        for ns in (f.f_locals, f.f_globals):
-            for k, v in ns.items():
-                if not k.startswith("_"):
-                    by_id.setdefault(id(v), k)
-    return [by_id.get(id(t), f"arg{i}") for i, t in enumerate(tensors)]
+    f = nearest_user_frame(frame)
+    names = Names.from_frames([f] if f is not None else [])
+    return [names.name(t) or f"arg{i}" for i, t in enumerate(tensors)]
 
 
 def _names_in(fn: Callable, tensors: list) -> list[str]:
     """Names of tensors in fn's closure and globals (module parameters as model.fc.weight)."""
-    by_id: dict[int, str] = {}
-    spaces: list[dict] = []
+    cells = {}
     code = getattr(fn, "__code__", None)
     closure = getattr(fn, "__closure__", None) or ()
     if code is not None:
-        cells = {}
         for name, cell in zip(code.co_freevars, closure):
             try:
                 cells[name] = cell.cell_contents
             except ValueError:
                 continue
-        spaces.append(cells)
-    spaces.append(getattr(fn, "__globals__", {}) or {})
-    for ns in spaces:
-        for k, v in list(ns.items()):
-            if k.startswith("__"):
-                continue
-            if isinstance(v, torch.Tensor):
-                by_id.setdefault(id(v), k)
-            elif isinstance(v, torch.nn.Module):
-                for p_name, p in v.named_parameters(prefix=k):
-                    by_id.setdefault(id(p), p_name)
-            elif isinstance(v, (list, tuple)) and 0 < len(v) <= 16:
-                for i, item in enumerate(v):
-                    if isinstance(item, torch.Tensor):
-                        by_id.setdefault(id(item), f"{k}[{i}]")
-    return [by_id.get(id(t), f"leaf{i}") for i, t in enumerate(tensors)]
+    names = Names([cells, getattr(fn, "__globals__", {}) or {}])
+    return [names.name(t) or f"leaf{i}" for i, t in enumerate(tensors)]

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from gradviz.capture.forward import OpCall, source_line
-from gradviz.capture.names import Names
+from gradviz.names import Names
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
                                     plain, scalar)
 from gradviz.opnames import forward_name

@@ -33,7 +33,8 @@ import torch
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.forward import ForwardLog, source_line
 from gradviz.capture.graph import LiveGraph, build, no_torch_function, paused_gc, trace
-from gradviz.capture.names import Names, user_frame, user_frames
+from gradviz.names import Names
+from gradviz.user_code import user_frame, user_frames
 from gradviz.capture.training import (MAX_SNAPSHOTS, BackwardTrap, OptimizerWatch, Timeline,
                                       parse_at)
 from gradviz.progress import ProgressMeter
@@ -205,7 +206,7 @@ class Recorder:
             self.log.stop()
 
     def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
-        names = Names(user_frames(frame))
+        names = Names.from_frames(user_frames(frame))
         live = trace(roots, names, self.log.calls if full else None,
                      index=len(self.recording.graphs))
         g = live.graph
@@ -277,7 +278,7 @@ class Recorder:
         if not tl.roots or len(self.recording.graphs) >= self.max_graphs:
             return
         try:
-            names = Names([tl.frame] if tl.frame is not None else [])
+            names = Names.from_frames([tl.frame] if tl.frame is not None else [])
             live = build(tl.roots, names, index=len(self.recording.graphs))
         except Exception as e:
             self.recording.notes.append(f"no graph of the last iteration: {type(e).__name__}: {e}")
@@ -426,7 +427,7 @@ def record(**options: Any) -> Recorder:
 def show(tensor: torch.Tensor, **options: Any) -> Graph:
     """The graph behind `tensor`, from its grad_fn chain, after the fact."""
     frame = user_frame(2)
-    names = Names(user_frames(frame))
+    names = Names.from_frames(user_frames(frame))
     live = build([tensor], names, grads=True)
     live.graph.options = options
     _note_nonleaf_grads(live.graph)

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
-from gradviz.capture.names import is_internal
+from gradviz.user_code import is_internal
 from gradviz.capture.values import Deferred, device_name, dtype_name, no_torch_function, plain
 
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import linecache
 import sys
-from typing import Any, Iterator
+from typing import Any
 
+from gradviz.names import Names
 from gradviz.recording import ErrorInfo, Graph
 from gradviz.user_code import is_user_file
 
@@ -52,6 +53,7 @@ class _Scene:
                                  {})
                     break
         self.user = [f for f, _ in reversed(frames) if is_user_file(f.f_code.co_filename)]
+        self._names: Names | None = None
         self.text = ""
         if info.file and info.line:
             self.text = linecache.getline(info.file, info.line).strip()
@@ -74,52 +76,21 @@ class _Scene:
         return out
 
     # the user's names
-    def namespaces(self) -> Iterator[dict]:
-        seen = set()
-        for f in self.user:
-            for ns in (f.f_locals, f.f_globals):
-                if id(ns) not in seen:
-                    seen.add(id(ns))
-                    yield ns
+    @property
+    def names(self) -> Names:
+        """The names in the user's frames (read once, when first asked)."""
+        if self._names is None:
+            self._names = Names.from_frames(self.user)
+        return self._names
 
     def name_of(self, obj: Any) -> str | None:
-        if obj is None:
-            return None
-        for ns in self.namespaces():
-            for k, v in list(ns.items()):
-                if v is obj and isinstance(k, str) and not k.startswith("__"):
-                    return k
-        for ns in self.namespaces():  # a module's parameter: model.fc1.weight
-            for k, v in list(ns.items()):
-                if isinstance(k, str) and not k.startswith("_") and _is_module(v):
-                    try:
-                        for pname, p in v.named_parameters(prefix=k):
-                            if p is obj:
-                                return pname
-                    except Exception:
-                        continue
-        return None
+        return self.names.name(obj) if obj is not None else None
 
     def module_name(self, pred) -> str | None:
-        for ns in self.namespaces():
-            for k, v in list(ns.items()):
-                if isinstance(k, str) and not k.startswith("_") and _is_module(v):
-                    try:
-                        for mname, m in v.named_modules(prefix=k):
-                            if pred(m):
-                                return mname
-                    except Exception:
-                        continue
-        return None
+        return self.names.module_name(pred)
 
     def user_tensors(self) -> list[tuple[str, Any]]:
-        out, seen = [], set()
-        for ns in self.namespaces():
-            for k, v in list(ns.items()):
-                if isinstance(k, str) and _is_tensor(v) and id(v) not in seen:
-                    seen.add(id(v))
-                    out.append((k, v))
-        return out
+        return list(self.names.plain())
 
     def where(self) -> str:
         """` (`c = a + b`, line 4)` for the failing line, or ''."""
