@@ -262,7 +262,7 @@ PHASES = ("trace", "hooks", "take_grads", "timeline")
 
 def phase_times(key: str, reps: int) -> dict[str, float]:
     """Time the parts of one record() (the best of `reps` runs, by total)."""
-    from gradviz.capture import backward as B, graph as G, recorder as R, training as T
+    from gradviz.capture import backward as B, graph as G, recorder as R, timeline as T
 
     acc: dict[str, float] = {}
 

@@ -10,11 +10,12 @@ fills them in and lets the tensors go.
 """
 from __future__ import annotations
 
+import gc
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 JSON_VERSION = 1
 
@@ -252,6 +253,273 @@ class ErrorInfo:
     node: str | None = None  # culprit node in the last graph, when there is one
 
 
+# --- training over time: one Iteration per backward() --------------------------------
+# Thousands of these make a long run (20000 iterations of lesson 10): slotted classes,
+# written as JSON key for key as the plain dicts they replaced (to_dict/from_dict).
+
+@dataclass(slots=True)
+class Formula:
+    """A manual update written out for its first element (explain/updates.py)."""
+
+    text: str  # w ← w − lr·grad = 10 − 0.05·20 = 9
+    explanation: str = ""
+    explanation_ko: str = ""
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "explanation": self.explanation, "explanation_ko": self.explanation_ko}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Formula":
+        return cls(d.get("text", ""), d.get("explanation", ""), d.get("explanation_ko", ""))
+
+
+@dataclass(slots=True)
+class ManualUpdate:
+    """The numbers of an update the code made itself (no optimizer): its first element.
+
+    Kept for the formula (ParamUpdate.formula, made by the explain layer); not in the JSON.
+    """
+
+    value: float | None  # before the update
+    grad: float | None
+    update: float | None  # the change: value after = value + update
+    first_of_many: bool = False  # the parameter has more elements: the formula says name[0]
+
+
+@dataclass(slots=True)
+class ParamUpdate:
+    """One parameter in one iteration: its value at the backward(), its .grad, the update after.
+
+    Every iteration: value, grad and update are the numbers of a one-element
+    parameter (nested as its shape: [] -> 3.0, [1] -> [3.0]), else None; `norm`
+    has their 2-norms {"value", "grad", "update"} (absolute values for one element).
+    A snapshot entry (`shape` set) adds the values under the size rule (every
+    element up to 64, else None and a summary in value_summary, ...), dtype,
+    device, how the update was made and, for a manual update, its formula.
+    """
+
+    value: Any = None
+    grad: Any = None
+    update: Any = None
+    norm: dict[str, float | None] | None = None
+    # snapshot iterations only (absent from the JSON elsewhere)
+    shape: list[int] | None = None
+    dtype: str | None = None
+    device: str | None = None
+    how: str | None = None  # "in-place", "rebinding", "SGD.step()", ... or "none"
+    value_summary: dict | None = None  # min, max, mean, norm, first, numel (big tensors)
+    grad_summary: dict | None = None
+    update_summary: dict | None = None
+    formula: Formula | None = None  # manual updates, when explained
+    manual: ManualUpdate | None = None  # what the formula is made of (not in the JSON)
+
+    def to_dict(self) -> dict:
+        if self.shape is None:
+            return {"value": self.value, "grad": self.grad, "update": self.update, "norm": self.norm}
+        d = {"shape": self.shape, "dtype": self.dtype, "device": self.device, "how": self.how,
+             "value": self.value, "value_summary": self.value_summary,
+             "grad": self.grad, "grad_summary": self.grad_summary,
+             "update": self.update, "update_summary": self.update_summary}
+        if self.formula is not None:
+            d["formula"] = self.formula.to_dict()
+        d["norm"] = self.norm
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ParamUpdate":
+        g = d.get
+        if "shape" not in d:  # most iterations: the numbers and their norms
+            return cls(g("value"), g("grad"), g("update"), g("norm"))
+        formula = g("formula")
+        return cls(value=g("value"), grad=g("grad"), update=g("update"), norm=g("norm"),
+                   shape=g("shape"), dtype=g("dtype"), device=g("device"), how=g("how"),
+                   value_summary=g("value_summary"), grad_summary=g("grad_summary"),
+                   update_summary=g("update_summary"),
+                   formula=Formula.from_dict(formula) if formula is not None else None)
+
+
+@dataclass(slots=True)
+class ParamStep:
+    """What one optimizer step() did to one parameter, in numbers for its first element."""
+
+    name: str
+    hyper: dict[str, Any] = field(default_factory=dict)  # its group's lr, momentum, betas, ...
+    step: float | None = None  # the optimizer's step count for it, after the step
+    state: dict[str, dict] = field(default_factory=dict)  # after: {key: {value, summary, shape}}
+    value_before: float | None = None
+    grad: float | None = None
+    value_after: float | None = None
+    state_before: dict[str, float | None] = field(default_factory=dict)  # exp_avg, momentum_buffer...
+    state_after: dict[str, float | None] = field(default_factory=dict)
+    # the words, when explained (explain/updates.py)
+    formula: str | None = None
+    explanation: str | None = None
+    explanation_ko: str | None = None
+    # for the formula only (not in the JSON)
+    group: int | None = None  # index of its param group
+    first_of_many: bool = False  # the parameter has more elements: the formula says name[0]
+
+    @property
+    def lr(self) -> Any:
+        return self.hyper.get("lr")
+
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "lr": self.hyper.get("lr"), "hyper": self.hyper, "step": self.step,
+             "state": self.state}
+        for key in ("formula", "explanation", "explanation_ko"):
+            text = getattr(self, key)
+            if text is not None:
+                d[key] = text
+        d["before"] = {"value": self.value_before, "grad": self.grad, **self.state_before}
+        d["after"] = {"value": self.value_after, **self.state_after}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ParamStep":
+        before, after = d.get("before") or {}, d.get("after") or {}
+        return cls(name=d.get("name", ""), hyper=d.get("hyper") or {}, step=d.get("step"),
+                   state=d.get("state") or {}, value_before=before.get("value"),
+                   grad=before.get("grad"), value_after=after.get("value"),
+                   state_before={k: v for k, v in before.items() if k not in ("value", "grad")},
+                   state_after={k: v for k, v in after.items() if k != "value"},
+                   formula=d.get("formula"), explanation=d.get("explanation"),
+                   explanation_ko=d.get("explanation_ko"))
+
+
+@dataclass(slots=True)
+class OptimizerStep:
+    """One optimizer step() in a snapshot iteration: its type and what it did per parameter."""
+
+    type: str  # SGD, Adam, ...
+    params: list[ParamStep] = field(default_factory=list)
+    error: str | None = None  # why it could not be read or written out (then only this is shown)
+
+    def to_dict(self) -> dict:
+        if self.error is not None:
+            return {"type": self.type, "error": self.error}
+        return {"type": self.type, "params": [p.to_dict() for p in self.params]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "OptimizerStep":
+        return cls(type=d.get("type", ""), params=[ParamStep.from_dict(p) for p in d.get("params") or []],
+                   error=d.get("error"))
+
+
+@dataclass(slots=True)
+class Iteration:
+    """One backward() call, and what happened to the parameters until the next one."""
+
+    index: int  # counts backward() calls from 1
+    loss: float | None = None  # the number backward() started from
+    params: dict[str, ParamUpdate] = field(default_factory=dict)  # by the user's names
+    snapshot: bool = False  # the params carry values, shape, how, formula (not only norms)
+    line: int | None = None  # the backward() line (snapshot iterations)
+    graph: int | None = None  # index of the graph recorded in this iteration
+    optimizer: list[OptimizerStep] | None = None  # its optimizer steps (snapshot iterations)
+
+    def to_dict(self) -> dict:
+        d = {"index": self.index, "loss": self.loss,
+             "params": {name: p.to_dict() for name, p in self.params.items()}}
+        if self.snapshot:
+            d["snapshot"] = True
+            d["line"] = self.line
+        if self.graph is not None:
+            d["graph"] = self.graph
+        if self.optimizer is not None:
+            d["optimizer"] = [o.to_dict() for o in self.optimizer]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Iteration":
+        g = d.get
+        param = ParamUpdate.from_dict
+        opt = g("optimizer")
+        return cls(g("index", 0), g("loss"), {name: param(p) for name, p in (g("params") or {}).items()},
+                   bool(g("snapshot")), g("line"), g("graph"),
+                   [OptimizerStep.from_dict(o) for o in opt] if opt is not None else None)
+
+
+@dataclass
+class Pitfall:
+    """A training pitfall seen in a recording, with its words in English and Korean.
+
+    Made by explain/pitfalls.py (grad_accumulation, diverging, nonfinite,
+    plateau) and explain/errors.py (warnings, dead gradients). The fields after
+    `kind` are in the order the JSON has them; the optional ones are written
+    only when set.
+    """
+
+    kind: str
+    id: str | None = None  # a warning's or a finding's id (nonleaf_grad, ...)
+    iteration: int | None = None  # where it was first seen
+    what: str | None = None  # nonfinite: "loss" or "grad"
+    until: int | None = None  # plateau: its last iteration
+    warning: str | None = None  # the warning's text
+    name: str | None = None  # the tensor a warning is about
+    graph: int | None = None  # the graph and node where it shows
+    node: str | None = None
+    op: str | None = None  # nonfinite: the forward op (or backward step) that made it
+    line: int | None = None
+    source: str | None = None  # the text of that line
+    param: str | None = None
+    cause: str | None = None  # nonfinite loss: "op" or "param"
+    located_at: int | None = None  # nonfinite loss: the iteration where the op was seen
+    step: int | None = None  # nonfinite grad: the backward step
+    loss: float | None = None
+    start_loss: float | None = None  # diverging
+    dropped: float | None = None  # plateau: how far the loss fell before it
+    title: str = ""
+    title_ko: str = ""
+    explanation: str = ""
+    explanation_ko: str = ""
+    hint: str | None = None  # the fix, in English
+    extra: dict[str, Any] = field(default_factory=dict)  # other keys, as a producer gave them
+    # The key order of the dict it was made from, when not the fields' own (warnings put
+    # `kind` after the words): kept so that the JSON stays the same.
+    key_order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        if self.key_order is None:
+            keys = self._keys()
+        else:
+            keys = [*self.key_order, *(k for k in self._keys() if k not in self.key_order
+                                       and k not in _PITFALL_ALWAYS)]
+        return {k: self.extra[k] if k in self.extra else getattr(self, k) for k in keys}
+
+    def _keys(self) -> list[str]:
+        keys = [k for k in _PITFALL_FIELDS if k in _PITFALL_ALWAYS or getattr(self, k) is not None]
+        return keys + list(self.extra)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Pitfall":
+        known = {k: v for k, v in d.items() if k in _PITFALL_FIELDS}
+        known.setdefault("kind", "")
+        p = cls(**known, extra={k: v for k, v in d.items() if k not in _PITFALL_FIELDS})
+        if list(d) != p._keys():
+            p.key_order = tuple(d)
+        return p
+
+
+_PITFALL_FIELDS = tuple(f.name for f in fields(Pitfall) if f.name not in ("extra", "key_order"))
+_PITFALL_ALWAYS = frozenset(("kind", "iteration", "title", "title_ko", "explanation", "explanation_ko"))
+
+
+class _Pitfalls(_Later):
+    """Recording.pitfalls: a _Later field whose dicts become Pitfalls when it is read.
+
+    For now explain/errors.py appends plain dicts (warnings, dead gradients) after
+    capture has made the list; this is the one place they are converted.
+    """
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        items = _Later.__get__(self, obj, owner)
+        if obj is not None:
+            for i, p in enumerate(items):
+                if type(p) is dict:
+                    items[i] = Pitfall.from_dict(p)
+        return items
+
+
 @dataclass
 class Recording(_Settled):
     """Everything captured from one run: graphs, steps, iterations, an error."""
@@ -260,8 +528,8 @@ class Recording(_Settled):
     script: str | None = None
     source: str | None = None  # the script's text, for the stepper's source panel
     device: str = "cpu"
-    iterations: list[dict] = _Later(list)
-    pitfalls: list[dict] = _Later(list)
+    iterations: list[Iteration] = _Later(list)
+    pitfalls: list[Pitfall] = _Pitfalls(list)
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
     stdout: str = ""
@@ -282,11 +550,33 @@ class Recording(_Settled):
                     gi._settle()
         return self
 
+    def on_iterations(self, fill: Callable[[list[Iteration]], None]) -> None:
+        """Have `fill` complete the iterations (the explain layer's words) before they are read.
+
+        Capture makes the iterations when they are first read (see _Later): then
+        `fill` runs right after they are made. Without iterations still owed it runs now.
+        """
+        if self._pending is None:
+            fill(self.iterations)
+        else:
+            self.__dict__.setdefault("_fills", []).append(fill)
+
+    def iterations_made(self) -> None:
+        """Called by whoever made the iterations owed: runs what on_iterations() asked for."""
+        for fill in self.__dict__.pop("_fills", ()):
+            try:
+                fill(self.iterations)
+            except Exception as e:  # words must never cost the user their numbers
+                self.notes.append(f"update formulas unavailable: {type(e).__name__}: {e}")
+
     def _plain_dict(self) -> dict:
         # asdict deep-copies every number (Python 3.11): too slow for a 20000-iteration timeline,
-        # whose entries are plain dicts already.
+        # whose entries make their own plain dicts (to_dict), sharing their values.
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["graphs"] = [asdict(g) for g in self.graphs]
+        its = d["iterations"]
+        d["iterations"] = _without_gc(lambda: [it.to_dict() for it in its])
+        d["pitfalls"] = [p.to_dict() for p in d["pitfalls"]]
         d["error"] = asdict(self.error) if self.error is not None else None
         return d
 
@@ -304,6 +594,9 @@ class Recording(_Settled):
     def from_dict(cls, d: dict) -> "Recording":
         d = dict(d)
         d["graphs"] = [Graph.from_dict(g) for g in d.get("graphs", [])]
+        its = d.get("iterations") or []
+        d["iterations"] = _without_gc(lambda: [Iteration.from_dict(it) for it in its])
+        d["pitfalls"] = [Pitfall.from_dict(p) for p in d.get("pitfalls") or []]
         if d.get("error"):
             d["error"] = ErrorInfo(**_known(ErrorInfo, d["error"]))
         return cls(**_known(cls, d))
@@ -335,6 +628,22 @@ class Recording(_Settled):
         from gradviz import render
 
         return render.stepper_html(self, embed=True)
+
+
+def _without_gc(make: Callable[[], Any]) -> Any:
+    """make(), with the cyclic garbage collector paused.
+
+    A long run's timeline makes tens of thousands of small acyclic objects at
+    once: with the collector on they set off passes over every object in the
+    process (torch's too), which cost more than making them.
+    """
+    if not gc.isenabled():
+        return make()
+    gc.disable()
+    try:
+        return make()
+    finally:
+        gc.enable()
 
 
 def _known(cls: type, d: dict) -> dict:

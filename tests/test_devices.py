@@ -34,9 +34,9 @@ def test_lesson6_on_device(device):
     assert rec.device == device
     w = rec.graph.by_name("w")
     assert _same_device(w.device, device)
-    first = rec.iterations[0]["params"]["w"]
-    assert _same_device(first["device"], device)
-    after = [it["params"]["w"]["value"] + it["params"]["w"]["update"] for it in rec.iterations[:4]]
+    first = rec.iterations[0].params["w"]
+    assert _same_device(first.device, device)
+    after = [it.params["w"].value + it.params["w"].update for it in rec.iterations[:4]]
     assert after == pytest.approx([9, 8.1, 7.29, 6.561], abs=1e-5)
     # the default device is back to what it was, with no device context left on the mode stack
     assert torch.get_default_device().type == "cpu"
@@ -47,8 +47,8 @@ def test_lesson8_on_device_quick(device):
     rec = execute(LESSONS_DIR / "08_two_layer_net.py", [], device=device, at="last", total=500)
     assert rec.error is None, rec.error
     its = rec.iterations
-    assert len(its) == 500 and its[-1]["loss"] < 1.0
-    assert _same_device(its[0]["params"]["w1"]["device"], device)
+    assert len(its) == 500 and its[-1].loss < 1.0
+    assert _same_device(its[0].params["w1"].device, device)
     assert all(_same_device(n.device, device) for n in rec.graphs[-1].nodes
                if n.kind == "tensor" and n.device)
 
@@ -62,10 +62,10 @@ def test_record_api_on_device(device):
             opt.zero_grad()
             (w ** 2).sum().backward()
             opt.step()
-    assert [it["loss"] for it in rec.iterations] == pytest.approx([5.0, 3.2, 1.058], abs=1e-4)
-    info = rec.iterations[1]["optimizer"][0]["params"][0]
-    assert "buf ← μ·buf + (1−dampening)·g" in info["formula"]
-    assert _same_device(rec.iterations[0]["params"]["w"]["device"], device)
+    assert [it.loss for it in rec.iterations] == pytest.approx([5.0, 3.2, 1.058], abs=1e-4)
+    info = rec.iterations[1].optimizer[0].params[0]
+    assert "buf ← μ·buf + (1−dampening)·g" in info.formula
+    assert _same_device(rec.iterations[0].params["w"].device, device)
 
 
 def test_unavailable_device_is_a_clear_error_listing_the_available_ones():

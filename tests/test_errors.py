@@ -203,14 +203,14 @@ def test_nonleaf_grad_warning_is_explained(tmp_path):
     assert rec.error is None
     notes = [n for n in rec.notes if "retain_grad" in n]
     assert notes and notes[0].startswith("line 6: y is not a leaf"), rec.notes
-    found = [p for p in rec.pitfalls if p.get("id") == "nonleaf_grad"]
+    found = [p for p in rec.pitfalls if p.id == "nonleaf_grad"]
     assert len(found) == 1
     p = found[0]
-    assert p["line"] == 6 and p["name"] == "y" and "y.retain_grad()" in p["hint"]
-    assert HANGUL.search(p["explanation_ko"]) and "y.retain_grad()" in p["explanation_ko"]
+    assert p.line == 6 and p.name == "y" and "y.retain_grad()" in p.hint
+    assert HANGUL.search(p.explanation_ko) and "y.retain_grad()" in p.explanation_ko
     # the culprit on the graph carries the note
-    g = rec.graphs[p["graph"]]
-    assert g.node(p["node"]).name == "y" and "retain_grad" in g.node(p["node"]).note
+    g = rec.graphs[p.graph]
+    assert g.node(p.node).name == "y" and "retain_grad" in g.node(p.node).note
 
 
 def test_nonleaf_grad_warning_once_per_line_in_a_loop(tmp_path):
@@ -223,7 +223,7 @@ def test_nonleaf_grad_warning_once_per_line_in_a_loop(tmp_path):
             g = y.grad
         """)
     assert rec.error is None
-    assert len([p for p in rec.pitfalls if p.get("id") == "nonleaf_grad"]) == 1
+    assert len([p for p in rec.pitfalls if p.id == "nonleaf_grad"]) == 1
 
 
 def test_explain_warning_direct():

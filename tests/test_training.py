@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.capture.training import _num, parse_at
+from gradviz.capture.recorder import parse_at
+from gradviz.explain.updates import _num
 from gradviz.progress import Progress, TqdmProgress
 from gradviz.recording import Recording
 from gradviz.runner import execute, run_script
@@ -23,7 +24,7 @@ def lesson(name: str, args=(), **options) -> Recording:
 
 
 def values(rec: Recording, name: str, first: int, last: int) -> list:
-    return [it["params"][name]["value"] for it in rec.iterations[first - 1:last]]
+    return [it.params[name].value for it in rec.iterations[first - 1:last]]
 
 
 # --- the lessons -------------------------------------------------------------------------
@@ -53,15 +54,15 @@ def test_lesson6_trajectory_is_exactly_pytorchs():
     # the seed's numbers: w after each step
     seed1 = [10 * 0.9 ** (k + 1) for k in range(30)]
     seed2 = [10 * 0.4 ** (k + 1) for k in range(20)]
-    after1 = [it["params"]["w"]["value"] + it["params"]["w"]["update"] for it in rec.iterations[:30]]
-    after2 = [it["params"]["w"]["value"] + it["params"]["w"]["update"] for it in rec.iterations[30:]]
+    after1 = [it.params["w"].value + it.params["w"].update for it in rec.iterations[:30]]
+    after2 = [it.params["w"].value + it.params["w"].update for it in rec.iterations[30:]]
     assert after1[:4] == pytest.approx([9, 8.1, 7.29, 6.561], abs=1e-5)
     assert after2[:4] == pytest.approx([4, 1.6, 0.64, 0.256], abs=1e-5)
     assert after1 == pytest.approx(seed1, abs=1e-5) and after2 == pytest.approx(seed2, abs=1e-5)
     first = rec.iterations[0]
-    assert first["loss"] == 100.0 and first["params"]["w"]["grad"] == 20.0
-    assert first["params"]["w"]["how"] == "in-place"
-    assert first["params"]["w"]["formula"]["text"] == "w ← w − lr·grad = 10 − 0.05·20 = 9"
+    assert first.loss == 100.0 and first.params["w"].grad == 20.0
+    assert first.params["w"].how == "in-place"
+    assert first.params["w"].formula.text == "w ← w − lr·grad = 10 − 0.05·20 = 9"
     # one graph per loop: the first iteration, and the first of the second loop
     assert [g.iteration for g in rec.graphs][0] == 1 and len(rec.graphs) == 2
     assert rec.graphs[1].iteration in (31, 32) and rec.graphs[1].steps
@@ -72,41 +73,41 @@ def test_lesson7_sgd_updates_are_minus_lr_times_grad():
     rec = lesson("07_linear_regression.py")
     its = rec.iterations
     assert len(its) == 2000
-    last1, last2 = its[999]["params"], its[-1]["params"]
-    assert last1["W"]["value"][0] + last1["W"]["update"][0] == pytest.approx(1.0, abs=0.1)
-    assert last1["b"]["value"][0] + last1["b"]["update"][0] == pytest.approx(0.0, abs=0.1)
-    assert last2["model.linear.weight"]["value"][0][0] == pytest.approx(1.0, abs=0.1)
-    assert last2["model.linear.bias"]["value"][0] == pytest.approx(0.0, abs=0.1)
+    last1, last2 = its[999].params, its[-1].params
+    assert last1["W"].value[0] + last1["W"].update[0] == pytest.approx(1.0, abs=0.1)
+    assert last1["b"].value[0] + last1["b"].update[0] == pytest.approx(0.0, abs=0.1)
+    assert last2["model.linear.weight"].value[0][0] == pytest.approx(1.0, abs=0.1)
+    assert last2["model.linear.bias"].value[0] == pytest.approx(0.0, abs=0.1)
     for it in its:
-        for p in it["params"].values():
-            g, u = p["grad"], p["update"]
+        for p in it.params.values():
+            g, u = p.grad, p.update
             while isinstance(g, list):
                 g, u = g[0], u[0]
             assert u == pytest.approx(-0.01 * g, rel=1e-5, abs=2e-7)  # float32 new - old
-    snap = next(it for it in its if it.get("snapshot") and it["index"] > 1)
-    assert {p["how"] for p in snap["params"].values()} == {"SGD.step()"}
-    opt = its[0]["optimizer"][0]
-    assert opt["type"] == "SGD"
-    by_name = {p["name"]: p for p in opt["params"]}
-    assert by_name["W"]["formula"] == "W ← W − lr·grad = 0 − 0.01·(-9.33333) = 0.0933333"
-    assert by_name["W"]["lr"] == 0.01 and "학습률" in by_name["W"]["explanation_ko"]
+    snap = next(it for it in its if it.snapshot and it.index > 1)
+    assert {p.how for p in snap.params.values()} == {"SGD.step()"}
+    opt = its[0].optimizer[0]
+    assert opt.type == "SGD"
+    by_name = {p.name: p for p in opt.params}
+    assert by_name["W"].formula == "W ← W − lr·grad = 0 − 0.01·(-9.33333) = 0.0933333"
+    assert by_name["W"].lr == 0.01 and "학습률" in by_name["W"].explanation_ko
 
 
 def test_lesson8_two_layer_net_manual_updates():
     rec = lesson("08_two_layer_net.py", at="last", total=500)
     its = rec.iterations
     assert len(its) == 500
-    assert its[-1]["loss"] < its[0]["loss"] / 1e3
-    assert set(its[0]["params"]) == {"w1", "w2"}
-    w1 = its[0]["params"]["w1"]
-    assert w1["value"] is None and w1["value_summary"]["numel"] == 100_000  # size rule
-    assert w1["device"] == "cpu" and w1["how"] == "in-place"
+    assert its[-1].loss < its[0].loss / 1e3
+    assert set(its[0].params) == {"w1", "w2"}
+    w1 = its[0].params["w1"]
+    assert w1.value is None and w1.value_summary["numel"] == 100_000  # size rule
+    assert w1.device == "cpu" and w1.how == "in-place"
     # norms every iteration; update = -1e-6 * grad while the steps are big enough for float32
     # (later a step of 1e-6 * grad is below the spacing of the weights' values and rounds)
     for it in its[:100]:
-        for n in (it["params"]["w1"]["norm"], it["params"]["w2"]["norm"]):
+        for n in (it.params["w1"].norm, it.params["w2"].norm):
             assert n["update"] == pytest.approx(1e-6 * n["grad"], rel=1e-2)
-    assert all(it["params"]["w2"]["norm"]["grad"] > 0 for it in its)
+    assert all(it.params["w2"].norm["grad"] > 0 for it in its)
     assert [g.iteration for g in rec.graphs] == [1, 500]
     assert rec.graphs[-1].steps and rec.graphs[-1].by_name("y_pred").value is None
     assert not rec.pitfalls  # the grads are zeroed by hand: no accumulation
@@ -124,28 +125,28 @@ def test_lesson10_restoration_rebinding_and_same_numbers():
         ns = runpy.run_path(str(LESSONS_DIR / "10_image_restoration.py"), run_name="__main__")
     finally:
         sys.argv = saved
-    assert its[-1]["loss"] == ns["loss"].item()  # recording never changes the numbers
-    assert its[0]["loss"] == pytest.approx(12.05, abs=0.5)
-    r = next(it for it in its[5:] if it.get("snapshot"))["params"]["r"]
-    assert r["how"] == "rebinding"
-    assert r["norm"]["update"] == pytest.approx(0.8 * r["norm"]["grad"], rel=1e-4)
-    assert r["formula"]["text"].startswith("r[0] ← r[0] − lr·grad")
-    assert "lr = 0.8" in r["formula"]["explanation"]
-    assert its[-1]["params"]["r"]["how"] == "rebinding"  # the last update, seen at the end
+    assert its[-1].loss == ns["loss"].item()  # recording never changes the numbers
+    assert its[0].loss == pytest.approx(12.05, abs=0.5)
+    r = next(it for it in its[5:] if it.snapshot).params["r"]
+    assert r.how == "rebinding"
+    assert r.norm["update"] == pytest.approx(0.8 * r.norm["grad"], rel=1e-4)
+    assert r.formula.text.startswith("r[0] ← r[0] − lr·grad")
+    assert "lr = 0.8" in r.formula.explanation
+    assert its[-1].params["r"].how == "rebinding"  # the last update, seen at the end
 
 
 def test_lesson11_adam_state_and_formula():
     rec = lesson("11_char_rnn.py")
     assert len(rec.iterations) == 50
-    opt = rec.iterations[1]["optimizer"][0]
-    assert opt["type"] == "Adam"
-    p = opt["params"][0]
-    assert p["name"].startswith("rnn.") and p["lr"] == 0.1 and p["step"] == 2.0
-    assert set(p["state"]) >= {"exp_avg", "exp_avg_sq"}
-    assert "m ← β1·m + (1−β1)·g" in p["formula"] and "v̂" in p["formula"]
+    opt = rec.iterations[1].optimizer[0]
+    assert opt.type == "Adam"
+    p = opt.params[0]
+    assert p.name.startswith("rnn.") and p.lr == 0.1 and p.step == 2.0
+    assert set(p.state) >= {"exp_avg", "exp_avg_sq"}
+    assert "m ← β1·m + (1−β1)·g" in p.formula and "v̂" in p.formula
     # the formula ends at the value the optimizer really produced
-    assert p["formula"].endswith("= " + _num(p["after"]["value"]))
-    assert rec.iterations[-1]["loss"] < rec.iterations[0]["loss"]
+    assert p.formula.endswith("= " + _num(p.value_after))
+    assert rec.iterations[-1].loss < rec.iterations[0].loss
 
 
 # --- which iterations keep a graph ----------------------------------------------------
@@ -167,17 +168,17 @@ def test_at_keeps_full_graphs_and_last_with_total():
     assert [g.iteration for g in rec.graphs] == [1, 3, 6]
     for g in rec.graphs:
         assert g.steps and any(n.source for n in g.nodes if n.kind == "op")
-        assert rec.iterations[g.iteration - 1]["graph"] == g.index
+        assert rec.iterations[g.iteration - 1].graph == g.index
 
 
 def test_last_without_total_is_drawn_after_the_run():
     with gradviz.record(at="last") as rec:
-        w = loop(7)
+        loop(7)
     g = rec.graphs[-1]
     assert g.iteration == 7 and not g.steps and "not known in advance" in g.notes[0]
     node = g.by_name("w")
-    assert node.value == rec.iterations[-1]["params"]["w"]["value"]
-    assert node.grad == rec.iterations[-1]["params"]["w"]["grad"]
+    assert node.value == rec.iterations[-1].params["w"].value
+    assert node.grad == rec.iterations[-1].params["w"].grad
     assert parse_at("1, 100,last") == (frozenset({1, 100}), True)
     with pytest.raises(ValueError):
         parse_at("0")
@@ -186,7 +187,7 @@ def test_last_without_total_is_drawn_after_the_run():
 # --- pitfalls ---------------------------------------------------------------------------
 
 def kinds(rec):
-    return {p["kind"]: p for p in rec.pitfalls}
+    return {p.kind: p for p in rec.pitfalls}
 
 
 def test_pitfall_gradients_accumulate_without_zero_grad():
@@ -198,8 +199,8 @@ def test_pitfall_gradients_accumulate_without_zero_grad():
             loss.backward()
             opt.step()  # no zero_grad()
     p = kinds(rec)["grad_accumulation"]
-    assert p["iteration"] == 2 and p["param"] == "w"
-    assert "zero_grad" in p["explanation"] and "zero_grad" in p["explanation_ko"]
+    assert p.iteration == 2 and p.param == "w"
+    assert "zero_grad" in p.explanation and "zero_grad" in p.explanation_ko
 
 
 def test_no_accumulation_pitfall_for_gradient_accumulation_on_purpose():
@@ -218,7 +219,7 @@ def test_pitfall_diverging_learning_rate_too_high():
     with gradviz.record() as rec:
         loop(12, lr=1.5)
     p = kinds(rec)["diverging"]
-    assert p["iteration"] <= 4 and "learning rate" in p["explanation"] and p["title_ko"]
+    assert p.iteration <= 4 and "learning rate" in p.explanation and p.title_ko
 
 
 def test_pitfall_nan_names_the_op_that_made_it():
@@ -227,8 +228,8 @@ def test_pitfall_nan_names_the_op_that_made_it():
         loss = torch.log(w - 2).sum()   # log(-1) = nan
         loss.backward()
     p = kinds(rec)["nonfinite"]
-    assert p["iteration"] == 1 and p["op"] == "log" and p["line"] and "log" in p["source"]
-    assert p["graph"] == 0 and rec.graphs[0].node(p["node"]).op == "LogBackward0"
+    assert p.iteration == 1 and p.op == "log" and p.line and "log" in p.source
+    assert p.graph == 0 and rec.graphs[0].node(p.node).op == "LogBackward0"
 
 
 def test_pitfall_nan_in_a_later_unlogged_iteration_is_located_at_the_next():
@@ -241,7 +242,7 @@ def test_pitfall_nan_in_a_later_unlogged_iteration_is_located_at_the_next():
                 w -= 0.3          # 1, 0.7, 0.4, 0.1, -0.2 (nan from iteration 5)
             w.grad = None
     p = kinds(rec)["nonfinite"]
-    assert p["iteration"] == 5 and p["op"] == "log" and p["located_at"] == 6
+    assert p.iteration == 5 and p.op == "log" and p.located_at == 6
 
 
 def test_pitfall_nan_from_an_exploded_parameter():
@@ -254,18 +255,18 @@ def test_pitfall_nan_from_an_exploded_parameter():
                 w *= 1e10          # 1e10, 1e20, 1e30, then inf (float32)
             w.grad = None
     p = kinds(rec)["nonfinite"]
-    assert p["iteration"] == 5 and p["param"] == "w" and p["cause"] == "param"
-    assert "learning rate" in p["explanation"]
+    assert p.iteration == 5 and p.param == "w" and p.cause == "param"
+    assert "learning rate" in p.explanation
 
 
 def test_pitfall_overflow_while_diverging():
     with gradviz.record() as rec:
         loop(400, lr=5.0)
-    assert kinds(rec)["diverging"]["iteration"] <= 4
-    loss_nan = next(p for p in rec.pitfalls if p["kind"] == "nonfinite" and p["what"] == "loss")
-    assert loss_nan["op"] == "pow" and loss_nan["located_at"] == loss_nan["iteration"] + 1
-    grad_nan = next(p for p in rec.pitfalls if p["kind"] == "nonfinite" and p["what"] == "grad")
-    assert grad_nan["param"] == "w" and grad_nan["iteration"] > loss_nan["iteration"]
+    assert kinds(rec)["diverging"].iteration <= 4
+    loss_nan = next(p for p in rec.pitfalls if p.kind == "nonfinite" and p.what == "loss")
+    assert loss_nan.op == "pow" and loss_nan.located_at == loss_nan.iteration + 1
+    grad_nan = next(p for p in rec.pitfalls if p.kind == "nonfinite" and p.what == "grad")
+    assert grad_nan.param == "w" and grad_nan.iteration > loss_nan.iteration
 
 
 def test_pitfall_plateau():
@@ -278,8 +279,8 @@ def test_pitfall_plateau():
                 w -= 0.3 * w.grad
             w.grad = None
     p = kinds(rec)["plateau"]
-    assert 10 <= p["iteration"] <= 40 and p["until"] == 300
-    assert "torch.dist" in p["explanation"]
+    assert 10 <= p.iteration <= 40 and p.until == 300
+    assert "torch.dist" in p.explanation
 
 
 # --- the data -------------------------------------------------------------------------------
@@ -307,7 +308,7 @@ def test_json_shape_of_iterations():
     assert b["update_summary"]["max"] == pytest.approx(0.2)
     assert b["norm"]["grad"] == pytest.approx(20.0) and b["device"] == "cpu"
     back = Recording.from_json(rec.to_json())
-    assert back.iterations == d["iterations"]
+    assert [it.to_dict() for it in back.iterations] == d["iterations"]
 
 
 def test_long_runs_stay_bounded():
@@ -321,10 +322,10 @@ def test_long_runs_stay_bounded():
             w.grad = None
     its = rec.iterations
     assert len(its) == 20000 and len(rec.graphs) == 1
-    snaps = [it for it in its if it.get("snapshot")]
+    snaps = [it for it in its if it.snapshot]
     assert 100 <= len(snaps) <= 300
-    assert snaps[-1]["index"] == 20000
-    assert all(it["params"]["w"]["norm"]["grad"] > 0 for it in its)
+    assert snaps[-1].index == 20000
+    assert all(it.params["w"].norm["grad"] > 0 for it in its)
 
 
 def test_no_patching_left_behind():
@@ -353,8 +354,8 @@ def test_autograd_backward_is_an_iteration_too():
     with gradviz.record() as rec:
         torch.autograd.backward(a * a)
         torch.autograd.backward([a * 3])
-    assert [it["loss"] for it in rec.iterations] == [4.0, 6.0]
-    assert rec.iterations[0]["params"]["a"]["grad"] == 4.0
+    assert [it.loss for it in rec.iterations] == [4.0, 6.0]
+    assert rec.iterations[0].params["a"].grad == 4.0
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -417,7 +418,7 @@ def test_a_mode_the_code_leaves_open_is_kept_and_ours_removed():
     assert stack == before + [theirs]
     theirs.__exit__(None, None, None)
     assert _get_current_function_mode_stack() == before
-    assert rec.iterations[0]["params"]["w"]["grad"] == 4.0
+    assert rec.iterations[0].params["w"].grad == 4.0
 
 
 @pytest.mark.parametrize("how", ["rebinding", "in-place", "optimizer"])
@@ -449,10 +450,10 @@ def test_fast_path_agrees_with_the_general_one(how):
 
     general = run(snapshots=10**6)  # a snapshot every iteration: close() and begin()
     fast = run(total=10**6)  # no snapshots after the first: the flat loop
-    assert sum(1 for it in fast if it.get("snapshot")) <= 3
+    assert sum(1 for it in fast if it.snapshot) <= 3
     for a, b in zip(general, fast, strict=True):
-        assert a["loss"] == b["loss"]
-        assert a["params"]["s"]["value"] == b["params"]["s"]["value"]
-        assert a["params"]["s"]["update"] == b["params"]["s"]["update"]
-        assert a["params"]["w"]["norm"] == b["params"]["w"]["norm"]
-    assert all(it["params"]["w"]["norm"]["update"] > 0 for it in fast[:-1])
+        assert a.loss == b.loss
+        assert a.params["s"].value == b.params["s"].value
+        assert a.params["s"].update == b.params["s"].update
+        assert a.params["w"].norm == b.params["w"].norm
+    assert all(it.params["w"].norm["update"] > 0 for it in fast[:-1])

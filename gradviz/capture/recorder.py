@@ -1,6 +1,6 @@
 """record(), show() and step(): the public ways into capture.
 
-Every backward() starts an iteration (see capture/training.py). Which
+Every backward() starts an iteration (see capture/timeline.py). Which
 iterations keep their whole graph and backward steps:
 
 - the first, the ones asked for with `at=` (numbers, and "last"), and the
@@ -26,21 +26,44 @@ log switched on, when the log was off).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 
 from gradviz.capture.backward import StepWatcher
+from gradviz.capture.backward_trap import BackwardTrap
 from gradviz.capture.forward import ForwardLog, source_line
 from gradviz.capture.graph import LiveGraph, build, no_torch_function, paused_gc, trace
+from gradviz.capture.optimizers import OptimizerWatch
+from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
 from gradviz.names import Names
 from gradviz.user_code import user_frame, user_frames
-from gradviz.capture.training import (MAX_SNAPSHOTS, BackwardTrap, OptimizerWatch, Timeline,
-                                      parse_at)
 from gradviz.progress import ProgressMeter
 from gradviz.recording import Graph, Recording
 
 MAX_UNREAD = 4  # graphs whose tensors wait for their first reading, at most (memory)
+
+
+def parse_at(spec: Any) -> tuple[frozenset[int], bool]:
+    """`"1,100,last"` or `[1, 100, "last"]` -> ({1, 100}, True). Iterations count from 1."""
+    if spec is None:
+        return frozenset(), False
+    items: Iterable[Any] = spec.split(",") if isinstance(spec, str) else (
+        [spec] if isinstance(spec, int) else spec)
+    numbers, last = set(), False
+    for item in items:
+        text = str(item).strip().lower()
+        if not text:
+            continue
+        if text in ("last", "end", "-1"):
+            last = True
+        elif text == "first":
+            numbers.add(1)
+        elif text.isdigit() and int(text) >= 1:
+            numbers.add(int(text))
+        else:
+            raise ValueError(f"--at takes iteration numbers from 1 and 'last', not {item!r}")
+    return frozenset(numbers), last
 
 
 class Recorder:
@@ -325,10 +348,12 @@ class _Timeline:
         with no_torch_function():
             try:
                 tl.settle_late()
-                rec.iterations = tl.to_dicts()
+                with paused_gc():  # (see Recorder.finish)
+                    rec.iterations = tl.to_iterations()
                 tl.deferred.resolve()
             except Exception as e:  # the timeline must never cost the user their graphs
                 rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
+            rec.iterations_made()  # the words the explain layer asked for (Recording.on_iterations)
             _locate_grad_events(tl.events, rec)
             try:
                 from gradviz.explain.pitfalls import find_pitfalls

@@ -11,12 +11,15 @@ Four kinds, each flagged at the iteration where it first shows:
 - plateau: the loss has stopped changing for a long stretch.
 
 Capture reports raw facts (events: accumulation and NaN sightings); the loss
-curve is read here. Plain data in, plain data out: no torch.
+curve is read here. Plain data in (recording.Iteration), plain data out
+(recording.Pitfall): no torch.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from gradviz.recording import Iteration, Pitfall
 
 DIVERGE_FACTOR = 10.0  # loss above this many times its starting value: diverging
 RISE_RUN = 8  # or rising this many iterations in a row, to at least twice the start
@@ -25,15 +28,15 @@ PLATEAU_SHARE = 0.05  # ...and this share of the run
 PLATEAU_TOL = 0.005  # chunk means within 0.5% of the final level count as flat
 
 
-def find_pitfalls(iterations: list[dict], events: list[dict] | None = None,
-                  lines: list[int | None] | None = None) -> list[dict]:
+def find_pitfalls(iterations: list[Iteration], events: list[dict] | None = None,
+                  lines: list[int | None] | None = None) -> list[Pitfall]:
     """Every pitfall found, in iteration order. Never raises on odd input.
 
     `lines` (the backward() line of each iteration) splits the loss curve into
     one curve per loop, so a second loop that starts again from a high loss is
     not read as the first one rising.
     """
-    out: list[dict] = []
+    out: list[Pitfall] = []
     for e in events or []:
         try:
             if e.get("kind") == "grad_accumulation":
@@ -50,7 +53,7 @@ def find_pitfalls(iterations: list[dict], events: list[dict] | None = None,
                 p = None
             if p is not None:
                 out.append(p)
-    out.sort(key=lambda p: (p.get("iteration") or 0))
+    out.sort(key=lambda p: (p.iteration or 0))
     return out
 
 
@@ -62,60 +65,58 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _segments(iterations: list[dict], lines: list[int | None] | None) -> list[list[tuple[int, Any]]]:
+def _segments(iterations: list[Iteration], lines: list[int | None] | None) -> list[list[tuple[int, Any]]]:
     """(index, loss) runs of consecutive iterations from the same backward() line."""
     if not lines or len(lines) != len(iterations):
-        return [[(it["index"], it.get("loss")) for it in iterations]]
+        return [[(it.index, it.loss) for it in iterations]]
     out: list[list[tuple[int, Any]]] = []
     prev = object()
     for it, line in zip(iterations, lines):
         if line != prev:
             out.append([])
             prev = line
-        out[-1].append((it["index"], it.get("loss")))
+        out[-1].append((it.index, it.loss))
     return out
 
 
 # --- from capture's events ----------------------------------------------------------
 
-def _accumulation(e: dict) -> dict:
+def _accumulation(e: dict) -> Pitfall:
     k, name = e["iteration"], e.get("param") or "a parameter"
-    return {
-        "kind": "grad_accumulation", "iteration": k, "param": name,
-        "title": f"Gradients pile up: {name}.grad is never reset",
-        "title_ko": f"기울기가 쌓입니다: {name}.grad를 초기화하지 않았습니다",
-        "explanation": (
+    return Pitfall(
+        kind="grad_accumulation", iteration=k, param=name,
+        title=f"Gradients pile up: {name}.grad is never reset",
+        title_ko=f"기울기가 쌓입니다: {name}.grad를 초기화하지 않았습니다",
+        explanation=(
             f"At iteration {k}, {name} had already been updated but {name}.grad still held the "
             "previous gradient, and backward() adds to .grad instead of replacing it. Each step then "
             "uses the sum of all past gradients. Call optimizer.zero_grad() (or "
             f"{name}.grad.zero_() / {name}.grad = None) once per iteration, before backward()."),
-        "explanation_ko": (
+        explanation_ko=(
             f"{k}번째 반복에서 {name}은(는) 이미 갱신되었는데 {name}.grad에는 이전 기울기가 그대로 "
             "남아 있었습니다. backward()는 .grad를 바꾸지 않고 더합니다. 그래서 매 걸음이 지금까지의 "
             "모든 기울기의 합을 쓰게 됩니다. 반복마다 backward() 전에 optimizer.zero_grad()(또는 "
-            f"{name}.grad.zero_() / {name}.grad = None)를 한 번 호출하세요."),
-    }
+            f"{name}.grad.zero_() / {name}.grad = None)를 한 번 호출하세요."))
 
 
-def _nonfinite(e: dict) -> dict:
+def _nonfinite(e: dict) -> Pitfall:
     k, what = e["iteration"], e.get("what", "loss")
-    out = {"kind": "nonfinite", "iteration": k, "what": what}
+    out = Pitfall(kind="nonfinite", iteration=k, what=what)
     for key in ("graph", "node", "op", "line", "source", "param", "cause", "located_at", "step", "loss"):
         if e.get(key) is not None:
-            out[key] = e[key]
+            setattr(out, key, e[key])
     if what == "grad":
         name = e.get("param") or "a parameter"
         where = f" The first backward step that sent it: {e['op']}." if e.get("op") else ""
         where_ko = f" 처음 그것을 보낸 역전파 단계: {e['op']}." if e.get("op") else ""
-        out.update(
-            title=f"NaN or inf in the gradient of {name}",
-            title_ko=f"{name}의 기울기에 NaN 또는 inf",
-            explanation=(f"At iteration {k} the gradient of {name} held NaN or inf values although "
+        out.title = f"NaN or inf in the gradient of {name}"
+        out.title_ko = f"{name}의 기울기에 NaN 또는 inf"
+        out.explanation = (f"At iteration {k} the gradient of {name} held NaN or inf values although "
                          "the loss was a number. A derivative blows up somewhere (sqrt or log at 0, "
-                         f"division by a tiny number).{where}"),
-            explanation_ko=(f"{k}번째 반복에서 손실은 정상인데 {name}의 기울기에 NaN 또는 inf가 "
-                            "나타났습니다. 어딘가에서 미분값이 폭발합니다(0에서의 sqrt나 log, 아주 작은 "
-                            f"수로 나누기).{where_ko}"))
+                         f"division by a tiny number).{where}")
+        out.explanation_ko = (f"{k}번째 반복에서 손실은 정상인데 {name}의 기울기에 NaN 또는 inf가 "
+                              "나타났습니다. 어딘가에서 미분값이 폭발합니다(0에서의 sqrt나 log, 아주 작은 "
+                              f"수로 나누기).{where_ko}")
         return out
     value = _fmt(e.get("loss"))
     if e.get("cause") == "param":
@@ -140,13 +141,12 @@ def _nonfinite(e: dict) -> dict:
                  f"iteration); record iteration {k} in full to see it (at={k}, or --at {k}).")
         cause_ko = (" 이것을 만든 연산은 볼 수 없었습니다(기록된 반복에서 다시 일어나지 않음). "
                     f"{k}번째 반복을 온전히 기록하면 보입니다(at={k} 또는 --at {k}).")
-    out.update(
-        title=f"The loss became {value} at iteration {k}",
-        title_ko=f"{k}번째 반복에서 손실이 {value}이(가) 되었습니다",
-        explanation=(f"NaN (not a number) or inf spreads through every later operation, so training "
-                     f"cannot recover from it.{cause}"),
-        explanation_ko=(f"NaN(숫자가 아님)이나 inf는 이후의 모든 연산으로 퍼지므로 학습이 회복되지 "
-                        f"않습니다.{cause_ko}"))
+    out.title = f"The loss became {value} at iteration {k}"
+    out.title_ko = f"{k}번째 반복에서 손실이 {value}이(가) 되었습니다"
+    out.explanation = (f"NaN (not a number) or inf spreads through every later operation, so training "
+                       f"cannot recover from it.{cause}")
+    out.explanation_ko = (f"NaN(숫자가 아님)이나 inf는 이후의 모든 연산으로 퍼지므로 학습이 회복되지 "
+                          f"않습니다.{cause_ko}")
     return out
 
 
@@ -162,7 +162,7 @@ def _finite(losses: list[tuple[int, Any]]) -> list[tuple[int, float]]:
     return out
 
 
-def _diverging(losses: list[tuple[int, Any]]) -> dict | None:
+def _diverging(losses: list[tuple[int, Any]]) -> Pitfall | None:
     pts = _finite(losses)
     if len(pts) < 3:
         return None
@@ -184,21 +184,20 @@ def _diverging(losses: list[tuple[int, Any]]) -> dict | None:
     if hit is None:
         return None
     k, v, how = hit
-    return {
-        "kind": "diverging", "iteration": k, "loss": v, "start_loss": start,
-        "title": f"The loss is growing: {_fmt(start)} at the start, {_fmt(v)} at iteration {k}",
-        "title_ko": f"손실이 커집니다: 처음 {_fmt(start)}, {k}번째 반복에서 {_fmt(v)}",
-        "explanation": (
+    return Pitfall(
+        kind="diverging", iteration=k, loss=v, start_loss=start,
+        title=f"The loss is growing: {_fmt(start)} at the start, {_fmt(v)} at iteration {k}",
+        title_ko=f"손실이 커집니다: 처음 {_fmt(start)}, {k}번째 반복에서 {_fmt(v)}",
+        explanation=(
             "Gradient descent should make the loss smaller. When every step overshoots the "
             "minimum, the loss grows instead and soon diverges to inf or NaN. The usual cause is a "
             "learning rate that is too high: try one 10 times smaller."),
-        "explanation_ko": (
+        explanation_ko=(
             "경사 하강은 손실을 줄여야 합니다. 걸음마다 최솟점을 지나쳐 버리면 손실이 오히려 커지고 곧 "
-            "inf나 NaN으로 발산합니다. 흔한 원인은 너무 큰 학습률입니다. 10배 작은 값을 시도해 보세요."),
-    }
+            "inf나 NaN으로 발산합니다. 흔한 원인은 너무 큰 학습률입니다. 10배 작은 값을 시도해 보세요."))
 
 
-def _plateau(losses: list[tuple[int, Any]]) -> dict | None:
+def _plateau(losses: list[tuple[int, Any]]) -> Pitfall | None:
     pts = _finite(losses)
     n = len(pts)
     if n < 2 * PLATEAU_MIN or n < len(losses):  # too short, or it ended in NaN
@@ -233,10 +232,8 @@ def _plateau(losses: list[tuple[int, Any]]) -> dict | None:
                     "최솟값이라면 수렴한 것입니다. 아니라면 고정된 크기의 걸음이 최솟점 주변을 맴도는 "
                     "중일 수 있습니다(손실이 torch.dist 같은 노름이면 기울기 길이가 1로 유지되어 흔히 "
                     "생깁니다). 학습률을 줄이거나 점점 줄이면 더 낮게 내려갑니다.")
-    return {
-        "kind": "plateau", "iteration": first_k, "until": pts[-1][0], "loss": level,
-        "dropped": dropped,
-        "title": f"The loss is flat near {_fmt(level)} from iteration {first_k}",
-        "title_ko": f"{first_k}번째 반복부터 손실이 {_fmt(level)} 근처에서 멈췄습니다",
-        "explanation": story, "explanation_ko": story_ko,
-    }
+    return Pitfall(
+        kind="plateau", iteration=first_k, until=pts[-1][0], loss=level, dropped=dropped,
+        title=f"The loss is flat near {_fmt(level)} from iteration {first_k}",
+        title_ko=f"{first_k}번째 반복부터 손실이 {_fmt(level)} 근처에서 멈췄습니다",
+        explanation=story, explanation_ko=story_ko)

@@ -42,15 +42,12 @@ def frames(rec: Recording, images: dict) -> list[tuple[int, np.ndarray]]:
         m = _FRAME.match(name)
         if m:
             found[int(m.group(1))] = arr
-    for pos, it in enumerate(rec.iterations or []):
-        if not isinstance(it, dict):
-            continue
-        for p in (it.get("params") or {}).values():
-            v = p.get("value") if isinstance(p, dict) else None
-            if isinstance(v, list):
-                a = np.asarray(v, dtype=np.float32)
+    for it in rec.iterations or []:
+        for p in it.params.values():
+            if isinstance(p.value, list):
+                a = np.asarray(p.value, dtype=np.float32)
                 if a.size == SIDE * SIDE:
-                    found.setdefault(int(it.get("index", pos)), a.reshape(SIDE, SIDE))
+                    found.setdefault(it.index, a.reshape(SIDE, SIDE))
     return sorted(found.items())
 
 
@@ -60,11 +57,8 @@ def _final_iteration(rec: Recording, args: list[str]) -> int | None:
             return int(args[args.index("--iterations") + 1])
         except (ValueError, IndexError):
             return None
-    indices = [it.get("index") for it in rec.iterations or [] if isinstance(it, dict)]
-    indices = [i for i in indices if isinstance(i, int)]
-    if indices:  # iterations done: the last index when counting from 1, one more from 0
-        return max(indices) + (1 if min(indices) == 0 else 0)
-    return None
+    its = rec.iterations
+    return its[-1].index if its else None  # iterations done (they count from 1)
 
 
 def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,

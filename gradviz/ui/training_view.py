@@ -1,10 +1,10 @@
 """Training over time: loss curve, parameter trajectory, per-iteration table, pitfalls.
 
-Reads `Recording.iterations`, a list of
-``{"index": int, "loss": float, "params": {name: {"value", "grad", "update"}}}``
-where each number may also be a list (small tensors) or a summary dict (big
-ones), and `Recording.pitfalls`, a list of dicts. Every part copes with
-missing keys and empty lists: a recording from an older capture still shows.
+Reads `Recording.iterations` (recording.Iteration: index, loss, and per
+parameter a ParamUpdate whose value, grad and update may be a number, a list
+(small tensors) or None with a summary dict (big ones)) and
+`Recording.pitfalls` (recording.Pitfall). Every part copes with empty lists
+and missing numbers.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from gradviz.numbers import fmt_value
-from gradviz.recording import Recording
+from gradviz.recording import Iteration, ParamUpdate, Pitfall, Recording
 from gradviz.ui import graphs
 from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.i18n import t
@@ -42,49 +42,50 @@ def _show(x: Any) -> str:
     return fmt_value(x)
 
 
-def _field(p: dict, field: str) -> Any:
-    v = p.get(field)
-    return p.get(f"{field}_summary") if v is None else v
+def _field(p: ParamUpdate, field: str) -> Any:
+    """p.value (or grad, update), or its summary when the tensor was too big to keep."""
+    v = getattr(p, field)
+    return getattr(p, f"{field}_summary") if v is None else v
 
 
-def iterations(rec: Recording) -> list[dict]:
-    return [it for it in (rec.iterations or []) if isinstance(it, dict)]
+def iterations(rec: Recording) -> list[Iteration]:
+    return rec.iterations or []
 
 
-def loss_frame(its: list[dict]) -> pd.DataFrame:
+def loss_frame(its: list[Iteration]) -> pd.DataFrame:
     rows = []
-    for pos, it in enumerate(its):
-        loss = _num(it.get("loss"))
+    for it in its:
+        loss = _num(it.loss)
         if loss is not None and math.isfinite(loss):
-            rows.append({"iteration": it.get("index", pos), "loss": loss})
+            rows.append({"iteration": it.index, "loss": loss})
     return pd.DataFrame(rows, columns=["iteration", "loss"])
 
 
-def scalar_params(its: list[dict]) -> list[str]:
+def scalar_params(its: list[Iteration]) -> list[str]:
     """Parameters whose value is one number in every iteration that has them."""
     names: dict[str, bool] = {}
     for it in its:
-        for name, p in (it.get("params") or {}).items():
-            ok = isinstance(p, dict) and _num(p.get("value")) is not None
+        for name, p in it.params.items():
+            ok = _num(p.value) is not None
             names[name] = names.get(name, True) and ok
     return [n for n, ok in names.items() if ok]
 
 
-def trajectory_frame(its: list[dict], name: str) -> tuple[pd.DataFrame, bool]:
+def trajectory_frame(its: list[Iteration], name: str) -> tuple[pd.DataFrame, bool]:
     """(iteration, value, loss) of one scalar parameter; True when loss = value² throughout.
 
     `value` is taken where the loss was computed: when the recorded value is the
     one after the update, value - update is the point on the curve.
     """
     rows = []
-    for pos, it in enumerate(its):
-        p = (it.get("params") or {}).get(name)
-        if not isinstance(p, dict):
+    for it in its:
+        p = it.params.get(name)
+        if p is None:
             continue
-        v, loss, upd = _num(p.get("value")), _num(it.get("loss")), _num(p.get("update"))
+        v, loss, upd = _num(p.value), _num(it.loss), _num(p.update)
         if v is None:
             continue
-        rows.append({"iteration": it.get("index", pos), "value": v, "loss": loss, "update": upd})
+        rows.append({"iteration": it.index, "value": v, "loss": loss, "update": upd})
     frame = pd.DataFrame(rows, columns=["iteration", "value", "loss", "update"])
     if frame.empty or frame["loss"].isna().any():
         return frame, False
@@ -102,54 +103,46 @@ def trajectory_frame(its: list[dict], name: str) -> tuple[pd.DataFrame, bool]:
     return frame, False
 
 
-def table_frame(its: list[dict], lang: str) -> pd.DataFrame:
+def table_frame(its: list[Iteration], lang: str) -> pd.DataFrame:
     names: list[str] = []
     for it in its:
-        for name in (it.get("params") or {}):
+        for name in it.params:
             if name not in names:
                 names.append(name)
     names = names[:MAX_TABLE_PARAMS]
     rows = []
-    for pos, it in enumerate(its):
-        row: dict[str, Any] = {t("col_iteration", lang): it.get("index", pos),
-                               t("col_loss", lang): _num(it.get("loss"))}
+    for it in its:
+        row: dict[str, Any] = {t("col_iteration", lang): it.index,
+                               t("col_loss", lang): _num(it.loss)}
         for name in names:
-            p = (it.get("params") or {}).get(name) or {}
+            p = it.params.get(name)
             for field in ("value", "grad", "update"):
-                v = p.get(field) if isinstance(p, dict) else None
-                if v is None and isinstance(p, dict):
-                    v = p.get(f"{field}_summary")
+                v = _field(p, field) if p is not None else None
                 n = _num(v)
                 row[f"{name} {field}"] = n if n is not None else (_show(v) if v is not None else None)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _in_lang(p: dict, key: str, lang: str) -> str:
-    if lang == "ko" and p.get(key + "_ko"):
-        return str(p[key + "_ko"])
-    return str(p.get(key) or "")
+def _in_lang(p: Pitfall, key: str, lang: str) -> str:
+    if lang == "ko" and getattr(p, key + "_ko"):
+        return str(getattr(p, key + "_ko"))
+    return str(getattr(p, key) or "")
 
 
 def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
-    """A notice per pitfall; with `iteration`, only those flagged in that iteration.
-
-    A pitfall is a dict: kind, title(_ko), explanation(_ko) (or message / text),
-    and where it was seen: iteration, line, param.
-    """
+    """A notice per pitfall; with `iteration`, only those flagged in that iteration."""
     for p in rec.pitfalls or []:
-        if not isinstance(p, dict):
-            continue
-        at = p.get("iteration")
+        at = p.iteration
         if iteration is not None and at != iteration:
             continue
         where = []
         if at is not None:
             where.append(t("pitfall_at", lang, i=at))
-        if p.get("line"):
-            where.append(t("card_line", lang, line=p["line"]))
-        title = _in_lang(p, "title", lang) or str(p.get("kind", t("pitfalls", lang)))
-        body = next((x for x in (_in_lang(p, k, lang) for k in ("explanation", "message", "text")) if x), "")
+        if p.line:
+            where.append(t("card_line", lang, line=p.line))
+        title = _in_lang(p, "title", lang) or p.kind
+        body = _in_lang(p, "explanation", lang)
         head = f"**{title}**" + (f" ({', '.join(where)})" if where else "")
         st.warning(f"{head}  \n{body}" if body else head, icon=":material/lightbulb:")
 
@@ -165,22 +158,22 @@ def _runs(values: pd.Series) -> list[int]:
     return out
 
 
-def _param_value(p: Any) -> float | None:
+def _param_value(p: ParamUpdate | None) -> float | None:
     """A parameter's value as one number: itself when scalar, else its norm."""
-    if not isinstance(p, dict):
+    if p is None:
         return None
-    v = _num(p.get("value"))
-    if v is None and isinstance(p.get("norm"), dict):
-        v = _num(p["norm"].get("value"))
-    if v is None and isinstance(p.get("value_summary"), dict):
-        v = _num(p["value_summary"].get("norm"))
+    v = _num(p.value)
+    if v is None and p.norm is not None:
+        v = _num(p.norm.get("value"))
+    if v is None and p.value_summary is not None:
+        v = _num(p.value_summary.get("norm"))
     return v
 
 
-def norm_params(its: list[dict]) -> list[str]:
+def norm_params(its: list[Iteration]) -> list[str]:
     names: list[str] = []
     for it in its:
-        for name, p in (it.get("params") or {}).items():
+        for name, p in it.params.items():
             if name not in names and _param_value(p) is not None:
                 names.append(name)
     return names
@@ -256,13 +249,13 @@ def _parabola_chart(frame: pd.DataFrame, selected: Any) -> dict:
     return {"layer": layers, "height": CHART_HEIGHT}
 
 
-def _values_chart(its: list[dict], names: list[str]) -> dict | None:
+def _values_chart(its: list[Iteration], names: list[str]) -> dict | None:
     rows = []
-    for pos, it in enumerate(its):
+    for it in its:
         for name in names:
-            v = _param_value((it.get("params") or {}).get(name))
+            v = _param_value(it.params.get(name))
             if v is not None:
-                rows.append({"iteration": it.get("index", pos), "parameter": name, "value": v})
+                rows.append({"iteration": it.index, "parameter": name, "value": v})
     if not rows:
         return None
     if len(rows) > MAX_CHART_POINTS * len(names):
@@ -282,18 +275,10 @@ def _chart(spec: dict) -> None:
     st.vega_lite_chart(spec=spec, width="stretch")
 
 
-def graph_for_iteration(rec: Recording, its: list[dict], pos: int) -> int | None:
+def graph_for_iteration(rec: Recording, its: list[Iteration], pos: int) -> int | None:
     """The index of the graph recorded in iteration `pos`, when there is one."""
-    it = its[pos]
-    if "graph" in it:  # the capture says which graph, or None when it kept none
-        g = it["graph"]
-        return g if isinstance(g, int) and 0 <= g < len(rec.graphs) else None
-    base = min((i.get("index", 0) for i in its if isinstance(i.get("index"), int)), default=0)
-    call = it.get("index", pos) + (1 if base == 0 else 0)
-    for gi, g in enumerate(rec.graphs):
-        if g.iteration == call:
-            return gi
-    return None
+    g = its[pos].graph
+    return g if g is not None and 0 <= g < len(rec.graphs) else None
 
 
 @st.fragment
@@ -308,7 +293,7 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     if skey not in st.session_state or not 1 <= int(st.session_state[skey]) <= n:
         st.session_state[skey] = 1
     pos = int(st.session_state[skey]) - 1
-    selected = its[pos].get("index", pos)
+    selected = its[pos].index
 
     left, right = st.columns(2, gap="medium")
     losses = _memo((rec_key, "loss"), lambda: loss_frame(its))
@@ -339,15 +324,15 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
 
     if n > 1:
         st.slider(t("iteration", lang), 1, n, key=skey,
-                  format="%d", help=f"{its[0].get('index', 0)} … {its[-1].get('index', n - 1)}")
+                  format="%d", help=f"{its[0].index} … {its[-1].index}")
     it = its[pos]
     cols = st.columns(4)
     cols[0].metric(t("iteration", lang), str(selected))
-    loss = _num(it.get("loss"))
+    loss = _num(it.loss)
     cols[1].metric(t("col_loss", lang), f"{loss:.6g}" if loss is not None else "—")
-    params = [(n, p) for n, p in (it.get("params") or {}).items() if isinstance(p, dict)]
+    params = list(it.params.items())
     for col, (name, p) in zip(cols[2:], params[:2]):
-        value = _num(p.get("value"))
+        value = _num(p.value)
         label, shown = name, (f"{value:.6g}" if value is not None else "—")
         if value is None and _param_value(p) is not None:  # a tensor: its size
             label, shown = f"‖{name}‖", f"{_param_value(p):.6g}"
@@ -355,11 +340,11 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
                    help=f"value {_show(_field(p, 'value'))} · grad {_show(_field(p, 'grad'))} · "
                         f"update {_show(_field(p, 'update'))}")
     for name, p in params[:6]:
-        formula = p.get("formula")
-        if isinstance(formula, dict) and formula.get("text"):
-            words = formula.get("explanation_ko") if lang == "ko" and formula.get("explanation_ko") \
-                else formula.get("explanation", "")
-            st.markdown(f"`{formula['text']}`  \n{words}")
+        formula = p.formula
+        if formula is not None and formula.text:
+            words = formula.explanation_ko if lang == "ko" and formula.explanation_ko \
+                else formula.explanation
+            st.markdown(f"`{formula.text}`  \n{words}")
     show_pitfalls(rec, lang, iteration=selected)
 
     gi = graph_for_iteration(rec, its, pos)

@@ -1,0 +1,85 @@
+"""Catching backward(): every call is an iteration of the training timeline.
+
+torch.Tensor.backward and torch.autograd.backward are wrapped while a
+recording is active, instead of watching for them with a TorchFunctionMode:
+that way the forward op log can stay off in the iterations that keep no graph
+(it costs microseconds per op). The originals come back when the recording ends.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import torch
+
+from gradviz.user_code import is_internal
+
+
+class BackwardTrap:
+    """Wraps torch.Tensor.backward and torch.autograd.backward while active.
+
+    `handler(run, roots, retain, frame)` is called instead of each outermost
+    backward; `run()` does the real backward. The originals come back on exit.
+    """
+
+    def __init__(self, handler: Callable[..., Any]) -> None:
+        self.handler = handler
+        self._originals: tuple | None = None
+        self._busy = False
+        self.partial = False  # the backward being caught was given inputs=: only some leaves
+
+    def __enter__(self) -> "BackwardTrap":
+        tensor_backward, autograd_backward = torch.Tensor.backward, torch.autograd.backward
+        self._originals = (tensor_backward, autograd_backward)
+        trap = self
+
+        def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+            def run():
+                return tensor_backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+            if trap._busy:
+                return run()
+            trap.partial = inputs is not None
+            return trap._catch(run, [self], bool(retain_graph or create_graph))
+
+        def autograd_backward_(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+                               grad_variables=None, inputs=None):
+            def run():
+                return autograd_backward(tensors, grad_tensors, retain_graph, create_graph,
+                                         grad_variables, inputs=inputs)
+
+            if trap._busy:
+                return run()
+            roots = [tensors] if isinstance(tensors, torch.Tensor) else [
+                t for t in (tensors or ()) if isinstance(t, torch.Tensor)]
+            trap.partial = inputs is not None
+            return trap._catch(run, roots, bool(retain_graph or create_graph))
+
+        for new, old in ((backward, tensor_backward), (autograd_backward_, autograd_backward)):
+            new.__doc__, new.__name__, new.__qualname__ = old.__doc__, old.__name__, old.__qualname__
+            new.__wrapped__ = old
+            new.__gradviz__ = True
+        torch.Tensor.backward = backward
+        torch.autograd.backward = autograd_backward_
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._originals is not None:
+            torch.Tensor.backward, torch.autograd.backward = self._originals
+            self._originals = None
+
+    def _catch(self, run: Callable[[], Any], roots: list, retain: bool) -> Any:
+        frame = sys._getframe(2)
+        while frame is not None and is_internal(frame.f_code.co_filename):
+            frame = frame.f_back
+        self._busy = True
+        try:
+            return self.handler(run, roots, retain, frame)
+        finally:
+            self._busy = False
+
+
+def is_patched() -> bool:
+    """True while some recorder has torch's backward functions wrapped."""
+    return bool(getattr(torch.Tensor.backward, "__gradviz__", False)
+                or getattr(torch.autograd.backward, "__gradviz__", False))

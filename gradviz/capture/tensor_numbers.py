@@ -1,0 +1,63 @@
+"""Numbers read from live tensors for the timeline: first elements, norms, distances.
+
+The timeline reads a few numbers per parameter in every iteration of a run
+that may have 20000 of them, so these take the cheapest road to a Python
+float: numpy on the tensor's own memory where it can (a third to a half of a
+torch call's cost), torch otherwise.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def first_element(t: torch.Tensor | None) -> float | None:
+    """The first element as a Python number (the only one, for one-element tensors)."""
+    if t is None:
+        return None
+    n = t.numel()
+    if n == 0:
+        return None
+    v = t if n == 1 else t.detach().reshape(-1)[0]
+    return float(v.real.item() if v.is_complex() else v.item())
+
+
+_NUMPY_NORM = (torch.float32, torch.float64)
+
+
+def norm(t: torch.Tensor | None) -> float | None:
+    """The 2-norm as a Python float (numpy on the CPU: a third of a torch call's cost)."""
+    if t is None:
+        return None
+    if t.is_cpu and t.dtype in _NUMPY_NORM:
+        try:
+            a = t.numpy().reshape(-1)  # no copy; raises for views numpy cannot read
+        except (RuntimeError, TypeError, ValueError):
+            pass
+        else:
+            return math.sqrt(float(a.dot(a)))
+    t = t.detach()
+    if not (t.is_floating_point() or t.is_complex()):
+        t = t.double()
+    return torch.linalg.vector_norm(t).item()
+
+
+def distance(new: torch.Tensor, old: torch.Tensor) -> float:
+    """The 2-norm of new - old (numpy on the CPU: half a torch call's cost)."""
+    if new.is_cpu and old.is_cpu and new.dtype in _NUMPY_NORM and old.dtype == new.dtype:
+        try:
+            d = new.detach().numpy() - old.numpy()
+        except (RuntimeError, TypeError, ValueError):
+            pass
+        else:
+            d = d.reshape(-1)
+            return math.sqrt(float(d.dot(d)))
+    return torch.dist(new.detach(), old).item()
+
+
+def all_finite(t: torch.Tensor | None) -> bool:
+    """No NaN or inf in t (None and integer tensors have none)."""
+    return t is None or not (t.is_floating_point() or t.is_complex()) or bool(
+        torch.isfinite(t.detach()).all())
+

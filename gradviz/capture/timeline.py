@@ -1,0 +1,521 @@
+"""Training over time: every backward() starts an iteration, and the timeline logs it.
+
+What each iteration keeps, cheap enough for all of 20000: the loss, and per
+parameter the norms of its value, of its .grad and of the update applied after
+the backward (the numbers themselves for one-element parameters). Every
+`every` iterations (doubling so that at most `max_snapshots` stay) and at the
+first, the last and every iteration with a graph, a snapshot: values, grads and
+updates under the usual size rule, how the update was made, the numbers of a
+manual update's first element, and what the optimizer did (optimizers.py).
+
+How updates are caught, whichever way the code makes them: at each backward we
+copy the value of every parameter of that graph; at the next backward (or when
+the recording ends) the update is the new value minus that copy. The new value
+is the same tensor when the code changed it in place (optimizer.step(),
+`w -= lr * w.grad`, `w.data -= ...`), or the tensor the user's variable names
+now when the code rebinds it (`r = r - lr * r.grad; r.requires_grad_(True)`).
+
+The result is plain data (recording.Iteration), numbers only: the words that
+go with an update are the explain layer's (explain/updates.py).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from types import FrameType
+from typing import Any
+
+import torch
+
+from gradviz.capture.tensor_numbers import all_finite, distance, first_element, norm
+from gradviz.capture.values import Deferred, device_name, dtype_name, plain
+from gradviz.recording import Iteration, ManualUpdate, OptimizerStep, ParamUpdate
+
+MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
+HOLD_BYTES = 64 * 1024 * 1024  # snapshot copies waiting for their summaries, at most
+
+Site = tuple  # (file, line) of a backward() call
+
+_PATH = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d+)\])?$")
+
+
+@dataclass(eq=False)
+class Param:
+    """A parameter followed across iterations, under the name the user gave it."""
+
+    name: str
+    tensor: torch.Tensor  # the live tensor used by the latest iteration
+    path: tuple | None = None  # ("w",) or ("params", 0): where to look for a rebound tensor
+    old: torch.Tensor | None = None  # its value at the latest backward (a copy)
+    grad: torch.Tensor | None = None  # its .grad right after that backward (the tensor itself)
+    grad_version: int = -1  # grad._version then: a later in-place zero_() shows as a change
+    grad_copy: torch.Tensor | None = None  # a copy of that grad, on snapshot iterations
+    stepped_by: str | None = None  # the optimizer that stepped it since that backward
+    flagged: bool = False  # accumulation already reported
+    last_update_zero: bool = True
+    rebinds: bool = False  # updated by rebinding last time: `old` can be the tensor itself
+    old_version: int | None = None  # its _version when `old` is the tensor, not a copy
+    # The timeline, one entry per iteration the parameter took part in: plain floats, so a
+    # long run adds no objects for the garbage collector to walk (that costs more than the
+    # numbers themselves). For a one-element parameter the numbers, else norms.
+    shape1: list | None = None  # the shape, when it has one element
+    ks: list = field(default_factory=list)
+    vs: list = field(default_factory=list)
+    gs: list = field(default_factory=list)
+    us: list = field(default_factory=list)
+
+
+def _path_of(name: str) -> tuple | None:
+    m = _PATH.match(name)
+    if not m:
+        return None
+    return (m.group(1), int(m.group(2))) if m.group(2) is not None else (m.group(1),)
+
+
+def _lookup(path: tuple, namespaces: list[dict]) -> Any:
+    for ns in namespaces:
+        if path[0] in ns:
+            obj = ns[path[0]]
+            if len(path) == 2:
+                try:
+                    obj = obj[path[1]]
+                except Exception:
+                    return None
+            return obj
+    return None
+
+
+def _namespaces(frame: FrameType | None) -> list[dict]:
+    if frame is None:
+        return []
+    try:
+        loc = frame.f_locals
+    except Exception:
+        loc = {}
+    return [loc] if loc is frame.f_globals else [loc, frame.f_globals]
+
+
+class Timeline:
+    """The iteration log of one recording. Holds live tensors only while recording."""
+
+    def __init__(self, max_snapshots: int = MAX_SNAPSHOTS, total: int | None = None) -> None:
+        self.max_snapshots = max(4, int(max_snapshots))
+        self.every = 1  # a snapshot every `every` iterations (a power of 2)
+        while total and total / self.every > self.max_snapshots - 8:
+            self.every *= 2
+        self.k = 0
+        self.losses: list[float | None] = []
+        self.lines: list[int | None] = []
+        self.iter_params: list[tuple[Param, ...]] = []  # per iteration (shared tuples)
+        self.snaps: dict[int, dict[str, dict]] = {}
+        self.keep: set[int] = {1}  # iterations whose snapshot is never thinned out
+        self.graph_of: dict[int, int] = {}  # iteration -> graph index
+        self.optim: dict[int, list[OptimizerStep]] = {}  # iteration -> its optimizer steps
+        self.events: list[dict] = []
+        self.params: dict[str, Param] = {}
+        self.by_id: dict[int, Param] = {}  # id(live tensor) -> Param
+        self.site_params: dict[Site, tuple[Param, ...]] = {}
+        self.current: tuple[Param, ...] = ()
+        self.frame: FrameType | None = None  # of the latest backward: where rebound names live
+        self.site: Site | None = None  # the latest backward() line
+        self.roots: list[torch.Tensor] = []  # of the latest backward
+        self._snap_now = False
+        self.deferred = Deferred()  # summaries of the snapshots' big tensors, made when read
+        # norms of our own copies, made when the timeline is read: (list, index, tensor,
+        # the parameter's name for a gradient's NaN check, iteration)
+        self.late: list[tuple] = []
+
+    # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
+    @staticmethod
+    def namespaces(frame: FrameType | None) -> list[dict]:
+        """Where the user's names live at a backward() (locals, then globals)."""
+        return _namespaces(frame)
+
+    def step(self, k: int, roots: list[torch.Tensor], site: Site, frame: FrameType | None,
+             loss: float | None) -> None:
+        """close() then begin(), for an iteration that keeps no graph (the fast path)."""
+        cur = self.current
+        if (cur and site == self.site and not self._snap_now and k % self.every
+                and k not in self.keep and self.site_params.get(site, cur) is cur):
+            self._next_in_loop(k, roots, site, frame, loss)
+            return
+        namespaces = _namespaces(frame)
+        same = site == self.site and bool(self.current)
+        self.close(frame, site, namespaces)
+        self.begin(k, roots, site, frame, None, loss, namespaces, resolved=same)
+
+    def _next_in_loop(self, k: int, roots: list[torch.Tensor], site: Site,
+                      frame: FrameType | None, loss: float | None) -> None:
+        """close() and begin() in one pass: one more turn of the same loop, no snapshot.
+
+        What a 20000-iteration run does 20000 times, so it is written out flat; it
+        must agree with close() and begin() (the tests run both paths).
+        """
+        cur, ns = self.current, None
+        for p in cur:
+            t = new = p.tensor
+            if p.path is not None:  # rebound by the code? (r = r - lr * r.grad)
+                if ns is None:
+                    ns = _namespaces(frame)
+                obj = _lookup(p.path, ns)
+                if obj is not t and isinstance(obj, torch.Tensor) and obj.shape == t.shape:
+                    new = obj
+                    self._rebind(p, new)
+            rebound = new is not t
+            old = p.old
+            if p.old_version is not None and old._version != p.old_version:
+                u, rebound = None, False  # the old tensor was changed in place too
+            elif old is None or new.shape != old.shape:
+                u = None
+            elif p.shape1 is not None:
+                u = (new.detach() - old).item()
+            else:  # the norm of the difference
+                u = distance(new, old)
+            p.us[-1] = u
+            p.last_update_zero = not u
+            p.rebinds = rebound
+            p.stepped_by = None
+            # iteration k begins
+            if not (p.last_update_zero or p.flagged):
+                self._check_accumulation(p, k)
+            if rebound:
+                old = p.old = new.detach()
+                p.old_version = new._version
+            else:
+                old = p.old = new.detach().clone()
+                p.old_version = None
+            p.grad = p.grad_copy = None
+            p.ks.append(k)
+            p.vs.append(old.item() if p.shape1 is not None else norm(old))
+            p.gs.append(None)
+            p.us.append(None)
+        self.k, self.frame, self.roots = k, frame, roots
+        self.losses.append(loss)
+        self.lines.append(site[1])
+        self.iter_params.append(cur)
+
+    def close(self, frame: FrameType | None, site: Site | None = None,
+              namespaces: list[dict] | None = None, final: bool = False) -> None:
+        """Finish iteration k: read each parameter's new value and the update.
+
+        A rebound name is followed only from the same backward() line (the same
+        loop) or at the end: a new `w = torch.tensor(10.0)` before a different
+        loop is a fresh start, not an update of the old w.
+        """
+        if self.k == 0 or not self.current:
+            return
+        k = self.k
+        if not (final or site == self.site):
+            namespaces = []
+        elif namespaces is None:
+            namespaces = _namespaces(frame)
+        snap = final or self._snap_now
+        entries = self.snaps.setdefault(k, {}) if snap else None
+        for p in self.current:
+            new = self._resolve(p, namespaces)
+            how = p.stepped_by
+            rebound = new is not p.tensor
+            if rebound:
+                how = how or "rebinding"
+                self._rebind(p, new)
+            upd = None
+            old = p.old
+            u = None
+            if p.old_version is not None and old._version != p.old_version:
+                rebound = False  # the old tensor was changed in place too: its old value is gone
+            elif old is None or new.shape != old.shape:
+                pass
+            elif p.shape1 is not None:
+                upd = new.detach() - old
+                u = upd.item()
+            else:  # the norm of the difference
+                u = distance(new, old)
+                if entries is not None and u != 0:  # (no update: no update to show)
+                    upd = new.detach() - old
+            if p.ks and p.ks[-1] == k:
+                p.us[-1] = u
+            p.rebinds = rebound
+            p.last_update_zero = not u
+            if entries is not None:
+                if how is None:
+                    how = "in-place" if not p.last_update_zero else "none"
+                parts = self._snapshot(p, upd, how)
+                # the last iteration's entries are made when the timeline is read
+                entries[p.name] = parts if final else self._entry(parts)
+            p.stepped_by = None
+        if snap and len(self.snaps) > self.max_snapshots:
+            self._thin()
+
+    def begin(self, k: int, roots: list[torch.Tensor], site: Site, frame: FrameType | None,
+              leaves: list[tuple[str, torch.Tensor]] | None, loss: float | None,
+              namespaces: list[dict] | None = None, resolved: bool = False,
+              copies: dict[int, Any] | None = None) -> None:
+        """Start iteration k at a backward(): remember parameters and their values.
+
+        `resolved`: close() has just followed the same parameters' names.
+        `copies`: id(tensor) -> a copy of it made just now (by the graph's capture), to share.
+        """
+        self.k = k
+        self.frame = frame
+        self.site = site
+        self.roots = roots
+        self.losses.append(loss)
+        self.lines.append(site[1] if site else None)
+        self._snap_now = k in self.keep or k % self.every == 0
+        if leaves is not None:
+            self.site_params[site] = tuple(self._track(name, t) for name, t in leaves)
+        params = self.site_params.get(site, self.current)
+        resolved = resolved and params is self.current
+        if namespaces is None and not resolved:
+            namespaces = _namespaces(frame)
+        for p in params:
+            if resolved:
+                new = p.tensor
+            else:
+                new = self._resolve(p, namespaces)
+                if new is not p.tensor:
+                    self._rebind(p, new)
+            if not (p.last_update_zero or p.flagged):
+                self._check_accumulation(p, k)
+            c = None
+            if p.rebinds:  # the code makes a new tensor each step: this one stays as it is
+                old = p.old = new.detach()
+                p.old_version = new._version
+            else:
+                c = copies.get(id(new)) if copies else None
+                old = p.old = c if isinstance(c, torch.Tensor) else new.detach().clone()
+                p.old_version = None
+            p.grad = p.grad_copy = None
+            p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
+            p.ks.append(k)
+            if p.shape1 is not None:
+                p.vs.append(old.item())
+            elif old is c:  # our own copy: its norm can wait until the timeline is read
+                p.vs.append(None)
+                self.late.append((p.vs, len(p.vs) - 1, old, None, k))
+            else:
+                p.vs.append(norm(old))
+            p.gs.append(None)
+            p.us.append(None)
+        self.current = params
+        self.iter_params.append(params)
+
+    def after_backward(self, copies: dict[int, Any] | None = None) -> None:
+        """Read each parameter's gradient now, before the code zeroes or changes it.
+
+        `copies`: id(parameter) -> a copy of its .grad made just now, to share.
+        """
+        for p in self.current:
+            g = p.tensor.grad
+            p.grad = g
+            if g is None:
+                continue
+            p.grad_version = g._version
+            c = copies.get(id(p.tensor)) if copies else None
+            if not isinstance(c, torch.Tensor):
+                c = None
+            if self._snap_now:  # the code zeroes or changes .grad next: a copy for the snapshot
+                p.grad_copy = c if c is not None else g.detach().clone()
+            if c is not None and p.shape1 is None:  # our own copy: its norm can wait
+                self.late.append((p.gs, len(p.gs) - 1, c, p.name, self.k))
+                continue
+            x = p.gs[-1] = g.item() if p.shape1 is not None else norm(g)
+            if not math.isfinite(x) and not all_finite(g):
+                self._event_once("grad", self.k, p.name)
+
+    def grad_of(self, p: Param) -> torch.Tensor | None:
+        """The gradient of the latest iteration, if nothing has changed it since."""
+        g = p.grad
+        return g if g is not None and g._version == p.grad_version else None
+
+    def finish(self, frame: FrameType | None) -> None:
+        if self.k:
+            self.keep.add(self.k)
+        self.close(frame or self.frame, final=True)
+        # let go of every live tensor
+        for p in self.params.values():
+            p.tensor = p.old = p.grad = None  # type: ignore[assignment]
+        self.params.clear()
+        self.by_id.clear()
+        self.site_params.clear()
+        self.current = ()
+        self.frame = None
+        self.roots = []
+
+    # what the optimizer hooks and the recorder ask --------------------------------
+    def detail(self) -> bool:
+        """Does the current iteration keep a snapshot (so optimizer details too)?"""
+        return self._snap_now
+
+    def name_of(self, t: torch.Tensor) -> str | None:
+        p = self.by_id.get(id(t))
+        return p.name if p is not None and p.tensor is t else None
+
+    def mark_stepped(self, t: torch.Tensor, optimizer: str) -> None:
+        p = self.by_id.get(id(t))
+        if p is not None and p.tensor is t:
+            p.stepped_by = optimizer
+
+    # internals ------------------------------------------------------------------------
+    def _track(self, name: str, t: torch.Tensor) -> Param:
+        p = self.params.get(name)
+        if p is None:
+            p = self.params[name] = Param(name=name, tensor=t, path=_path_of(name))
+        elif p.tensor is not t:
+            self._rebind(p, t)
+        self.by_id[id(t)] = p
+        return p
+
+    def _rebind(self, p: Param, new: torch.Tensor) -> None:
+        if self.by_id.get(id(p.tensor)) is p:
+            del self.by_id[id(p.tensor)]
+        p.tensor = new
+        self.by_id[id(new)] = p
+
+    @staticmethod
+    def _resolve(p: Param, namespaces: list[dict]) -> torch.Tensor:
+        """The tensor the user's name for p refers to now (p.tensor unless rebound)."""
+        if p.path is None or not namespaces:
+            return p.tensor
+        obj = _lookup(p.path, namespaces)
+        if isinstance(obj, torch.Tensor) and obj is not p.tensor and obj.shape == p.tensor.shape:
+            return obj
+        return p.tensor
+
+    def _check_accumulation(self, p: Param, k: int) -> None:
+        """.grad still holds the last iteration's gradient although the parameter was updated."""
+        if p.flagged or k == 1:
+            return
+        g = p.tensor.grad
+        if g is None or p.last_update_zero:
+            return
+        if bool(g.detach().any()):
+            p.flagged = True
+            self.events.append({"kind": "grad_accumulation", "iteration": k, "param": p.name})
+
+    def _event_once(self, what: str, k: int, name: str) -> None:
+        """The first iteration where a NaN or inf showed (norms made late can find an earlier one)."""
+        for e in self.events:
+            if e["kind"] == "nonfinite" and e.get("what") == what:
+                if k < e["iteration"]:
+                    e.update(iteration=k, param=name)
+                return
+        self.events.append({"kind": "nonfinite", "what": what, "iteration": k, "param": name})
+
+    def settle_late(self) -> None:
+        """The norms left for later (of our own copies), and the NaN checks that go with them."""
+        late, self.late = self.late, []
+        for values, i, t, name, k in late:
+            x = values[i] = norm(t)
+            if name is not None and x is not None and not math.isfinite(x) and not all_finite(t):
+                self._event_once("grad", k, name)
+
+    def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str) -> tuple:
+        """What a snapshot entry is made of (our own tensors): _entry() makes it, maybe later."""
+        # the last iteration, when it was not planned as a snapshot, has no copy of its grad
+        grad = p.grad_copy if p.grad_copy is not None else self.grad_of(p)
+        t = p.old if p.old is not None else p.tensor
+        old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
+        return (t, old, grad, upd, how)
+
+    def _entry(self, parts: tuple) -> ParamUpdate:
+        t, old, grad, upd, how = parts
+        entry = ParamUpdate(shape=list(t.shape), dtype=dtype_name(t.dtype),
+                            device=device_name(t.device), how=how)
+        for key, x in (("value", old), ("grad", grad), ("update", upd)):
+            self._put(entry, key, x)
+        if how in ("in-place", "rebinding") and grad is not None and upd is not None:
+            entry.manual = ManualUpdate(first_element(old), first_element(grad), first_element(upd),
+                                        first_of_many=t.numel() > 1)
+        return entry
+
+    def _put(self, entry: ParamUpdate, key: str, t: torch.Tensor | None) -> None:
+        """entry.key and entry.key_summary: a big tensor's summary is made when first read.
+
+        Only our own copies go to the batch (nothing else changes them); held memory
+        is bounded: past HOLD_BYTES the batch is summarised at once.
+        """
+        if t is None:
+            return
+        if t.layout != torch.strided:
+            value, summary = plain(t)
+            setattr(entry, key, value)
+            setattr(entry, key + "_summary", summary)
+            return
+        self.deferred.add(t, None, entry, key + "_summary", value_key=key)
+        if self.deferred.nbytes > HOLD_BYTES:
+            self.deferred.resolve()
+
+    def _thin(self) -> None:
+        while len(self.snaps) > self.max_snapshots:
+            self.every *= 2
+            for k in [k for k in self.snaps if k % self.every and k not in self.keep]:
+                del self.snaps[k]
+                self.optim.pop(k, None)
+            if self.every > 1 << 40:
+                break
+
+    # the plain-data result -----------------------------------------------------------
+    def to_iterations(self) -> list[Iteration]:
+        """One Iteration per backward(), kept small: 20000 of them go through JSON.
+
+        Always: index, loss, params {name: ParamUpdate(value, grad, update, norm)};
+        for a one-element parameter value, grad and update are its numbers, else
+        None; norm is {"value", "grad", "update"}: the three norms, to 7
+        significant digits. Snapshot iterations have snapshot=True and line, and
+        per parameter the values under the size rule (value or value_summary,
+        ...), shape, dtype, device, how the update was made and the numbers of a
+        manual update; graph and optimizer are set where there is one.
+        """
+        out = []
+        cursor: dict[int, int] = {}  # id(Param) -> position in its columns
+        for i, params in enumerate(self.iter_params):
+            k = i + 1
+            snap = self.snaps.get(k)
+            entries = {}
+            for p in params:
+                j = cursor.get(id(p), 0)
+                cursor[id(p)] = j + 1
+                v, g, u = p.vs[j], p.gs[j], p.us[j]
+                e = snap.get(p.name) if snap else None
+                if type(e) is tuple:
+                    e = snap[p.name] = self._entry(e)
+                if p.shape1 is not None:  # one element: its numbers in every iteration
+                    shape = p.shape1
+                    numbers = {"value": _shaped(v, shape), "grad": _shaped(g, shape),
+                               "update": _shaped(u, shape),
+                               "norm": {"value": _abs(v), "grad": _abs(g), "update": _abs(u)}}
+                    e = replace(e, **numbers) if e is not None else ParamUpdate(**numbers)
+                elif e is not None:  # (the entry itself: its summaries may be filled in later)
+                    e.norm = {"value": _sig(v), "grad": _sig(g), "update": _sig(u)}
+                else:
+                    e = ParamUpdate(norm={"value": _sig(v), "grad": _sig(g), "update": _sig(u)})
+                entries[p.name] = e
+            it = Iteration(index=k, loss=self.losses[i], params=entries,
+                           graph=self.graph_of.get(k), optimizer=self.optim.get(k))
+            if snap is not None:
+                it.snapshot = True
+                it.line = self.lines[i]
+            out.append(it)
+        return out
+
+
+def _abs(x: float | None) -> float | None:
+    return x if x is None else abs(x)
+
+
+def _sig(x: float | None) -> float | None:
+    """A norm to 7 significant digits: all a float32 sum of squares holds, and half the JSON."""
+    return x if x is None else float(f"{x:.7g}")
+
+
+def _shaped(x: float | None, shape: list[int]) -> Any:
+    """A one-element value in the nesting its shape gives ([] -> 3.0, [1] -> [3.0])."""
+    if x is None:
+        return None
+    for _ in shape:
+        x = [x]
+    return x
+
+
