@@ -6,6 +6,28 @@
         ...
     gradviz.step(loss)                 # run backward() and step through it
     gradviz.gradcheck(lambda: loss_fn(w))   # autograd against finite differences
+
+This module is the library's face: it joins capture (the live torch objects) and
+explain (the words about them). torch is imported only when capture is used:
+loading, drawing and explaining a saved recording needs none.
+
+The package, one line a part (each folder's __init__ lists its own files):
+
+    recording.py    the plain-data Recording / Graph / Node / Step / Iteration and their JSON
+    capture/        the only code that touches live torch objects
+    explain/        words for learners: chain rule per step, updates, errors, pitfalls
+    render/         DOT, SVG / PNG / PDF, the HTML stepper, TensorBoard events
+    runner.py       run a script in this process or in a limited child process
+    script_watch.py while a script runs: its warnings and dead gradients, as notes
+    lessons/        the lesson scripts and their catalogue
+    cli.py          `gradviz render | lessons | app`
+    ui/             the Streamlit app in pieces (ui/app.py is its table of contents)
+    numbers.py      how numbers, values and shapes are written
+    opnames.py      autograd class names and the forward op words learners know
+    names.py        the names a learner gave to tensors, read from their namespaces
+    user_code.py    which files and frames are the learner's code
+    progress.py     progress reports of long runs (tqdm in the terminal)
+    safe_pickle.py  a pickle loader that only accepts arrays of numbers
 """
 from __future__ import annotations
 
@@ -17,8 +39,37 @@ __version__ = "0.2.0"
 __all__ = ["show", "record", "step", "gradcheck", "run_script", "Recording", "Graph", "__version__"]
 
 if TYPE_CHECKING:
-    from gradviz.capture import record, show, step
+    import torch
+
+    from gradviz.capture import Recorder
     from gradviz.runner import run_script
+
+
+def record(explain: bool = True, **options: Any) -> "Recorder":
+    """Record what runs inside a `with` block: ops, values, every backward().
+
+    Options: at="1,100,last", total=N, progress=callback, max_graphs=100,
+    snapshots=256 (see gradviz.capture.Recorder). explain=False keeps the numbers
+    and leaves out the words (chain-rule texts, update formulas, pitfalls).
+    """
+    from gradviz.capture import Recorder
+    from gradviz.explain import explain_recording
+
+    return Recorder(on_finish=explain_recording if explain else None, **options)
+
+
+def step(tensor: "torch.Tensor", explain: bool = True, **options: Any) -> Recording:
+    """Run tensor.backward(**options) while recording it; returns the Recording."""
+    with record(explain=explain) as rec:
+        tensor.backward(**options)
+    return rec
+
+
+def show(tensor: "torch.Tensor", **options: Any) -> Graph:
+    """The graph behind `tensor`, from its grad_fn chain, after the fact."""
+    from gradviz.capture import show as draw
+
+    return draw(tensor, **options)
 
 
 def gradcheck(fn: Any, *leaves: Any, names: list[str] | None = None, **options: Any) -> list[dict]:
@@ -34,11 +85,6 @@ def gradcheck(fn: Any, *leaves: Any, names: list[str] | None = None, **options: 
 
 
 def __getattr__(name: str) -> Any:
-    # torch is imported only when capture is used: rendering a saved recording needs none.
-    if name in ("show", "record", "step"):
-        from gradviz import capture
-
-        return getattr(capture, name)
     if name == "run_script":
         from gradviz.runner import run_script
 

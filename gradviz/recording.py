@@ -521,6 +521,19 @@ class _Pitfalls(_Later):
 
 
 @dataclass
+class TimelineFacts:
+    """What capture saw along the timeline that the words about it are made from.
+
+    events: plain dicts, one per thing noticed as it happened (a gradient that was
+    never zeroed, the first NaN or inf: kind, iteration, what, ...); lines: the
+    backward() line of each iteration (a second loop is a curve of its own).
+    """
+
+    events: list[dict]
+    lines: list[int | None]
+
+
+@dataclass
 class Recording(_Settled):
     """Everything captured from one run: graphs, steps, iterations, an error."""
 
@@ -550,24 +563,25 @@ class Recording(_Settled):
                     gi._settle()
         return self
 
-    def on_iterations(self, fill: Callable[[list[Iteration]], None]) -> None:
+    def on_iterations(self, fill: Callable[["Recording", "TimelineFacts | None"], None]) -> None:
         """Have `fill` complete the iterations (the explain layer's words) before they are read.
 
         Capture makes the iterations when they are first read (see _Later): then
-        `fill` runs right after they are made. Without iterations still owed it runs now.
+        `fill(recording, facts)` runs right after they are made, with what capture saw
+        along the way (TimelineFacts). Without iterations still owed it runs now, with None.
         """
         if self._pending is None:
-            fill(self.iterations)
+            fill(self, None)
         else:
             self.__dict__.setdefault("_fills", []).append(fill)
 
-    def iterations_made(self) -> None:
+    def iterations_made(self, facts: "TimelineFacts | None" = None) -> None:
         """Called by whoever made the iterations owed: runs what on_iterations() asked for."""
         for fill in self.__dict__.pop("_fills", ()):
             try:
-                fill(self.iterations)
+                fill(self, facts)
             except Exception as e:  # words must never cost the user their numbers
-                self.notes.append(f"update formulas unavailable: {type(e).__name__}: {e}")
+                self.notes.append(f"explanations of the iterations unavailable: {type(e).__name__}: {e}")
 
     def _plain_dict(self) -> dict:
         # asdict deep-copies every number (Python 3.11): too slow for a 20000-iteration timeline,

@@ -94,13 +94,14 @@ def execute(path: Path, args: list[str], device: str = "cpu",
     import torch
 
     from gradviz.capture.recorder import Recorder
+    from gradviz.explain import explain_recording
     from gradviz.script_watch import watch
 
     path = Path(path).resolve()
     source = path.read_text(encoding="utf-8", errors="replace")
     if record_options.get("total") is None:
         record_options["total"] = lesson_total(path, args)
-    rec = Recorder(on_graph=on_graph, **record_options)
+    rec = Recorder(on_graph=on_graph, on_finish=explain_recording, **record_options)
     recording = rec.recording
     recording.script, recording.source, recording.device = str(path), source, device
     try:

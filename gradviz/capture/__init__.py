@@ -1,4 +1,16 @@
-"""The only part of gradviz that touches live torch objects."""
-from gradviz.capture.recorder import Recorder, record, show, step
+"""The only part of gradviz that touches live torch objects.
 
-__all__ = ["Recorder", "record", "show", "step"]
+    recorder.py       the Recorder (gradviz.record, gradviz.step) and show(): the ways in
+    forward.py        the forward op log: a TorchFunctionMode that sees every op
+    graph.py          the grad_fn walk: trace() before a backward, the Graph made when read
+    backward.py       one Step per autograd node, from a post-hook on each, in engine order
+    backward_trap.py  catches every backward() call: each one starts an iteration
+    timeline.py       the iteration timeline: loss, values, grads and updates per parameter
+    optimizers.py     torch.optim step hooks: which parameters a step moved, in numbers
+    values.py         live tensors into plain numbers and summaries (read when first needed)
+    tensor_numbers.py norms and first elements of live tensors, cheaply
+    gradcheck.py      autograd against finite differences (reruns the learner's code)
+"""
+from gradviz.capture.recorder import Recorder, show
+
+__all__ = ["Recorder", "show"]

@@ -1,4 +1,4 @@
-"""record(), show() and step(): the public ways into capture.
+"""The Recorder behind gradviz.record() and gradviz.step(), and show(): capture's ways in.
 
 Every backward() starts an iteration (see capture/timeline.py). Which
 iterations keep their whole graph and backward steps:
@@ -39,7 +39,7 @@ from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
 from gradviz.names import Names
 from gradviz.user_code import user_frame, user_frames
 from gradviz.progress import ProgressMeter
-from gradviz.recording import Graph, Recording
+from gradviz.recording import Graph, Recording, TimelineFacts
 
 MAX_UNREAD = 4  # graphs whose tensors wait for their first reading, at most (memory)
 
@@ -78,16 +78,20 @@ class Recorder:
     total: how many backward() calls to expect (progress, and "last").
     progress: called with a gradviz.progress.Progress a few times a second.
     snapshots: how many parameter snapshots to keep at most.
+    on_finish: called with the Recording when the block ends (gradviz.record passes
+        the explain layer here: capture itself makes no words).
+    on_graph: called with each graph as it is recorded.
     """
 
-    def __init__(self, max_graphs: int = 100, explain: bool = True,
+    def __init__(self, max_graphs: int = 100,
+                 on_finish: Callable[[Recording], None] | None = None,
                  on_graph: Callable[[Recording, Graph], None] | None = None,
                  at: Any = None, total: int | None = None,
                  progress: Callable[[Any], None] | None = None,
                  snapshots: int = MAX_SNAPSHOTS):
         self.recording = Recording(device=str(torch.get_default_device()))
         self.max_graphs = max_graphs
-        self.explain = explain
+        self.on_finish = on_finish
         self.on_graph = on_graph
         self.at, self.at_last = parse_at(at)
         self.total = total
@@ -148,10 +152,8 @@ class Recorder:
                 pass
         rec._pending = _Timeline(rec, tl, lines)  # iterations and pitfalls: when first read
         self.meter.finish(self._last_loss)
-        if self.explain:
-            from gradviz.explain import explain_recording
-
-            explain_recording(rec)
+        if self.on_finish is not None:
+            self.on_finish(rec)
 
     # the iteration boundary ------------------------------------------------------------
     def _on_backward(self, run: Callable[[], Any], roots: list[torch.Tensor], retain: bool,
@@ -353,14 +355,9 @@ class _Timeline:
                 tl.deferred.resolve()
             except Exception as e:  # the timeline must never cost the user their graphs
                 rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
-            rec.iterations_made()  # the words the explain layer asked for (Recording.on_iterations)
             _locate_grad_events(tl.events, rec)
-            try:
-                from gradviz.explain.pitfalls import find_pitfalls
-
-                rec.pitfalls.extend(find_pitfalls(rec.iterations, tl.events, self.lines))
-            except Exception as e:
-                rec.notes.append(f"pitfall checks unavailable: {type(e).__name__}: {e}")
+            # the words whoever finishes the recording asked for (Recording.on_iterations)
+            rec.iterations_made(TimelineFacts(tl.events, self.lines))
 
 
 def _loss_of(roots: list[torch.Tensor]) -> float | None:
@@ -440,15 +437,6 @@ def _has_nonfinite(x: Any) -> bool:
     return False
 
 
-def record(**options: Any) -> Recorder:
-    """Record what runs inside a `with` block: ops, values, every backward().
-
-    Options: at="1,100,last", total=N, progress=callback, max_graphs=100,
-    explain=True, snapshots=256 (see Recorder).
-    """
-    return Recorder(**options)
-
-
 def show(tensor: torch.Tensor, **options: Any) -> Graph:
     """The graph behind `tensor`, from its grad_fn chain, after the fact."""
     frame = user_frame(2)
@@ -457,14 +445,6 @@ def show(tensor: torch.Tensor, **options: Any) -> Graph:
     live.graph.options = options
     _note_nonleaf_grads(live.graph)
     return live.graph
-
-
-def step(tensor: torch.Tensor, explain: bool = True, **options: Any) -> Recording:
-    """Run tensor.backward() while recording it; returns the Recording."""
-    rec = Recorder(explain=explain)
-    with rec:
-        tensor.backward(**options)
-    return rec.recording
 
 
 def _note_nonleaf_grads(graph: Graph) -> None:

@@ -20,19 +20,27 @@ gradviz/script_watch.py.
 """
 from __future__ import annotations
 
-from gradviz.recording import Recording
+from gradviz.recording import Recording, TimelineFacts
+
+
+def _explain_iterations(rec: Recording, facts: TimelineFacts | None) -> None:
+    """The update formulas, and (from what capture saw along the way) the pitfalls."""
+    from gradviz.explain.pitfalls import find_pitfalls
+    from gradviz.explain.updates import explain_updates
+
+    explain_updates(rec.iterations)
+    if facts is not None:  # (a recording read from JSON has its pitfalls already)
+        rec.pitfalls.extend(find_pitfalls(rec.iterations, facts.events, facts.lines))
 
 
 def explain_recording(rec: Recording) -> None:
-    """Fill each step's explanation and each update's formula (English and Korean). Never raises.
+    """Fill each step's explanation, each update's formula and the pitfalls. Never raises.
 
     The iterations may not exist yet (capture makes them when first read): their
-    formulas are written as soon as they are made, before anyone reads them.
+    words are written as soon as they are made, before anyone reads them.
     """
-    from gradviz.explain.updates import explain_updates
-
     try:
-        rec.on_iterations(explain_updates)
+        rec.on_iterations(_explain_iterations)
     except Exception as e:  # an explanation must never break a recording
         rec.notes.append(f"update formulas unavailable: {type(e).__name__}: {e}")
     try:
