@@ -3,9 +3,9 @@
 One reading serves every part of gradviz: capture names the boxes of a graph
 (`w`, `model.fc1.weight`), the error explanations name the tensors of a failing
 call, gradcheck names its leaves. Namespaces are read in order (inner frames
-first): the first name found for a tensor wins, except that a plain variable
-beats a name derived from a module (`model.fc1.weight`) or a list (`params[0]`)
-and a public name beats a `_private` one. No torch import: torch's classes are
+first): the first name found for a tensor wins (a stale loop variable `p` does
+not rename `model.fc1.weight`), except that a public variable beats a `_private`
+one. No torch import: torch's classes are
 taken from `sys.modules` once the learner's code has loaded it.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Names:
         self.tensors: dict[int, Any] = {}  # id -> the tensor named (kept alive while named)
         self.modules: dict[int, str] = {}
         self._module_of: dict[int, Any] = {}  # id -> the module named
-        self._derived: set[int] = set()  # named through a module or a list: a plain name wins
+        self._derived: set[int] = set()  # named through a module or a list, not a variable
         for ns in namespaces:
             self.scan(ns)
 
@@ -69,11 +69,8 @@ class Names:
     def _add(self, t: Any, name: str, derived: bool = False) -> None:
         key = id(t)
         old = self.by_id.get(key)
-        if old is not None:
-            better = (key in self._derived and not derived) or (
-                old.startswith("_") and not name.startswith("_") and not derived)
-            if not better:
-                return
+        if old is not None and (derived or not old.startswith("_") or name.startswith("_")):
+            return  # the first name found stays, unless it was _private and this one is not
         self.by_id[key] = name
         self.tensors[key] = t
         if derived:

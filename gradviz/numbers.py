@@ -10,8 +10,8 @@ import math
 from typing import Any
 
 
-def fmt_number(v: Any) -> str:
-    """4 significant digits, integers without a trailing .0."""
+def fmt_number(v: Any, digits: int = 4) -> str:
+    """`digits` significant digits (4: pictures and chain-rule lines), integers without a .0."""
     if isinstance(v, bool):
         return str(v)
     if isinstance(v, int):
@@ -21,7 +21,27 @@ def fmt_number(v: Any) -> str:
             return str(v)
         if v == int(v) and abs(v) < 1e6:
             return str(int(v))
-        return format(v, ".4g")
+        return format(v, f".{digits}g")
+    return str(v)
+
+
+def fmt_operand(x: float | None, digits: int = 6) -> str:
+    """A number inside a formula: negative ones in parentheses, `?` for one not known.
+
+    `w ← w − lr·grad = 9 − 0.05·(−2)`: the parentheses keep the signs readable.
+    """
+    if x is None:
+        return "?"
+    if x != x or x in (math.inf, -math.inf):
+        return str(x)
+    s = f"{x:.{digits}g}"
+    return f"({s})" if s.startswith("-") else s
+
+
+def fmt_exact(v: Any) -> str:
+    """A constant as the code wrote it: every digit Python keeps (0.1, 3, 1e-06)."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v)) if abs(v) < 1e15 else repr(v)
     return str(v)
 
 

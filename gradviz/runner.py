@@ -178,17 +178,9 @@ def _leftover_graphs(recording: Recording, ns: dict) -> str:
 
 def _feeds(a: Any, b: Any) -> bool:
     """True when tensor a is an input somewhere in b's graph (a small bounded walk)."""
-    target = a.grad_fn
-    stack, seen = [b.grad_fn], set()
-    while stack and len(seen) < 5000:
-        fn = stack.pop()
-        if fn is None or id(fn) in seen:
-            continue
-        if fn is target and b is not a:
-            return True
-        seen.add(id(fn))
-        stack.extend(n for n, _ in fn.next_functions)
-    return False
+    from gradviz.capture.graph import grad_fns
+
+    return b is not a and any(fn is a.grad_fn for fn in grad_fns([b.grad_fn], limit=5000))
 
 
 def _syntax_error(e: SyntaxError) -> ErrorInfo:

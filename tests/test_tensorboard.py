@@ -24,8 +24,8 @@ def test_timeline_and_pictures_as_events(tmp_path):
     tags = acc.Tags()
     assert {"loss", "grad_norm/w", "update_norm/w", "update_ratio/w"} <= set(tags["scalars"])
     events = acc.Scalars("loss")
-    assert [e.step for e in events] == [it["index"] for it in rec.iterations]
-    assert [e.value for e in events] == pytest.approx([it["loss"] for it in rec.iterations])
+    assert [e.step for e in events] == [it.index for it in rec.iterations]
+    assert [e.value for e in events] == pytest.approx([it.loss for it in rec.iterations])
     # descent on w**2 from 10 with lr 0.05: L = 100, 81, 65.61, ...; ratio |Δw| / |w| = 0.1
     assert [e.value for e in events[:3]] == pytest.approx([100.0, 81.0, 65.61])
     ratio = [e.value for e in acc.Scalars("update_ratio/w")]

@@ -9,7 +9,7 @@ import torch
 
 import gradviz
 from gradviz.capture.recorder import parse_at
-from gradviz.explain.updates import _num
+from gradviz.numbers import fmt_operand as _num
 from gradviz.progress import Progress, TqdmProgress
 from gradviz.recording import Recording
 from gradviz.runner import execute, run_script

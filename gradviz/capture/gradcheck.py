@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 import torch
 
+from gradviz.capture.graph import grad_fns
 from gradviz.names import Names
 from gradviz.user_code import nearest_user_frame
 
@@ -103,22 +104,13 @@ def find_leaves(build: Callable[[], torch.Tensor]) -> dict[str, torch.Tensor]:
     """The tensors build()'s graph accumulates gradients into, named from its code."""
     with torch.enable_grad():
         out = _run(build)
-    found: list[torch.Tensor] = []
+    found: list[torch.Tensor] = [out] if out.grad_fn is None and out.requires_grad else []
     seen: set[int] = set()
-    stack = [out.grad_fn] if out.grad_fn is not None else []
-    if out.grad_fn is None and out.requires_grad:
-        found.append(out)
-    visited: set[int] = set()
-    while stack:
-        fn = stack.pop()
-        if fn is None or id(fn) in visited:
-            continue
-        visited.add(id(fn))
-        var = getattr(fn, "variable", None)
+    for fn in grad_fns([out.grad_fn]):
+        var = getattr(fn, "variable", None)  # an AccumulateGrad's leaf
         if isinstance(var, torch.Tensor) and id(var) not in seen:
             seen.add(id(var))
             found.append(var)
-        stack.extend(nxt for nxt, _ in getattr(fn, "next_functions", ()))
     names = _names_in(build, found)
     return dict(zip(_unique(names), found))
 

@@ -9,12 +9,13 @@ import gc
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
 from gradviz.capture.forward import OpCall, source_line
 from gradviz.names import Names
+from gradviz.numbers import fmt_exact
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
                                     plain, scalar)
 from gradviz.opnames import forward_name
@@ -215,6 +216,24 @@ def build(
     live.finished = True
     live.resolve()
     return live
+
+
+def grad_fns(starts: list[Any], limit: int | None = None) -> Iterator[Any]:
+    """Every autograd node reachable from `starts` (grad_fns), once each, breadth first.
+
+    The plain walk over `next_functions`, for questions about a graph (which leaves
+    does it reach? does it contain that node?); trace() and _build() walk it
+    themselves because they also read each edge as they go.
+    """
+    queue = deque(fn for fn in starts if fn is not None)
+    seen: set[int] = set()
+    while queue and (limit is None or len(seen) < limit):
+        fn = queue.popleft()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        yield fn
+        queue.extend(nxt for nxt, _ in fn.next_functions if nxt is not None)
 
 
 def trace(
@@ -529,10 +548,10 @@ def _add_constants(g: Graph, live: LiveGraph, fn: Any, op_id: str, call: OpCall 
             cid = tensor_node(c, ("const", id(c)), constant=True, label="const")
             node = live.by_id[cid]
             if node.name is None and node.numel == 1 and node.value is not None:
-                node.label = _fmt(node.value)
+                node.label = fmt_exact(node.value)
         else:
             cid = new_id("c")
-            node = Node(id=cid, kind="tensor", label=_fmt(c), constant=True,
+            node = Node(id=cid, kind="tensor", label=fmt_exact(c), constant=True,
                         value=c, dtype=type(c).__name__)
             g.nodes.append(node)
             live.by_id[cid] = node
@@ -553,12 +572,6 @@ def _saved_operands(fn: Any, edges: tuple, copies: dict) -> list[torch.Tensor]:
                 if id(v) not in copies:
                     copies[id(v)] = _copy(v)
     return out
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v)) if abs(v) < 1e15 else repr(v)
-    return str(v)
 
 
 def _mark_line_of_tensors(g: Graph) -> None:

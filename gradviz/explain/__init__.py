@@ -43,10 +43,8 @@ def explain_recording(rec: Recording) -> None:
         rec.on_iterations(_explain_iterations)
     except Exception as e:  # an explanation must never break a recording
         rec.notes.append(f"update formulas unavailable: {type(e).__name__}: {e}")
-    try:
-        from gradviz.explain.chain_rule import explain_graph
-    except ImportError:
-        return
+    from gradviz.explain.chain_rule import explain_graph
+
     for g in rec.graphs:
         try:
             explain_graph(g)

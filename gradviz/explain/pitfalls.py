@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gradviz.numbers import fmt_number
 from gradviz.recording import Iteration, Pitfall
 
 DIVERGE_FACTOR = 10.0  # loss above this many times its starting value: diverging
@@ -55,14 +56,6 @@ def find_pitfalls(iterations: list[Iteration], events: list[dict] | None = None,
                 out.append(p)
     out.sort(key=lambda p: (p.iteration or 0))
     return out
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        if math.isnan(x) or math.isinf(x):
-            return str(x)
-        return f"{x:.6g}"
-    return str(x)
 
 
 def _segments(iterations: list[Iteration], lines: list[int | None] | None) -> list[list[tuple[int, Any]]]:
@@ -118,7 +111,7 @@ def _nonfinite(e: dict) -> Pitfall:
                               "나타났습니다. 어딘가에서 미분값이 폭발합니다(0에서의 sqrt나 log, 아주 작은 "
                               f"수로 나누기).{where_ko}")
         return out
-    value = _fmt(e.get("loss"))
+    value = fmt_number(e.get("loss"), 6)
     if e.get("cause") == "param":
         name = e.get("param") or "a parameter"
         cause = (f" {name} itself already held NaN or inf: the update before this iteration pushed it "
@@ -186,8 +179,8 @@ def _diverging(losses: list[tuple[int, Any]]) -> Pitfall | None:
     k, v, how = hit
     return Pitfall(
         kind="diverging", iteration=k, loss=v, start_loss=start,
-        title=f"The loss is growing: {_fmt(start)} at the start, {_fmt(v)} at iteration {k}",
-        title_ko=f"손실이 커집니다: 처음 {_fmt(start)}, {k}번째 반복에서 {_fmt(v)}",
+        title=f"The loss is growing: {fmt_number(start, 6)} at the start, {fmt_number(v, 6)} at iteration {k}",
+        title_ko=f"손실이 커집니다: 처음 {fmt_number(start, 6)}, {k}번째 반복에서 {fmt_number(v, 6)}",
         explanation=(
             "Gradient descent should make the loss smaller. When every step overshoots the "
             "minimum, the loss grows instead and soon diverges to inf or NaN. The usual cause is a "
@@ -224,16 +217,16 @@ def _plateau(losses: list[tuple[int, Any]]) -> Pitfall | None:
         story_ko = ("손실이 처음부터 거의 움직이지 않았습니다. 학습률이 너무 작거나, 기울기가 0이거나"
                     "(죽은 ReLU, 끊어진 텐서), 모델이 데이터를 표현하지 못할 수 있습니다.")
     else:
-        story = (f"It fell from {_fmt(pts[0][1])} and then stopped changing. If {_fmt(level)} is as low "
+        story = (f"It fell from {fmt_number(pts[0][1], 6)} and then stopped changing. If {fmt_number(level, 6)} is as low "
                  "as it can go, training has converged. If not, fixed-size steps may be bouncing around "
                  "the minimum (common when the loss is a norm, like torch.dist, whose gradient keeps "
                  "length 1): a smaller or decaying learning rate lets it settle lower.")
-        story_ko = (f"{_fmt(pts[0][1])}에서 내려오다가 더 이상 변하지 않습니다. {_fmt(level)}이(가) 가능한 "
+        story_ko = (f"{fmt_number(pts[0][1], 6)}에서 내려오다가 더 이상 변하지 않습니다. {fmt_number(level, 6)}이(가) 가능한 "
                     "최솟값이라면 수렴한 것입니다. 아니라면 고정된 크기의 걸음이 최솟점 주변을 맴도는 "
                     "중일 수 있습니다(손실이 torch.dist 같은 노름이면 기울기 길이가 1로 유지되어 흔히 "
                     "생깁니다). 학습률을 줄이거나 점점 줄이면 더 낮게 내려갑니다.")
     return Pitfall(
         kind="plateau", iteration=first_k, until=pts[-1][0], loss=level, dropped=dropped,
-        title=f"The loss is flat near {_fmt(level)} from iteration {first_k}",
-        title_ko=f"{first_k}번째 반복부터 손실이 {_fmt(level)} 근처에서 멈췄습니다",
+        title=f"The loss is flat near {fmt_number(level, 6)} from iteration {first_k}",
+        title_ko=f"{first_k}번째 반복부터 손실이 {fmt_number(level, 6)} 근처에서 멈췄습니다",
         explanation=story, explanation_ko=story_ko)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from gradviz.numbers import fmt_operand
 from gradviz.recording import Formula, Iteration, ManualUpdate, ParamStep
 
 
@@ -34,28 +35,18 @@ def explain_updates(iterations: list[Iteration]) -> None:
                 step.error = f"{type(e).__name__}: {e}"
 
 
-def _num(x: float | None) -> str:
-    """A number in a formula: 6 significant digits, negative ones in parentheses."""
-    if x is None:
-        return "?"
-    if x != x or x in (math.inf, -math.inf):
-        return str(x)
-    s = f"{x:.6g}"
-    return f"({s})" if s.startswith("-") else s
-
-
 def manual_formula(name: str, m: ManualUpdate) -> Formula:
     """`w ← w + Δ`, and the learning rate it implies when Δ is a multiple of -grad."""
     w, g, d, element = m.value, m.grad, m.update, m.first_of_many
     sym = f"{name}[0]" if element else name
     after = None if w is None or d is None else w + d
-    text = f"{sym} ← {sym} + Δ = {_num(w)} + {_num(d)} = {_num(after)}"
-    en = f"The code changed {name} itself (no optimizer); the first element moved by {_num(d)}."
-    ko = f"옵티마이저 없이 코드가 {name}을(를) 직접 바꿨습니다. 첫 원소가 {_num(d)}만큼 움직였습니다."
+    text = f"{sym} ← {sym} + Δ = {fmt_operand(w)} + {fmt_operand(d)} = {fmt_operand(after)}"
+    en = f"The code changed {name} itself (no optimizer); the first element moved by {fmt_operand(d)}."
+    ko = f"옵티마이저 없이 코드가 {name}을(를) 직접 바꿨습니다. 첫 원소가 {fmt_operand(d)}만큼 움직였습니다."
     if g and d is not None and d != 0:
         lr = -d / g
         if lr > 0:
-            text = (f"{sym} ← {sym} − lr·grad = {_num(w)} − {_num(lr)}·{_num(g)} = {_num(after)}")
+            text = (f"{sym} ← {sym} − lr·grad = {fmt_operand(w)} − {fmt_operand(lr)}·{fmt_operand(g)} = {fmt_operand(after)}")
             en += f" That is a gradient-descent step with lr = {lr:.6g}."
             ko += f" 학습률 lr = {lr:.6g}인 경사 하강 한 걸음입니다."
     return Formula(text=text, explanation=en, explanation_ko=ko)
@@ -70,13 +61,13 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
     lines: list[str] = []
     if g is not None and h.get("maximize"):
         g = -g
-        lines.append(f"g ← −grad = {_num(g)}  (maximize)")
+        lines.append(f"g ← −grad = {fmt_operand(g)}  (maximize)")
     wd = h.get("weight_decay") or 0.0
     decoupled = kind == "AdamW" or h.get("decoupled_weight_decay")
     if kind == "SGD":
         if wd and g is not None:
             g2 = g + wd * w0
-            lines.append(f"g ← grad + wd·{name} = {_num(g)} + {_num(wd)}·{_num(w0)} = {_num(g2)}")
+            lines.append(f"g ← grad + wd·{name} = {fmt_operand(g)} + {fmt_operand(wd)}·{fmt_operand(w0)} = {fmt_operand(g2)}")
             g = g2
         mom = h.get("momentum") or 0.0
         step_sym = "grad" if not lines else "g"
@@ -84,17 +75,17 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
             buf0, buf1 = ps.state_before.get("momentum_buffer"), ps.state_after.get("momentum_buffer")
             damp = h.get("dampening") or 0.0
             if buf0 is None:
-                lines.append(f"buf ← g = {_num(buf1)}  (first step)")
+                lines.append(f"buf ← g = {fmt_operand(buf1)}  (first step)")
             else:
-                lines.append(f"buf ← μ·buf + (1−dampening)·g = {_num(mom)}·{_num(buf0)} + "
-                             f"{_num(1 - damp)}·{_num(g)} = {_num(buf1)}")
+                lines.append(f"buf ← μ·buf + (1−dampening)·g = {fmt_operand(mom)}·{fmt_operand(buf0)} + "
+                             f"{fmt_operand(1 - damp)}·{fmt_operand(g)} = {fmt_operand(buf1)}")
             if h.get("nesterov") and buf1 is not None and g is not None:
                 g = g + mom * buf1
-                lines.append(f"g ← g + μ·buf = {_num(g)}  (Nesterov)")
+                lines.append(f"g ← g + μ·buf = {fmt_operand(g)}  (Nesterov)")
                 step_sym = "g"
             else:
                 g, step_sym = buf1, "buf"
-        lines.append(f"{name} ← {name} − lr·{step_sym} = {_num(w0)} − {_num(lr)}·{_num(g)} = {_num(w1)}")
+        lines.append(f"{name} ← {name} − lr·{step_sym} = {fmt_operand(w0)} − {fmt_operand(lr)}·{fmt_operand(g)} = {fmt_operand(w1)}")
         en = "SGD moves each weight against its gradient, scaled by the learning rate lr."
         ko = "SGD는 각 가중치를 기울기의 반대 방향으로, 학습률 lr만큼 곱해 움직입니다."
         if mom:
@@ -106,23 +97,23 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
         w = w0
         if wd and decoupled:
             w = w0 * (1 - lr * wd)
-            lines.append(f"{name} ← {name} − lr·wd·{name} = {_num(w0)} − {_num(lr)}·{_num(wd)}·{_num(w0)} = {_num(w)}")
+            lines.append(f"{name} ← {name} − lr·wd·{name} = {fmt_operand(w0)} − {fmt_operand(lr)}·{fmt_operand(wd)}·{fmt_operand(w0)} = {fmt_operand(w)}")
         elif wd:
             g2 = g + wd * w0
-            lines.append(f"g ← grad + wd·{name} = {_num(g)} + {_num(wd)}·{_num(w0)} = {_num(g2)}")
+            lines.append(f"g ← grad + wd·{name} = {fmt_operand(g)} + {fmt_operand(wd)}·{fmt_operand(w0)} = {fmt_operand(g2)}")
             g = g2
         m0, m1 = ps.state_before.get("exp_avg", 0.0) or 0.0, ps.state_after.get("exp_avg")
         v0, v1 = ps.state_before.get("exp_avg_sq", 0.0) or 0.0, ps.state_after.get("exp_avg_sq")
-        lines.append(f"m ← β1·m + (1−β1)·g = {_num(b1)}·{_num(m0)} + {_num(1 - b1)}·{_num(g)} = {_num(m1)}")
-        lines.append(f"v ← β2·v + (1−β2)·g² = {_num(b2)}·{_num(v0)} + {_num(1 - b2)}·{_num(g)}² = {_num(v1)}")
+        lines.append(f"m ← β1·m + (1−β1)·g = {fmt_operand(b1)}·{fmt_operand(m0)} + {fmt_operand(1 - b1)}·{fmt_operand(g)} = {fmt_operand(m1)}")
+        lines.append(f"v ← β2·v + (1−β2)·g² = {fmt_operand(b2)}·{fmt_operand(v0)} + {fmt_operand(1 - b2)}·{fmt_operand(g)}² = {fmt_operand(v1)}")
         if m1 is not None and v1 is not None:
             mh, vh = m1 / (1 - b1 ** t), v1 / (1 - b2 ** t)
             if h.get("amsgrad") and ps.state_after.get("max_exp_avg_sq") is not None:
                 vh = ps.state_after["max_exp_avg_sq"] / (1 - b2 ** t)
                 lines.append("v̂ uses max(v) over all steps (AMSGrad)")
-            lines.append(f"m̂ = m/(1−β1^t) = {_num(mh)},  v̂ = v/(1−β2^t) = {_num(vh)}  (t = {t:g})")
-            lines.append(f"{name} ← {name} − lr·m̂/(√v̂ + ε) = {_num(w)} − {_num(lr)}·{_num(mh)}/"
-                         f"({_num(math.sqrt(max(vh, 0.0)))} + {_num(eps)}) = {_num(w1)}")
+            lines.append(f"m̂ = m/(1−β1^t) = {fmt_operand(mh)},  v̂ = v/(1−β2^t) = {fmt_operand(vh)}  (t = {t:g})")
+            lines.append(f"{name} ← {name} − lr·m̂/(√v̂ + ε) = {fmt_operand(w)} − {fmt_operand(lr)}·{fmt_operand(mh)}/"
+                         f"({fmt_operand(math.sqrt(max(vh, 0.0)))} + {fmt_operand(eps)}) = {fmt_operand(w1)}")
         en = ("Adam keeps running averages of the gradient (m) and of its square (v), corrects "
               "their start-up bias (m̂, v̂), and steps by lr·m̂/√v̂: every weight gets its own step size.")
         ko = ("Adam은 기울기의 이동 평균(m)과 기울기 제곱의 이동 평균(v)을 유지하고, 초기 편향을 보정한 "
@@ -132,8 +123,8 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
             ko += " AdamW는 먼저 가중치를 lr·wd만큼 줄입니다(분리된 가중치 감쇠)."
     else:
         d = None if w0 is None or w1 is None else w1 - w0
-        lines.append(f"{name} ← {name} + Δ = {_num(w0)} + {_num(d)} = {_num(w1)}")
-        states = ", ".join(f"{k} = {_num(v)}" for k, v in ps.state_after.items())
+        lines.append(f"{name} ← {name} + Δ = {fmt_operand(w0)} + {fmt_operand(d)} = {fmt_operand(w1)}")
+        states = ", ".join(f"{k} = {fmt_operand(v)}" for k, v in ps.state_after.items())
         if states:
             lines.append(f"state after the step: {states}")
         en = f"{kind} moved this weight by Δ, computed from its gradient and its state."

@@ -48,11 +48,11 @@ def write_tensorboard(rec: Recording, logdir: str | Path, pictures: bool = True)
     writer = _writer(logdir)
     try:
         for it in rec.iterations:
-            step = it["index"]
-            if it.get("loss") is not None:
-                writer.add_scalar("loss", it["loss"], step)
-            for name, p in it["params"].items():
-                norm = p.get("norm") or {}
+            step = it.index
+            if it.loss is not None:
+                writer.add_scalar("loss", it.loss, step)
+            for name, p in it.params.items():
+                norm = p.norm or {}
                 value, grad, update = norm.get("value"), norm.get("grad"), norm.get("update")
                 if grad is not None:
                     writer.add_scalar(f"grad_norm/{name}", grad, step)
