@@ -195,3 +195,50 @@ def test_a_dropped_recording_frees_its_tensors(read):
     model.zero_grad()  # (set_to_none: the .grad goes too)
     gc.collect()
     assert [r() for r in refs] == [None] * 4
+
+
+# --- gradviz never breaks the code it watches ------------------------------------------------
+
+def test_sparse_gradients_are_shown_densified_and_said_to_be_sparse():
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(6, 2, sparse=True)
+    with gradviz.record() as rec:
+        emb(torch.tensor([0, 4, 4])).sum().backward()
+    want = emb.weight.grad.to_dense()
+    node = rec.graph.by_name("emb.weight")
+    assert node.grad == want.tolist()  # row 0 once, row 4 twice
+    assert "sparse" in node.note and "4 of 12 elements stored" in node.note
+    acc = next(s for s in rec.graph.steps if s.op == "AccumulateGrad")
+    assert acc.grad_outputs[0] == want.tolist()
+
+    big = torch.nn.Embedding(100, 8, sparse=True)
+    with gradviz.record() as rec:
+        big(torch.tensor([3, 7, 7, 50])).sum().backward()
+    dense = big.weight.grad.to_dense()
+    summary = rec.graph.by_name("big.weight").grad_summary
+    assert summary["numel"] == 800 and summary["stored"] == 24
+    assert summary["norm"] == pytest.approx(dense.norm().item())
+    assert summary["mean"] == pytest.approx(dense.mean().item())
+    assert (summary["min"], summary["max"]) == (0.0, 2.0)
+    assert rec.iterations[0].params["big.weight"].norm["grad"] == pytest.approx(dense.norm().item())
+
+
+def test_a_failure_of_our_bookkeeping_leaves_the_users_backward_alone(monkeypatch):
+    from gradviz.capture import timeline
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("bookkeeping bug")
+
+    monkeypatch.setattr(timeline.Timeline, "after_backward", broken)
+    w = torch.tensor(1.0, requires_grad=True)
+    with gradviz.record() as rec:
+        ((w * 3) ** 2).backward()
+    assert w.grad.item() == 18.0
+    assert any("could not record backward() call 1" in n and "bookkeeping bug" in n for n in rec.notes)
+
+
+def test_the_users_own_backward_error_reaches_them_unchanged():
+    x = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for"):
+        with gradviz.record():
+            (x * 2).backward()

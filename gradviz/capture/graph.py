@@ -17,7 +17,7 @@ from gradviz.capture.forward import OpCall, source_line
 from gradviz.names import Names
 from gradviz.numbers import fmt_exact
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
-                                    plain, scalar)
+                                    plain, scalar, sparse_counts)
 from gradviz.opnames import forward_name
 from gradviz.recording import Edge, Graph, Node
 
@@ -93,6 +93,7 @@ class LiveGraph:
     feeds: dict[int, list] = field(default_factory=dict)  # id(fn) -> [(edge, AccumulateGrad)]
     acc_users: dict[int, int] = field(default_factory=dict)  # id(AccumulateGrad) -> its edges in
     grad_copies: dict[int, Any] | None = None  # id(tensor) -> its .grad after the backward
+    sparse_grads: dict[int, tuple] = field(default_factory=dict)  # id(tensor) -> sparse_counts
     retained_now: list = field(default_factory=list)  # retain_grad tensors seen by trace()
     watcher: Any = None  # the StepWatcher whose hooks saw the backward
     finished: bool = False  # no more data to come (the backward is over, or there is none)
@@ -118,6 +119,9 @@ class LiveGraph:
                 g = t.grad
                 if g is not None:
                     copies[id(t)] = _copy(g)
+                    sparse = sparse_counts(g)
+                    if sparse is not None:
+                        self.sparse_grads[id(t)] = sparse
             self.grad_copies = copies
         self.finished = True
         self.graph._pending = self
@@ -143,6 +147,11 @@ class LiveGraph:
                         if c is not None:
                             node = self.by_id[nid]
                             node.grad = self._put(c, node, "_grad_summary")
+                            if id(t) in self.sparse_grads:
+                                layout, stored, total = self.sparse_grads[id(t)]
+                                node.note = (f"its .grad is a sparse tensor ({layout}): {stored} of "
+                                             f"{total} elements stored, shown here as the dense tensor "
+                                             f"it stands for")
             w = self.watcher
             if w is not None and w.done:
                 self.watcher = None

@@ -158,6 +158,33 @@ class Recorder:
     # the iteration boundary ------------------------------------------------------------
     def _on_backward(self, run: Callable[[], Any], roots: list[torch.Tensor], retain: bool,
                      frame: Any) -> Any:
+        """The user's backward, with our bookkeeping around it; ours may fail, theirs must run.
+
+        An error of the user's backward (a second backward, a non-scalar root) reaches
+        the user as it is; an error of gradviz's own bookkeeping becomes a note on the
+        recording, and the backward runs (once) and returns as it would without gradviz.
+        """
+        done: list = []  # [result] once the user's backward has returned
+
+        def run_once() -> Any:
+            try:
+                done.append(run())
+            except BaseException as e:
+                raise _TheirError(e) from None
+            return done[0]
+
+        try:
+            return self._backward(run_once, roots, retain, frame)
+        except _TheirError as theirs:
+            raise theirs.error from None
+        except Exception as ours:
+            self.recording.notes.append(
+                f"gradviz could not record backward() call {self.backward_calls}: "
+                f"{type(ours).__name__}: {ours}")
+            return done[0] if done else run()
+
+    def _backward(self, run: Callable[[], Any], roots: list[torch.Tensor], retain: bool,
+                  frame: Any) -> Any:
         k = self.backward_calls = self.backward_calls + 1
         tl = self.timeline
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
@@ -329,6 +356,14 @@ class Recorder:
             "the last iteration in full)")
         self.recording.graphs.append(g)
         tl.graph_of[tl.k] = g.index
+
+
+class _TheirError(BaseException):
+    """Carries an exception of the user's own backward() through our bookkeeping."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(error)
+        self.error = error
 
 
 class _Timeline:

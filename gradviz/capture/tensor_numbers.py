@@ -19,6 +19,8 @@ def first_element(t: torch.Tensor | None) -> float | None:
     n = t.numel()
     if n == 0:
         return None
+    if t.layout != torch.strided:  # a sparse gradient (nn.Embedding(sparse=True)): its dense [0]
+        t = _dense_start(t)
     v = t if n == 1 else t.detach().reshape(-1)[0]
     return float(v.real.item() if v.is_complex() else v.item())
 
@@ -30,6 +32,8 @@ def norm(t: torch.Tensor | None) -> float | None:
     """The 2-norm as a Python float (numpy on the CPU: a third of a torch call's cost)."""
     if t is None:
         return None
+    if t.layout != torch.strided:  # sparse: the norm of what it stores (the rest is zeros)
+        t = _stored(t)
     if t.is_cpu and t.dtype in _NUMPY_NORM:
         try:
             a = t.numpy().reshape(-1)  # no copy; raises for views numpy cannot read
@@ -58,6 +62,20 @@ def distance(new: torch.Tensor, old: torch.Tensor) -> float:
 
 def all_finite(t: torch.Tensor | None) -> bool:
     """No NaN or inf in t (None and integer tensors have none)."""
+    if t is not None and t.layout != torch.strided:
+        t = _stored(t)
     return t is None or not (t.is_floating_point() or t.is_complex()) or bool(
         torch.isfinite(t.detach()).all())
+
+
+def _stored(t: torch.Tensor) -> torch.Tensor:
+    """The values a sparse tensor stores (repeated indices summed)."""
+    coo = t if t.layout == torch.sparse_coo else t.to_sparse_coo()
+    return coo.detach().coalesce().values()
+
+
+def _dense_start(t: torch.Tensor) -> torch.Tensor:
+    """The first row of a sparse tensor, dense (enough for its first element)."""
+    coo = t if t.layout == torch.sparse_coo else t.to_sparse_coo()
+    return coo.detach()[0].to_dense() if t.dim() else coo.detach().to_dense()
 

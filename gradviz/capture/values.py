@@ -22,11 +22,51 @@ def plain(t: torch.Tensor | None) -> tuple[Any, dict | None]:
     if t is None:
         return None, None
     t = t.detach()
+    if t.layout != torch.strided:
+        return _plain_sparse(t)
     if t.is_complex():
         t = t.abs()
     if t.numel() <= SMALL:
         return t.cpu().tolist(), None
     return None, summarize(t)
+
+
+def sparse_counts(t: torch.Tensor) -> tuple[str, int, int] | None:
+    """(layout, elements stored, elements in all) of a sparse tensor; None for a dense one."""
+    if t.layout == torch.strided:
+        return None
+    values = _coalesced(t).values()
+    return str(t.layout).replace("torch.", ""), int(values.numel()), int(t.numel())
+
+
+def _coalesced(t: torch.Tensor) -> torch.Tensor:
+    """A sparse COO copy with repeated indices summed (an embedding row hit twice)."""
+    coo = t if t.layout == torch.sparse_coo else t.to_sparse_coo()
+    return coo.coalesce()
+
+
+def _plain_sparse(t: torch.Tensor) -> tuple[Any, dict | None]:
+    """A sparse tensor's elements densified (small), or a summary from its stored values.
+
+    The zeros it does not store count in min, max and mean, as they do in its dense form.
+    """
+    total = t.numel()
+    if total <= SMALL:
+        dense = t.to_dense().cpu()
+        return (dense.abs() if dense.is_complex() else dense).tolist(), None
+    values = _coalesced(t).values().detach().reshape(-1).cpu()
+    if values.is_complex():
+        values = values.abs()
+    values = values.double()
+    stored = values.numel()
+    lo = float(values.min()) if stored else 0.0
+    hi = float(values.max()) if stored else 0.0
+    if stored < total:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    first = (t.to_dense().reshape(-1)[:PREVIEW].cpu().double().tolist()
+             if total <= 1_000_000 else [])
+    return None, {"min": lo, "max": hi, "mean": float(values.sum()) / total,
+                  "norm": float(values.norm()), "first": first, "numel": total, "stored": stored}
 
 
 def summarize(t: torch.Tensor) -> dict:
