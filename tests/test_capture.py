@@ -242,3 +242,24 @@ def test_the_users_own_backward_error_reaches_them_unchanged():
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for"):
         with gradviz.record():
             (x * 2).backward()
+
+
+def test_a_node_shows_its_value_from_when_its_op_ran():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with gradviz.record() as rec:
+        h = x * 2
+        (h * 3).sum().backward()
+        with torch.no_grad():
+            h.add_(100)  # after the backward: the graph is read later, below
+    node = rec.graph.by_name("h")
+    assert node.value == [2.0, 4.0] and node.note is None
+    y = torch.arange(100.0, requires_grad=True)
+    with gradviz.record() as rec:
+        big = y * 2
+        (big * 3).sum().backward()
+        with torch.no_grad():
+            big.add_(100)
+    node = rec.graph.by_name("big")
+    # too big to copy: the summary is of the changed tensor, and the note says so, with versions
+    assert node.summary["mean"] == pytest.approx(big.mean().item())
+    assert "changed in place after it was recorded (version 0 -> 1)" in node.note

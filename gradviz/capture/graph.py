@@ -88,6 +88,7 @@ class LiveGraph:
     hook_fns: list = field(default_factory=list)  # every autograd node, in walk order
     leaf_vars: list = field(default_factory=list)  # the leaves' tensors, in walk order
     copies: dict[int, Any] = field(default_factory=dict)  # id(tensor) -> its value, copied
+    versions: dict[int, int] = field(default_factory=dict)  # id(big op output) -> _version then
     attrs: dict[int, dict] = field(default_factory=dict)  # id(fn) -> saved attributes
     operands: dict[int, list] = field(default_factory=dict)  # id(fn) -> saved constant operands
     feeds: dict[int, list] = field(default_factory=dict)  # id(fn) -> [(edge, AccumulateGrad)]
@@ -164,6 +165,7 @@ class LiveGraph:
         else:  # all made: let go of the live objects
             self.roots, self.names, self.calls, self.hook_fns, self.leaf_vars = [], None, {}, [], []
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
+            self.versions = {}
             self.feeds, self.acc_users = {}, {}
 
     def _put(self, c: Any, node: Node, key: str) -> Any:
@@ -307,11 +309,29 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
         for c in call.constants:
             if isinstance(c, torch.Tensor) and id(c) not in copies:
                 copies[id(c)] = _copy(c)  # the code may refill an input in place
-        if call.output.retains_grad:
-            live.retained_now.append(call.output)
+        out = call.output
+        if out.retains_grad:
+            live.retained_now.append(out)
+        _copy_small(out, call.before, copies, live.versions)
     for t in live.names.tensors.values():
         if t.retains_grad:
             live.retained_now.append(t)
+        if t.grad_fn is not None:
+            _copy_small(t, None, copies, live.versions)
+
+
+def _copy_small(t: torch.Tensor, before: torch.Tensor | None, copies: dict[int, Any],
+                versions: dict[int, int]) -> None:
+    """A small op output as it is now, before the code can change it in place (h.add_(100)
+    after the backward): a node shows the value its op made. A big one is summarised when
+    first read; its version now tells then whether it changed in between (a note says so).
+    (`before` already holds the value from before an in-place op the log saw.)"""
+    if before is not None or id(t) in copies or t.layout != torch.strided:
+        return
+    if t.numel() <= SMALL:
+        copies[id(t)] = t.detach().clone()
+    else:
+        versions[id(t)] = t._version
 
 
 def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
@@ -353,7 +373,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             elif v.layout != torch.strided:
                 node.value, node.summary = plain(v)
             else:  # big: summarised when first read
-                deferred.add(v.detach(), node, node, "_summary")
+                deferred.add(v.detach(), node, node, "_summary", version=live.versions.get(id(v)))
             if requires_grad and not is_leaf and t.retains_grad:
                 node.retains_grad = True
                 live.retained[nid] = t

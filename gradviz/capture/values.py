@@ -259,13 +259,16 @@ class Deferred:
         return None
 
     def add(self, t: torch.Tensor, owner: Any, container: Any, key: Any,
-            value_key: Any = None) -> None:
+            value_key: Any = None, version: int | None = None) -> None:
         """container[key] (or its attribute key) = the summary of t, later; owner is marked.
 
         owner None: whoever hands out `container` resolves the batch before it is read.
         value_key: also container[value_key] = its elements, for a tensor that may be small.
+        version: t._version when it was recorded, if that was before now (a change since
+        then is noted on the owner).
         """
-        self.items.append((t, t._version, owner, container, key, value_key))
+        self.items.append((t, t._version if version is None else version, owner, container, key,
+                           value_key))
         self.nbytes += t.numel() * t.element_size()
         if owner is not None:
             owner._pending = self
@@ -292,8 +295,8 @@ class Deferred:
                     continue
                 owner._pending = None
                 if t._version != version and hasattr(owner, "note"):
-                    owner.note = ("changed in place after it was recorded: these numbers show it "
-                                 "after that change")
+                    owner.note = (f"changed in place after it was recorded (version {version} -> "
+                                  f"{t._version}): these numbers show it after that change")
 
 
 def put(container: Any, key: Any, value: Any) -> None:
