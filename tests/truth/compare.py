@@ -286,7 +286,8 @@ def filled_at(m: Match) -> dict[str, tuple[int, torch.Tensor | None]]:
 
 def check_pictures(m: Match, **options: Any) -> list[str]:
     """Each step picture: every ∂ label is what autograd sent along that edge so far, and
-    every .grad box shows the true .grad from the step that fills it (— before)."""
+    every .grad box shows the true .grad from the step that fills it (— before, and — for a
+    tensor whose .grad no step fills)."""
     out = []
     sent: dict[tuple[str, str], list[torch.Tensor]] = {}
     filled = filled_at(m)
@@ -310,11 +311,10 @@ def check_pictures(m: Match, **options: Any) -> list[str]:
             if edge not in edges and all(x in m.nodes for x in edge) and \
                     any(g is not None for g in grads):
                 out.append(f"picture {k}: edge {edge[0]}->{edge[1]} carried a gradient, no label")
-        for tid, (s, true) in filled.items():
-            if tid not in cells:
-                continue
-            p = value_problem(cells[tid], true if k >= s else None)
-            if p is None and k >= s and cells[tid] == "—" and true is not None:
+        for tid, cell in cells.items():
+            s, true = filled.get(tid, (len(m.call.steps), None))  # never filled: — throughout
+            p = value_problem(cell, true if k >= s else None)
+            if p is None and k >= s and cell == "—" and true is not None:
                 p = f"shows — although its .grad was filled at step {s}"
             if p:
                 out.append(f"picture {k}: {tid} {m.nodes[tid].label} grad box: {p}")

@@ -253,7 +253,8 @@ def accumulate_problems(line: str, st: StepTruth, e: int) -> list[str]:
 
 
 def _contributions(st: StepTruth, target: int, e: int) -> list[float]:
-    """Element e of every gradient an engine step sent toward node `target` in this call."""
+    """Element e of every gradient an engine step sent toward node `target` in this call
+    (a leaf's AccumulateGrad, or the op whose output several ops used)."""
     out = []
     for h in st.m.call.steps:
         for (nk, _), g in zip(st.m.call.nodes[h.node].nexts, h.grad_inputs):
@@ -271,20 +272,10 @@ def fan_in_problems(line: str, st: StepTruth, e: int) -> list[str]:
         return [f"{line!r}: unreadable fan-in line"]
     out = [] if close4(res, flat(g)[ei]) else [f"{line!r}: arrived {flat(g)[ei]:.7g}"]
     out += _arith_problems(line, arith, res)
-    nr = st.m.call.steps[st.k]
-    vals = sorted(_sent_to_output(st, ei))
+    vals = sorted(_contributions(st, st.hooked.node, ei))
     for f in arith.factors():
         if not _member(f.value, vals):
-            out.append(f"{line!r}: {f.value:g} is no gradient sent to this output ({nr.cls})")
-    return out
-
-
-def _sent_to_output(st: StepTruth, e: int) -> list[float]:
-    out = []
-    for h in st.m.call.steps:
-        for (nk, nr), g in zip(st.m.call.nodes[h.node].nexts, h.grad_inputs):
-            if nk == st.hooked.node and g is not None:
-                out.append(flat(g)[e % g.numel()])
+            out.append(f"{line!r}: {f.value:g} is no gradient sent to this output ({st.node.cls})")
     return out
 
 

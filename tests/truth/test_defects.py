@@ -356,15 +356,18 @@ def _bracket_problems(m: Match) -> list[str]:
             continue
         for e in range(x.numel()):
             for line in explain_step(m.graph, s, "en", e).split("\n"):
-                hit = re.search(r"\[x\[([\d,]+)\] = max\]( = [^=]* · (\S+))?", line)
-                if not hit or not hit.group(3):
+                hit = re.search(r"\[x\[([\d,]+)\] = max\](?:/(\d+))?(?: = [^=]* · (\S+)| = (\S+)$)",
+                                line)
+                if not hit:
                     continue
                 j = tuple(int(v) for v in hit.group(1).split(","))
                 row = x[j[0]] if len(j) == 2 else x
                 is_max = float(x[j] == row.max())
-                if float(hit.group(3)) != is_max:
-                    out.append(f"{line!r}: x{list(j)} = {float(x[j])} is {'' if is_max else 'not '}"
-                               f"the max of {row.tolist()}")
+                ties = int((row == row.max()).sum())
+                printed = float(hit.group(3) or hit.group(4)) * int(hit.group(2) or 1)
+                if printed != is_max or (hit.group(2) and int(hit.group(2)) != ties):
+                    out.append(f"{line!r}: x{list(j)} = {float(x[j])}; {ties} elements of "
+                               f"{row.tolist()} are its max")
     return out
 
 

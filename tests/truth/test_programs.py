@@ -71,12 +71,14 @@ def _results(name: str) -> list[str]:
     return out
 
 
-def _json(m: Match) -> list[str]:
-    """The graph read back from rec.to_json() still shows the truth."""
-    rec = runs_of(m.name).rec
-    back = Recording.from_json(rec.to_json()).graphs[m.graph.index]
-    m2 = Match(m.call, back, m.ref)
-    return m2.problems + check_values(m2) + check_grads(m2) + check_steps(m2)
+def _json(name: str) -> list[str]:
+    """Each graph of Recording.from_json(rec.to_json()) still shows the truth."""
+    back = Recording.from_json(runs_of(name).rec.to_json())
+    out = []
+    for m in matches(name):
+        m2 = Match(m.call, back.graphs[m.graph.index], m.ref)
+        out += m2.problems + check_values(m2) + check_grads(m2) + check_steps(m2)
+    return out
 
 
 def _notes(m: Match) -> list[str]:
@@ -90,7 +92,6 @@ _CHECK = {
     "grads": check_grads,
     "steps": check_steps,
     "pictures": check_pictures,
-    "json": _json,
     "explanations": check_explanations,
     "notes": _notes,
 }
@@ -100,9 +101,10 @@ _CHECK = {
 def test_truth(name: str, check: str) -> None:
     if check == "results":
         problems = _results(name)
+    elif check == "json":
+        problems = _json(name)
     else:
         problems = []
         for m in matches(name):
-            m.name = name
             problems += [f"graph {m.graph.index}: {p}" for p in _CHECK[check](m)]
     assert not problems, report(problems)
