@@ -225,6 +225,10 @@ class Reference(TorchFunctionMode):
         call.retained_after = {id(t): _clone(t.grad) for t in call.retained}
         if name == "grad":
             call.returned = tuple(_clone(r) for r in result)
+            for r in result:  # with create_graph=True they are op outputs of a later graph
+                if isinstance(r, torch.Tensor) and r.grad_fn is not None:
+                    self.values.setdefault((id(r.grad_fn), r.output_nr), r.detach().clone())
+                    self.keep.append(r)
         self.calls.append(call)
         return result
 
