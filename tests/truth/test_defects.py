@@ -61,8 +61,6 @@ def _sparse_embedding():
     return {"weight": emb.weight}
 
 
-@xfail("issue 14 item 1: record() raises RuntimeError 'Cannot access data pointer of Tensor that "
-       "doesn't have storage' (take_grads copies the sparse .grad with .tolist())")
 def test_item1_sparse_embedding_grad_is_shown():
     runs = run_three(_sparse_embedding)
     m = one_match(runs)
@@ -131,8 +129,6 @@ def _changed_after():
     return {"x": x, "h": h}
 
 
-@xfail("issue 14 item 3: rec.graph read after the block shows h = [102, 104] (after the later "
-       "no_grad add_), not [2, 4] as at op time, and no note says it changed")
 def test_item3_value_at_op_time_after_a_later_inplace_change():
     runs = run_three(_changed_after)
     m = one_match(runs)
@@ -401,8 +397,6 @@ def _f_box(m: Match) -> tuple[str, int, float]:
     return f.id, k, float(m.call.retained_after[id(t)])
 
 
-@xfail("issue 14 item 11: lesson 2's f box shows 'grad —' in every step picture; f.grad = 1 "
-       "from step 1 (SubBackward0) on")
 def test_item11_lesson2_f_box_in_step_pictures():
     m = matches("lesson2")[0]
     fid, k, true = _f_box(m)

@@ -93,7 +93,7 @@ def test_item13_lesson6_iterations_counted(lesson6):
     _, rec, calls = lesson6
     assert calls == 50
     assert len(rec.iterations) == calls
-    assert [it["index"] for it in rec.iterations] == list(range(1, calls + 1))
+    assert [it.index for it in rec.iterations] == list(range(1, calls + 1))
     its = [g.iteration for g in rec.graphs]
     assert len(set(its)) == len(its) and all(1 <= k <= calls for k in its), its
 

@@ -20,7 +20,6 @@ _SMALL_NOTE = "issue 14 item 6: 'values not kept (more than 64 elements)' on a s
 _RECORD_NOTE = "issue 14 item 7: nodes made inside torch's C++ functions say 'value not kept: use gradviz.record()' in a record() graph"
 # (program, check) -> why it fails today
 KNOWN: dict[tuple[str, str], str] = {
-    ("lesson2", "pictures"): "issue 14 item 11: f.retain_grad(): f's box shows grad — in every step picture; f.grad is 1 from step 1",
     ("two_backwards", "steps"): "issue 14 (not numbered): the second backward() adds into the .grad buffer the first graph's AccumulateGrad step holds: that step (index 3) shows [12, 24] arriving, autograd sent [6, 12]",
     ("two_backwards", "json"): "issue 14 (not numbered): as two_backwards-steps, read back from JSON ([12, 24] shown, [6, 12] sent)",
     ("l1", "explanations"): f"{_SMALL_NOTE} 6 elements (AbsBackward0)",
