@@ -45,6 +45,17 @@ def fmt_exact(v: Any) -> str:
     return str(v)
 
 
+def as_signed(v: Any) -> Any:
+    """An int64 read as unsigned (dim=-1 arrives as 2**64 - 1) back to its signed value."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v >= 2**63:
+        return v - 2**64
+    if isinstance(v, list):
+        return [as_signed(x) for x in v]
+    return v
+
+
 def fmt_value(value: Any, summary: dict | None = None, width: int = 6) -> str:
     """A short text for a value: the number, a short list, or a summary."""
     if value is None:

@@ -15,7 +15,7 @@ import torch
 
 from gradviz.capture.forward import OpCall, source_line
 from gradviz.names import Names
-from gradviz.numbers import fmt_exact
+from gradviz.numbers import as_signed, fmt_exact
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
                                     plain, scalar, sparse_counts)
 from gradviz.opnames import forward_name
@@ -42,7 +42,7 @@ def saved_attrs(fn: Any, scalar_operands: bool = True) -> dict[str, Any]:
     names = _saved_attr_names.get(cls)
     if names is None:
         names = [(a, hasattr(fn, "_raw" + a)) for a in dir(fn)
-                 if a.startswith("_saved_") and a[7:] not in _BORING]
+                 if a.startswith("_saved_") and a[7:] not in _BORING and "sym_" not in a]
         _saved_attr_names[cls] = names
     out = {}
     for a, is_tensor in names:
@@ -59,7 +59,27 @@ def saved_attrs(fn: Any, scalar_operands: bool = True) -> dict[str, Any]:
         s = scalar(v)
         if s is not None:
             out[a[7:]] = s
+    return _as_written(out)
+
+
+# How torch keeps some attributes, and how the code wrote them.
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}  # torch's Reduction enum
+
+
+def _as_written(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Saved attributes as the learner's code wrote them, not as torch stores them:
+    int64 attributes arrive unsigned (ignore_index=-100 as 18446744073709551516),
+    `reduction` as an enum number, an Embedding's `padding_idx=None` as -1."""
+    out = {}
+    for k, v in attrs.items():
+        v = as_signed(v)
+        if k == "reduction" and v in _REDUCTIONS:
+            v = _REDUCTIONS[v]
+        elif k == "padding_idx" and v == -1:
+            v = None
+        out[k] = v
     return out
+
 
 
 @dataclass

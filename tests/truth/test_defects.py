@@ -471,7 +471,6 @@ def test_item14_weights_are_named_from_self(lightning_graph):
     assert "model.0.weight" in names, names
 
 
-@xfail("issue 14 item 14: NLLLoss shows ignore_index=18446744073709551516 (-100 read as unsigned)")
 def test_item14_nll_ignore_index(lightning_graph):
     dot = lightning_graph.dot()
     assert "ignore_index=-100" in dot and "18446744073709551516" not in dot
@@ -595,26 +594,21 @@ def _op_texts(graph) -> str:
     return dot + json.dumps([n.attrs for n in graph.nodes if n.kind == "op"])
 
 
-@xfail("issue 14 item 17: ignore_index=-1 is shown as 18446744073709551615")
 def test_item17_ignore_index_as_written(internal_graph):
     text = _op_texts(internal_graph)
     assert "ignore_index=-1" in text and not re.search(r"1844674407370955\d{4}", text)
 
 
-@xfail("issue 14 item 17: nn.Embedding's padding_idx (None, saved as -1) is shown as "
-       "18446744073709551615")
 def test_item17_padding_idx_not_unsigned(internal_graph):
     emb = [n for n in internal_graph.nodes if n.op == "EmbeddingBackward0" and n.kind == "op"]
     assert emb and all(n.attrs.get("padding_idx") in (None, -1) for n in emb), \
         [n.attrs for n in emb]
 
 
-@xfail("issue 14 item 17: reduction is shown as reduction=1 / reduction=2, not mean / sum")
 def test_item17_reduction_in_words(internal_graph):
     text = internal_graph.dot()
     assert not re.search(r"reduction=\d", text), re.findall(r"reduction=\w+", text)
 
 
-@xfail("issue 14 item 17: EmbeddingBackward0 shows the attribute weight_sym_argsize_0")
 def test_item17_no_sym_attribute_names(internal_graph):
     assert "_sym_" not in _op_texts(internal_graph)

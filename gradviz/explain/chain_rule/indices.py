@@ -2,23 +2,12 @@
 
 `_idx` prints an index ([0,2]), `_norm_dim`/`_dims` turn torch's dim arguments
 (negative, a list, None for all) into dims, `_reduce_index` maps an input index to
-the output of a reduction, `_signed` undoes int64 attributes read as unsigned.
+the output of a reduction.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
-
-
-def _signed(v: Any) -> Any:
-    """Saved int64 attributes can arrive as unsigned (dim=-1 as 2**64-1): undo that."""
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int) and v >= 2**63:
-        return v - 2**64
-    if isinstance(v, list):
-        return [_signed(x) for x in v]
-    return v
 
 
 def _idx(parts: list[str] | tuple) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradviz.explain.chain_rule.indices import _idx, _signed
+from gradviz.explain.chain_rule.indices import _idx
 from gradviz.explain.chain_rule.reading import _Index
 from gradviz.explain.chain_rule.terms import Term, _Missing
-from gradviz.numbers import fmt_number
+from gradviz.numbers import as_signed, fmt_number
 from gradviz.recording import Node, Step
 
 _SUBSCRIPT = str.maketrans("ijkmnp", "ᵢⱼₖₘₙₚ")
@@ -27,7 +27,7 @@ class _Op:
         self.step = step
         self.node = ix.nodes[step.node]
         self.cls = step.op
-        self.attrs = {k: _signed(v) for k, v in (self.node.attrs or {}).items()}
+        self.attrs = {k: as_signed(v) for k, v in (self.node.attrs or {}).items()}
         outs = [ix.nodes[o] for o in ix.outputs.get(step.node, []) if o in ix.nodes]
         self.out: Node | None = outs[0] if len(outs) == 1 else None
         self.slots = [ix.nodes.get(gi.edge_to) if gi.edge_to else None for gi in step.grad_inputs]

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gradviz.explain.chain_rule.indices import _norm_dim, _numel, _signed
-from gradviz.numbers import fmt_number
+from gradviz.explain.chain_rule.indices import _norm_dim, _numel
+from gradviz.numbers import as_signed, fmt_number
 from gradviz.opnames import op_word
 from gradviz.recording import Graph, Node, Step
 
@@ -83,7 +83,7 @@ class _Index:
             return None
         try:
             with np.errstate(all="ignore"):
-                v = np.asarray(fn(x, {k: _signed(a) for k, a in op.attrs.items()}, shape),
+                v = np.asarray(fn(x, {k: as_signed(a) for k, a in op.attrs.items()}, shape),
                                dtype=float)
             v = v.reshape(shape)
         except Exception:
@@ -134,7 +134,7 @@ class _Index:
             return None
         fwd = op_word(op)
         cls = op.op or ""
-        attrs = {k: _signed(v) for k, v in op.attrs.items()}
+        attrs = {k: as_signed(v) for k, v in op.attrs.items()}
         args = []
         for k, n in enumerate(self.operands(op_id)):
             key = ("self", "other")[k] if k < 2 else ""

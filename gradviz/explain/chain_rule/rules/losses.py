@@ -58,9 +58,18 @@ def _log_softmax(op: _Op, i: int, j: tuple) -> Term:
     return t
 
 
+_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
+
+
+def reduction(attrs: dict) -> int:
+    """0 none, 1 mean, 2 sum: from the name capture writes, or torch's number (older JSON)."""
+    red = attrs.get("reduction", "mean")
+    return _REDUCTION.get(red, 1) if isinstance(red, str) else int(red)
+
+
 def _loss_rows(op: _Op, i: int, j: tuple, factors: list[tuple[str, Any]], n: int) -> Term:
     """A loss over elements: reduction none is elementwise, mean adds 1/n, sum nothing."""
-    red = int(op.attrs.get("reduction", 1))
+    red = reduction(op.attrs)
     if red == 0:
         return _pointwise(op, i, j, factors)
     if red == 1:
@@ -118,7 +127,7 @@ def _nll(op: _Op, i: int, j: tuple) -> Term:
     else:
         raise _Missing("target")
     ignore = int(op.attrs.get("ignore_index", -100))
-    red = int(op.attrs.get("reduction", 1))
+    red = reduction(op.attrs)
     row, c = (j[0], j[1]) if len(shape) == 2 else (0, j[0])
     counted = int((T != ignore).sum())
     tw = float(op.attrs.get("total_weight", counted))
