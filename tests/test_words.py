@@ -7,6 +7,7 @@ import pytest
 
 import gradviz
 from conftest import LESSONS_DIR, ROOT
+from gradviz.lessons import LESSONS
 from gradviz.render.html import recording_html
 from gradviz.words import N_, Msg, both, fill, languages, pick, template, tr, tr_in
 from gradviz.words.korean import final_sound, particles
@@ -205,7 +206,7 @@ def test_korean_lessons_have_no_particle_templates(number):
     for g in rec.graphs[:3]:
         for step in (None, 0):
             _no_template(g.svg(lang="ko", step=step), f"lesson {number}'s Korean SVG")
-    lesson = next(l for l in gradviz.lessons.LESSONS if l.script == path.name)
+    lesson = next(l for l in LESSONS if l.script == path.name)
     _no_template(lesson.title["ko"] + lesson.text["ko"], f"lesson {number}'s text")
 
 
