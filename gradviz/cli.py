@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gradviz.recording import Recording
 from gradviz.render.files import FORMATS
+from gradviz.words import languages, pick, tr
 
 EPILOG = """exit codes: 0 done, 1 the script failed, 2 bad usage, 3 time limit, 4 memory limit
 
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fold", action="store_true", help="fold repeated blocks (6 layers, 50 unrolled steps) into one xN node")
     r.add_argument("--no-constants", action="store_true", help="hide constant inputs")
     r.add_argument("--no-values", action="store_true", help="hide tensor values")
-    r.add_argument("--lang", choices=["en", "ko"], default="en", help="language of explanations")
+    r.add_argument("--lang", choices=list(languages()), default="en", help="language of explanations")
     r.add_argument("--rankdir", choices=["auto", "LR", "TB"], default="auto",
                    help="layout direction (default auto: left to right for short chains, top down for long)")
     sub.add_parser("lessons", help="list the built-in lessons")
@@ -236,12 +237,12 @@ def _render(args: argparse.Namespace) -> int:
     err = rec.error
     where = f"{script.name} line {err.line}: " if err.line else f"{script.name}: "
     print(f"error: {where}{err.type}: {err.message}", file=sys.stderr)
-    text = err.explanation_ko if args.lang == "ko" and err.explanation_ko else err.explanation
+    text = pick(err.explanation, err.explanation_ko, args.lang)
     if text:
         print(f"  {text}", file=sys.stderr)
-    hint = err.hint_ko if args.lang == "ko" and err.hint_ko else err.hint
+    hint = pick(err.hint, err.hint_ko, args.lang)
     if hint:
-        print(f"  {'해결' if args.lang == 'ko' else 'fix'}: {hint}", file=sys.stderr)
+        print("  " + tr("fix: {hint}", args.lang, hint=hint), file=sys.stderr)
     return {"TimeLimit": EXIT_TIMEOUT, "MemoryLimit": EXIT_MEMORY}.get(err.type, EXIT_SCRIPT)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gradviz.recording import ErrorInfo, Recording
+from gradviz.words import N_, both
 
 EXIT_OK, EXIT_SCRIPT, EXIT_USAGE, EXIT_TIMEOUT, EXIT_MEMORY = 0, 1, 2, 3, 4
 DEFAULT_TIMEOUT = 60.0
@@ -183,11 +184,16 @@ def _feeds(a: Any, b: Any) -> bool:
     return b is not a and any(fn is a.grad_fn for fn in grad_fns([b.grad_fn], limit=5000))
 
 
+def _explained(msgid: str) -> dict[str, str]:
+    """An ErrorInfo's explanation and explanation_ko."""
+    en, ko = both(msgid)
+    return {"explanation": en, "explanation_ko": ko}
+
+
 def _syntax_error(e: SyntaxError) -> ErrorInfo:
     return ErrorInfo(
         type="SyntaxError", message=f"{e.msg} (line {e.lineno})", line=e.lineno, file=e.filename,
-        explanation="Python could not read the script: fix the line shown, then run it again.",
-        explanation_ko="파이썬이 스크립트를 읽지 못했습니다. 표시된 줄을 고친 뒤 다시 실행하세요.")
+        **_explained(N_("Python could not read the script: fix the line shown, then run it again.")))
 
 
 def script_error(e: BaseException, script: str, graph: Any = None) -> ErrorInfo:
@@ -253,8 +259,7 @@ def _run_child(path: Path, args: list[str], device: str, timeout: float | None,
         if timed_out:
             rec.error = ErrorInfo(
                 type="TimeLimit", message=f"the script ran longer than {timeout:g} s and was stopped",
-                explanation="Look for a loop that never ends, or give it more time with --timeout.",
-                explanation_ko="끝나지 않는 반복문이 있는지 확인하거나 --timeout으로 시간을 늘리세요.")
+                **_explained(N_("Look for a loop that never ends, or give it more time with --timeout.")))
         elif rec.error is not None and (rec.error.type == "MemoryError"
                                         or "can't allocate memory" in rec.error.message):
             rec.error = _child_death(EXIT_MEMORY, "", memory_limit)
@@ -277,20 +282,17 @@ def _child_death(code: int, stderr: str, memory_limit: int | None) -> ErrorInfo:
         limit = f"{memory_limit / 1024**3:.1f} GB" if memory_limit else "the machine's memory"
         return ErrorInfo(
             type="MemoryLimit", message=f"the script used more than {limit} and was stopped",
-            explanation="Use smaller tensors or fewer iterations, or raise --memory-limit.",
-            explanation_ko="텐서 크기나 반복 횟수를 줄이거나 --memory-limit을 늘리세요.")
+            **_explained(N_("Use smaller tensors or fewer iterations, or raise --memory-limit.")))
     if code < 0:
         return ErrorInfo(
             type="Crash", message=f"the Python interpreter crashed (signal {-code})",
-            explanation="The process running the script died without a Python error; "
-                        "this happens with native crashes (for example a segmentation fault).",
-            explanation_ko="스크립트를 실행하던 파이썬 프로세스가 비정상 종료되었습니다.")
+            **_explained(N_("The process running the script died without a Python error; "
+                            "this happens with native crashes (for example a segmentation fault).")))
     tail = (stderr.strip().splitlines()[-1:] or [""])[0][:300]
     return ErrorInfo(
         type="Crash", message=f"the script's process exited with code {code}" + (f": {tail}" if tail else ""),
-        explanation="The script ended its own process (for example with os._exit) before gradviz could "
-                    "collect what it recorded.",
-        explanation_ko="gradviz가 기록을 모으기 전에 스크립트가 스스로 프로세스를 끝냈습니다 (예: os._exit).")
+        **_explained(N_("The script ended its own process (for example with os._exit) before gradviz "
+                        "could collect what it recorded.")))
 
 
 def _die_with_parent() -> None:

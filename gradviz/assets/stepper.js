@@ -131,7 +131,7 @@
       el("op").textContent = s.op;
       el("at").innerHTML = s.op === "AccumulateGrad" ? "→ <code>" + esc(s.label) + ".grad</code>" :
         (s.line ? esc(ui("line")) + " " + s.line : "");
-      ex.innerHTML = rich(state.lang === "ko" ? (s.ko || s.en) : s.en);
+      ex.innerHTML = rich(s[state.lang] || s.en);
       ex.classList.toggle("gv-generated", !!s.generated);
       var rows = [];
       if (s.arrived.length) {

@@ -1,4 +1,4 @@
-"""Words for learners: chain-rule steps, updates, errors and pitfalls, in English and Korean.
+"""Words for learners: chain-rule steps, updates, errors and pitfalls (English msgids, see gradviz.words).
 
 Plain data in, words out; no module here imports torch at module level.
 
@@ -6,7 +6,6 @@ Plain data in, words out; no module here imports torch at module level.
     checks_text.py     finite-difference check results as text (the checks: capture/gradcheck.py)
     dead_grads.py      why a leaf's grad is None or all zeros, read from a recorded Graph
     exceptions.py      a script's exception explained (explain_error), one detail function per mistake
-    i18n.py            the words around the chain-rule formulas and checks, English and Korean (say)
     mistakes.py        the catalogue of common mistakes and warnings: patterns and texts
     pitfalls.py        training pitfalls found in the iteration timeline
     scene.py           what is left of a failure: frames, the failing torch call, the user's names

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradviz.explain.i18n import say
 from gradviz.numbers import fmt_number, fmt_value
+from gradviz.words import tr
 
 __all__ = ["format_checks", "add_notes"]
 
@@ -18,10 +18,9 @@ def add_notes(results: list[dict], lang: str = "en") -> list[dict]:
     """Each result's `note`: why a leaf was skipped, or that a non-scalar output was summed."""
     for r in results:
         if r.get("skipped"):
-            r["note"] = say("check_skip", lang, name=r["name"], n=_numel(r.get("shape", [])),
-                            limit=r.get("limit", "?"))
+            r["note"] = _skipped(r, lang)
         else:
-            r["note"] = say("check_summed", lang, n=r["summed"]) if r.get("summed") else ""
+            r["note"] = _summed(r, lang) if r.get("summed") else ""
     return results
 
 
@@ -30,15 +29,28 @@ def format_checks(results: list[dict], lang: str = "en") -> str:
     lines = []
     for r in results:
         if r.get("skipped"):
-            lines.append(say("check_skip", lang, name=r["name"], n=_numel(r.get("shape", [])),
-                             limit=r.get("limit", "?")))
+            lines.append(_skipped(r, lang))
             continue
-        key = "check_ok" if r.get("ok") else "check_bad"
-        lines.append(say(key, lang, name=r["name"], autograd=_short(r["autograd"]),
-                         numeric=_short(r["numeric"]), diff=fmt_number(r["max_abs_diff"])))
+        values = dict(name=r["name"], autograd=_short(r["autograd"]), numeric=_short(r["numeric"]),
+                      diff=fmt_number(r["max_abs_diff"]))
+        if r.get("ok"):
+            lines.append(tr("{name}: autograd {autograd}, numeric {numeric} (|Δ| {diff}) ✓", lang,
+                            **values))
+        else:
+            lines.append(tr("{name}: autograd {autograd}, numeric {numeric} (|Δ| {diff}) ✗ they disagree",
+                            lang, **values))
         if r.get("summed"):
-            lines.append("  " + say("check_summed", lang, n=r["summed"]))
+            lines.append("  " + _summed(r, lang))
     return "\n".join(lines)
+
+
+def _skipped(r: dict, lang: str) -> str:
+    return tr("{name}: not checked ({n} elements, more than {limit})", lang, name=r["name"],
+              n=_numel(r.get("shape", [])), limit=r.get("limit", "?"))
+
+
+def _summed(r: dict, lang: str) -> str:
+    return tr("the build returned {n} elements: their sum was checked", lang, n=r["summed"])
 
 
 def _numel(shape: list[int]) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from gradviz.explain.source_reading import _grad_free_text, _requires_grad_names
 from gradviz.recording import Graph
+from gradviz.words import N_, both, pick
 
 __all__ = ["explain_dead_grads", "dead_grad_findings"]
 
@@ -24,8 +25,7 @@ def explain_dead_grads(graph: Graph, source: str | None = None, lang: str = "en"
     the graph as constants, and leaves used on a line of the graph but missing from it.
     `source` is the script's text (for no_grad blocks and detach calls).
     """
-    key = "ko" if lang == "ko" else "en"
-    return [f[key] for f in dead_grad_findings(graph, source)]
+    return [pick(f["en"], f["ko"], lang) for f in dead_grad_findings(graph, source)]
 
 
 def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
@@ -51,36 +51,28 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
             continue
         if not ran or not _all_zero(leaf.grad, leaf.grad_summary):
             continue
-        label = leaf.name or leaf.label or "a leaf"
+        label = leaf.name or leaf.label or both(N_("a leaf"))
         blocker = _blocker(leaf.id, consumers, outputs_of, step_of)
         if blocker is None:
             continue
         op = by_id[blocker]
-        where = f" on line {op.line}" if op.line else ""
-        where_ko = f"({op.line}번째 줄)" if op.line else ""
+        where = both(N_(" on line {line}"), line=op.line) if op.line else ""
         if op.op in ("ReluBackward0", "ThresholdBackward0", "ReluBackward1"):
             inp = [by_id[i] for i in inputs_of.get(blocker, []) if i in by_id and not by_id[i].constant]
             shown = f" ({inp[0].name})" if inp and inp[0].name else ""
-            out.append({"id": "dead_relu", "node": leaf.id, "op": blocker,
-                        "title": f"Dead ReLU: {label}.grad is all zeros",
-                        "title_ko": f"죽은 ReLU: {label}.grad가 모두 0",
-                        "en": f"{label}.grad is all zeros: every input of the ReLU{where}{shown} was "
-                              f"<= 0, so the ReLU passed back 0 everywhere (a dead ReLU) and no gradient "
-                              f"reaches {label}. Fix: start from other weights (a different seed or "
-                              f"initialisation), use a smaller learning rate, or try LeakyReLU.",
-                        "ko": f"{label}.grad가 모두 0입니다. ReLU{where_ko}의 입력{shown}이 전부 0 이하라서 "
-                              f"ReLU가 모든 자리에 0을 돌려보냈고(죽은 ReLU), {label}까지 기울기가 오지 "
-                              f"않습니다. 해결: 다른 초깃값(시드나 초기화)으로 시작하거나, 학습률을 줄이거나, "
-                              f"LeakyReLU를 써 보세요."})
+            title = both(N_("Dead ReLU: {label}.grad is all zeros"), label=label)
+            text = both(N_("{label}.grad is all zeros: every input of the ReLU{where}{shown} was <= 0, so "
+                           "the ReLU passed back 0 everywhere (a dead ReLU) and no gradient reaches "
+                           "{label}. Fix: start from other weights (a different seed or initialisation), "
+                           "use a smaller learning rate, or try LeakyReLU."),
+                        label=label, where=where, shown=shown)
+            out.append(_finding("dead_relu", leaf.id, title, text, op=blocker))
         else:
-            fop = op.forward_op or op.op
-            out.append({"id": "zero_derivative", "node": leaf.id, "op": blocker,
-                        "title": f"{label}.grad is all zeros",
-                        "title_ko": f"{label}.grad가 모두 0",
-                        "en": f"{label}.grad is all zeros: the gradient becomes 0 at {fop}{where}, whose "
-                              f"local derivative is 0 at these values, so nothing reaches {label}.",
-                        "ko": f"{label}.grad가 모두 0입니다. {fop}{where_ko}의 국소 미분값이 이 값들에서 0이라, "
-                              f"기울기가 거기서 0이 되어 {label}까지 오지 않습니다."})
+            title = both(N_("{label}.grad is all zeros"), label=label)
+            text = both(N_("{label}.grad is all zeros: the gradient becomes 0 at {fop}{where}, whose local "
+                           "derivative is 0 at these values, so nothing reaches {label}."),
+                        label=label, fop=op.forward_op or op.op, where=where)
+            out.append(_finding("zero_derivative", leaf.id, title, text, op=blocker))
 
     # 2. constants of the graph made under no_grad or by detach
     made = _grad_free_text(source) if source else {}
@@ -101,28 +93,21 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
         sources = [s for s in sources if wants_grad(s)]
         missing = [s for s in sources if s not in in_graph]
         explained.update(sources)
-        src = ", ".join(sources) or "the tensors it came from"
-        tail_en = f" {', '.join(m + '.grad' for m in missing)} stays None." if missing else ""
-        tail_ko = f" 그래서 {', '.join(m + '.grad' for m in missing)}은(는) None으로 남습니다." if missing else ""
+        src = ", ".join(sources) or both(N_("the tensors it came from"))
+        tail = ""
+        if missing:
+            tail = both(N_(" {missing} stays None."), missing=", ".join(m + ".grad" for m in missing))
+        values = dict(name=n.name, line=line, src=src, tail=tail)
         if kind == "no_grad":
-            en = (f"{n.name} was computed inside torch.no_grad() (line {line}), so autograd did not "
-                  f"record it: here it is a constant, and no gradient flows back through it to "
-                  f"{src}.{tail_en} Fix: compute {n.name} outside torch.no_grad() if gradients "
-                  f"should reach {src}.")
-            ko = (f"{n.name}은(는) torch.no_grad() 안({line}번째 줄)에서 계산되어 autograd가 기록하지 "
-                  f"않았습니다. 여기서는 상수라서 기울기가 {n.name}을(를) 지나 {src}까지 흐르지 "
-                  f"않습니다.{tail_ko} 해결: 기울기가 {src}까지 가야 한다면 {n.name}을(를) "
-                  f"torch.no_grad() 밖에서 계산하세요.")
+            text = both(N_("{name} was computed inside torch.no_grad() (line {line}), so autograd did not "
+                           "record it: here it is a constant, and no gradient flows back through it to "
+                           "{src}.{tail} Fix: compute {name} outside torch.no_grad() if gradients should "
+                           "reach {src}."), **values)
         else:
-            en = (f"{n.name} comes from .detach() (line {line}): a copy cut off from the graph, so "
-                  f"gradients stop at {n.name} and never reach {src}.{tail_en} Fix: use {src} "
-                  f"itself (without .detach()) where gradients should flow.")
-            ko = (f"{n.name}은(는) .detach()({line}번째 줄)로 만든, 그래프에서 떨어진 복사본입니다. "
-                  f"기울기는 {n.name}에서 멈추고 {src}까지 가지 않습니다.{tail_ko} 해결: 기울기가 "
-                  f"흘러야 하는 곳에서는 .detach() 없이 {src}을(를) 그대로 쓰세요.")
-        out.append({"id": kind, "node": n.id, "en": en, "ko": ko,
-                    "title": f"No gradient flows through {n.name}",
-                    "title_ko": f"{n.name}을(를) 지나 기울기가 흐르지 않습니다"})
+            text = both(N_("{name} comes from .detach() (line {line}): a copy cut off from the graph, so "
+                           "gradients stop at {name} and never reach {src}.{tail} Fix: use {src} itself "
+                           "(without .detach()) where gradients should flow."), **values)
+        out.append(_finding(kind, n.id, both(N_("No gradient flows through {name}"), name=n.name), text))
 
     # 3. a leaf used on a line of this graph, detached there, and missing from the graph
     for n in graph.nodes:
@@ -133,16 +118,17 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
                 continue
             explained.add(var)
             why = ".detach()" if re.search(rf"\b{var}\s*\.\s*detach", n.source) else ".data"
-            en = (f"Line {n.line} uses {var}{why}: a copy cut off from the graph, so {var} is not "
-                  f"in it and gets no gradient from here ({var}.grad stays None)."
-                  + f" Fix: use {var} itself where gradients should flow.")
-            ko = (f"{n.line}번째 줄은 {var}{why}를 씁니다. 그래프에서 떨어진 복사본이라 {var}은(는) 그래프에 "
-                  f"없고 여기서 기울기를 받지 못합니다({var}.grad는 None으로 남습니다)."
-                  + f" 해결: 기울기가 흘러야 하는 곳에서는 {var}을(를) 그대로 쓰세요.")
-            out.append({"id": "detach", "node": n.id, "en": en, "ko": ko,
-                        "title": f"{var}.detach() cuts {var} out of the graph",
-                        "title_ko": f"{var}.detach()가 {var}을(를) 그래프에서 떼어 냅니다"})
+            text = both(N_("Line {line} uses {var}{why}: a copy cut off from the graph, so {var} is not in "
+                           "it and gets no gradient from here ({var}.grad stays None). Fix: use {var} itself "
+                           "where gradients should flow."), line=n.line, var=var, why=why)
+            title = both(N_("{var}.detach() cuts {var} out of the graph"), var=var)
+            out.append(_finding("detach", n.id, title, text))
     return out
+
+
+def _finding(kind: str, node: str, title: tuple[str, str], text: tuple[str, str], **more: str) -> dict:
+    return {"id": kind, "node": node, **more, "title": title[0], "title_ko": title[1],
+            "en": text[0], "ko": text[1]}
 
 
 def _blocker(leaf: str, consumers: dict, outputs_of: dict, step_of: dict) -> str | None:

@@ -16,12 +16,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gradviz.explain.mistakes import VARIANTS, Mistake, fill, find
+from gradviz.explain.mistakes import VARIANTS, Mistake, find
 from gradviz.explain.scene import _dtype, _is_tensor, _Scene, _shape, _short
 from gradviz.explain.shapes import align_shapes, broadcast_conflicts
 from gradviz.explain.source_reading import _grad_free, _inplace_edit, _loop_around
 from gradviz.opnames import forward_name
 from gradviz.recording import ErrorInfo, Graph
+from gradviz.words import N_, both
+
+Pair = tuple[str, str]  # (English, Korean), from gradviz.words.both
 
 __all__ = ["explain_error"]
 
@@ -43,7 +46,6 @@ def _explain(info: ErrorInfo, exc: BaseException, graph: Graph | None) -> None:
     scene = _Scene(exc, info)
     scene.graph = graph
     values: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
-    values.setdefault("name", _UNNAMED)
     values.update({k: "" for k in _OPTIONAL}, line=info.line or "?")
     detail = _DETAILS.get(mistake.id)
     if detail is not None:
@@ -51,23 +53,18 @@ def _explain(info: ErrorInfo, exc: BaseException, graph: Graph | None) -> None:
         if found is False:  # the regex matched, but the scene says it is something else
             return
         mistake = found or mistake
-    name = str(values["name"])
-    values["var"] = name if re.fullmatch(r"[A-Za-z_][\w.]*", name) else "x"
-    ko_values = {**values, "name": "이 텐서" if name == _UNNAMED else name,
-                 "aligned": values.get("aligned_ko") or values.get("aligned", "")}
-    info.explanation = _tidy(fill(mistake.en, values))
-    info.hint = _tidy(fill(mistake.fix, values))
-    info.explanation_ko = _tidy(fill(mistake.ko, ko_values))
-    info.hint_ko = _tidy(fill(mistake.fix_ko, ko_values))
+    name = values.get("name")
+    values["var"] = name if isinstance(name, str) and re.fullmatch(r"[A-Za-z_][\w.]*", name) else "x"
+    if name is None:
+        values["name"] = both(N_("the tensor"))
+    info.explanation, info.explanation_ko = (_tidy(t) for t in both(mistake.en, **values))
+    info.hint, info.hint_ko = (_tidy(t) for t in both(mistake.fix, **values))
     if graph is not None and info.node is None:
         info.node = _culprit(mistake.id, values, graph, info)
 
 
-_UNNAMED = "the tensor"
 # Parts of a sentence that are simply left out when nothing is known about them.
-_OPTIONAL = ("why", "why_ko", "view_note", "view_note_ko", "named", "named_ko", "op_on", "op_on_ko",
-             "alloc", "alloc_ko", "changed_by", "changed_by_ko", "input_name", "made_by", "made_by_ko",
-             "reused", "reused_ko")
+_OPTIONAL = ("why", "view_note", "named", "op_on", "alloc", "changed_by", "input_name", "made_by", "reused")
 
 
 def _tidy(text: str) -> str:
@@ -75,14 +72,14 @@ def _tidy(text: str) -> str:
     return "\n".join([re.sub(r"  +", " ", lines[0]).strip()] + lines[1:])
 
 
-def _describe(scene: _Scene, t: Any, fallback: str, lang: str = "en") -> str:
+def _describe(scene: _Scene, t: Any, fallback: Pair) -> Pair:
     """`x (shape [2, 3])`, or `a tensor of shape [2, 3]`."""
     if not _is_tensor(t):
         return fallback
     name = scene.name_of(t)
-    if lang == "ko":
-        return f"{name}(모양 {_shape(t)})" if name else f"모양이 {_shape(t)}인 텐서"
-    return f"{name} (shape {_shape(t)})" if name else f"a tensor of shape {_shape(t)}"
+    if name:
+        return both(N_("{name} (shape {shape})"), name=name, shape=_shape(t))
+    return both(N_("a tensor of shape {shape}"), shape=_shape(t))
 
 
 _OPS = {"__add__": "+", "__radd__": "+", "add": "+", "__sub__": "-", "__rsub__": "-", "sub": "-",
@@ -91,12 +88,12 @@ _OPS = {"__add__": "+", "__radd__": "+", "add": "+", "__sub__": "-", "__rsub__":
         "__setitem__": "[...] =", "add_": "+=", "sub_": "-=", "mul_": "*=", "div_": "/="}
 
 
-def _op_label(scene: _Scene, lang: str = "en") -> str:
+def _op_label(scene: _Scene) -> Pair:
     name = scene.func_name
-    where = scene.where_ko() if lang == "ko" else scene.where()
     if not name:
-        return ("이 연산" if lang == "ko" else "The operation") + where
-    return f"`{_OPS.get(name, name)}`" + where
+        return both(N_("The operation{where}"), where=scene.where())
+    en, ko = scene.where()
+    return f"`{_OPS.get(name, name)}`{en}", f"`{_OPS.get(name, name)}`{ko}"
 
 
 # --- one detail function per mistake: fill the values its texts need ----------------
@@ -120,22 +117,20 @@ def _root_name(scene: _Scene, values: dict) -> Any:
 
 def _backward_no_grad(scene: _Scene, values: dict, match: re.Match) -> None:
     root = _root_name(scene, values)
-    name = values["name"]
+    name = values.get("name")
     made = _grad_free(scene.info.file).get(name) if scene.info.file else None
     if root is not None and not (root.is_floating_point() or root.is_complex()):
-        values["why"] = f"It holds integers ({_dtype(root)}), and integer tensors never require grad."
-        values["why_ko"] = f"정수({_dtype(root)}) 텐서라서 requires_grad를 가질 수 없습니다."
+        values["why"] = both(N_("It holds integers ({dtype}), and integer tensors never require grad."),
+                             dtype=_dtype(root))
     elif made is not None and made[0] == "no_grad":
-        values["why"] = f"It was computed inside torch.no_grad() (line {made[1]}), where nothing is recorded."
-        values["why_ko"] = f"torch.no_grad() 안({made[1]}번째 줄)에서 계산되어 아무것도 기록되지 않았습니다."
+        values["why"] = both(N_("It was computed inside torch.no_grad() (line {line}), where nothing is "
+                                "recorded."), line=made[1])
     elif made is not None:
-        values["why"] = f"It comes from .detach() (line {made[1]}), which cuts it off from the graph."
-        values["why_ko"] = f".detach()({made[1]}번째 줄)를 거쳐 그래프에서 떨어져 나왔습니다."
+        values["why"] = both(N_("It comes from .detach() (line {line}), which cuts it off from the graph."),
+                             line=made[1])
     else:
-        values["why"] = ("None of the tensors it was computed from has requires_grad=True "
-                         "(or it was made under torch.no_grad() or with .detach()).")
-        values["why_ko"] = ("계산에 쓰인 텐서 중 requires_grad=True인 것이 없습니다"
-                            "(또는 torch.no_grad() 안에서, 혹은 .detach()로 만들어졌습니다).")
+        values["why"] = both(N_("None of the tensors it was computed from has requires_grad=True "
+                                "(or it was made under torch.no_grad() or with .detach())."))
 
 
 def _backward_twice(scene: _Scene, values: dict, match: re.Match) -> None:
@@ -154,12 +149,10 @@ def _backward_twice(scene: _Scene, values: dict, match: re.Match) -> None:
     n = before[0]
     label = n.name or n.label or "a tensor"
     values["reused_node"] = n.id
-    values["reused"] = (f" Here {label} (line {n.line}) is computed once, outside the loop on line "
-                        f"{loop[0]}: every iteration goes back through its graph, which the first "
-                        f"backward() freed. Compute it inside the loop.")
-    values["reused_ko"] = (f" 여기서는 {label}({n.line}번째 줄)이(가) {loop[0]}번째 줄의 반복문 밖에서 한 번만 "
-                           f"계산됩니다. 반복할 때마다 그 그래프를 다시 거슬러 가는데, 첫 backward()가 이미 "
-                           f"지웠습니다. 반복문 안에서 계산하세요.")
+    values["reused"] = both(N_(" Here {label} (line {line}) is computed once, outside the loop on line "
+                               "{loop}: every iteration goes back through its graph, which the first "
+                               "backward() freed. Compute it inside the loop."),
+                            label=label, line=n.line, loop=loop[0])
 
 
 def _backward_non_scalar(scene: _Scene, values: dict, match: re.Match) -> None:
@@ -182,11 +175,10 @@ def _inplace_leaf(scene: _Scene, values: dict, match: re.Match) -> None:
     if name:
         values["name"] = name
     op = _OPS.get(scene.func_name, scene.func_name or "an in-place op")
-    values["op"] = f"`{_short(scene.text)}` (line {scene.info.line})" if scene.text else f"`{op}`"
-    values["op_ko"] = f"`{_short(scene.text)}`({scene.info.line}번째 줄)" if scene.text else f"`{op}`"
+    values["op"] = (both(N_("`{code}` (line {line})"), code=_short(scene.text), line=scene.info.line)
+                    if scene.text else f"`{op}`")
     if match.group("view"):
-        values["view_note"] = " (through a view of it, such as an indexed part)"
-        values["view_note_ko"] = "(인덱싱한 일부 같은 뷰를 통해서)"
+        values["view_note"] = both(N_(" (through a view of it, such as an indexed part)"))
 
 
 _TYPE_DTYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
@@ -197,11 +189,9 @@ def _inplace_saved(scene: _Scene, values: dict, match: re.Match) -> None:
     version, shape = int(match.group("version")), _ints(match.group("shape"))
     op = match.group("op")
     dtype = _TYPE_DTYPES.get(match.group("tensor_type").split(".")[-1], match.group("tensor_type"))
-    values["desc"] = f"shape {shape}, {dtype}"
-    values["desc_ko"] = f"모양 {shape}, {dtype}"
+    values["desc"] = both(N_("shape {shape}, {dtype}"), shape=shape, dtype=dtype)
     if op not in ("CopySlices", "AsStridedBackward0", "AsStridedBackward1"):
-        values["made_by"] = f", output {match.group('output_nr')} of {op}"
-        values["made_by_ko"] = f", {op}의 출력 {match.group('output_nr')}"
+        values["made_by"] = both(N_(", output {n} of {op}"), n=match.group("output_nr"), op=op)
     # the live tensor: the user's tensor at that version, of that shape
     cands = [(n, t) for n, t in scene.user_tensors()
              if getattr(t, "_version", None) == version and _shape(t) == shape]
@@ -211,17 +201,15 @@ def _inplace_saved(scene: _Scene, values: dict, match: re.Match) -> None:
         return
     name, t = pick
     values["name"] = name
-    values["changed_by"], values["changed_by_ko"] = "", ""
+    values["changed_by"] = ""
     edit = _inplace_edit(scene.info.file, name) if scene.info.file else None
     if edit is not None:
-        values["changed_by"] = f"by `{_short(edit[1])}` on line {edit[0]}"
-        values["changed_by_ko"] = f"(`{_short(edit[1])}`, {edit[0]}번째 줄)"
+        values["changed_by"] = both(N_("by `{code}` on line {line}"), code=_short(edit[1]), line=edit[0])
     else:
         now = type(t.grad_fn).__name__ if t.grad_fn is not None else ""
         if now and not now.startswith(op + "Backward"):
             what = "an indexed assignment" if now == "CopySlices" else f"an in-place {forward_name(now)}_"
-            values["changed_by"] = f"by {what}"
-            values["changed_by_ko"] = f"({what})"
+            values["changed_by"] = both(N_("by {what}"), what=what)
 
 
 def _int_requires_grad(scene: _Scene, values: dict, match: re.Match) -> None:
@@ -271,29 +259,24 @@ def _int_mean(scene: _Scene, values: dict, match: re.Match) -> None:
         name = m.group(1) if m else None
     if name:
         values["name"] = name
-        values["named"] = f" (here {name} holds {values['dtype']})"
-        values["named_ko"] = f"(여기서 {name}은(는) {values['dtype']} 텐서입니다)"
+        values["named"] = both(N_(" (here {name} holds {dtype})"), name=name, dtype=values["dtype"])
 
 
 def _broadcast(scene: _Scene, values: dict, match: re.Match) -> None:
     sa, sb, dim = int(match.group("sa")), int(match.group("sb")), int(match.group("dim"))
     values["op"] = _op_label(scene)
-    values["op_ko"] = _op_label(scene, "ko")
     ts = [t for t in scene.tensors()]
     pair = _conflicting_pair(ts, sa, sb, dim)
     if pair is None:
-        values["a"], values["b"], values["a_ko"], values["b_ko"] = "tensor a", "tensor b", "텐서 a", "텐서 b"
-        values["aligned"] = f"    dimension {dim}: {sa} vs {sb}"
-        values["aligned_ko"] = f"    차원 {dim}: {sa} 대 {sb}"
+        values["a"], values["b"] = both(N_("tensor a")), both(N_("tensor b"))
+        en, ko = both(N_("dimension {dim}: {sa} vs {sb}"), dim=dim, sa=sa, sb=sb)
+        values["aligned"] = ("    " + en, "    " + ko)
         return
     a, b = pair
-    values["a"] = _describe(scene, a, "tensor a")
-    values["b"] = _describe(scene, b, "tensor b")
-    values["a_ko"] = _describe(scene, a, "텐서 a", "ko")
-    values["b_ko"] = _describe(scene, b, "텐서 b", "ko")
-    na, nb = scene.name_of(a) or "a", scene.name_of(b) or "b"
-    values["aligned"] = align_shapes([(na, _shape(a)), (nb, _shape(b))])
-    values["aligned_ko"] = align_shapes([(na, _shape(a)), (nb, _shape(b))], lang="ko")
+    values["a"] = _describe(scene, a, both(N_("tensor a")))
+    values["b"] = _describe(scene, b, both(N_("tensor b")))
+    rows = [(scene.name_of(a) or "a", _shape(a)), (scene.name_of(b) or "b", _shape(b))]
+    values["aligned"] = (align_shapes(rows), align_shapes(rows, lang="ko"))
 
 
 def _conflicting_pair(ts: list, sa: int, sb: int, dim: int) -> tuple | None:
@@ -316,12 +299,10 @@ def _conflicting_pair(ts: list, sa: int, sb: int, dim: int) -> tuple | None:
 
 def _broadcast_inplace(scene: _Scene, values: dict, match: re.Match) -> None:
     values["op_on"] = scene.where()
-    values["op_on_ko"] = scene.where_ko()
 
 
 def _matmul(scene: _Scene, values: dict, match: re.Match) -> Mistake | None:
     values["op_on"] = scene.where()
-    values["op_on_ko"] = scene.where_ko()
     ts = scene.tensors()
     if scene.func_name == "linear" and len(ts) >= 2:
         x, w = ts[0], ts[1]
@@ -336,7 +317,6 @@ def _matmul(scene: _Scene, values: dict, match: re.Match) -> Mistake | None:
 
 def _simple_where(scene: _Scene, values: dict, match: re.Match) -> None:
     values["op_on"] = scene.where()
-    values["op_on_ko"] = scene.where_ko()
 
 
 def _devices(scene: _Scene, values: dict, match: re.Match) -> None:
@@ -375,8 +355,7 @@ def _memory(scene: _Scene, values: dict, match: re.Match) -> None:
     m = re.search(r"tried to allocate (\d+) bytes", str(match.string))
     if m:
         size = _size(int(m.group(1)))
-        values["alloc"] = f" (one allocation asked for {size})"
-        values["alloc_ko"] = f"(한 번에 {size}를 요청했습니다)"
+        values["alloc"] = both(N_(" (one allocation asked for {size})"), size=size)
 
 
 def _grad_none(scene: _Scene, values: dict, match: re.Match) -> bool | None:

@@ -1,4 +1,4 @@
-"""Training pitfalls, found in a recording's iteration timeline, told in English and Korean.
+"""Training pitfalls, found in a recording's iteration timeline, told in English and Korean (gradviz.words).
 
 Four kinds, each flagged at the iteration where it first shows:
 
@@ -21,6 +21,7 @@ from typing import Any
 
 from gradviz.numbers import fmt_number
 from gradviz.recording import Iteration, Pitfall
+from gradviz.words import N_, both
 
 DIVERGE_FACTOR = 10.0  # loss above this many times its starting value: diverging
 RISE_RUN = 8  # or rising this many iterations in a row, to at least twice the start
@@ -76,20 +77,20 @@ def _segments(iterations: list[Iteration], lines: list[int | None] | None) -> li
 
 def _accumulation(e: dict) -> Pitfall:
     k, name = e["iteration"], e.get("param") or "a parameter"
-    return Pitfall(
-        kind="grad_accumulation", iteration=k, param=name,
-        title=f"Gradients pile up: {name}.grad is never reset",
-        title_ko=f"기울기가 쌓입니다: {name}.grad를 초기화하지 않았습니다",
-        explanation=(
-            f"At iteration {k}, {name} had already been updated but {name}.grad still held the "
-            "previous gradient, and backward() adds to .grad instead of replacing it. Each step then "
-            "uses the sum of all past gradients. Call optimizer.zero_grad() (or "
-            f"{name}.grad.zero_() / {name}.grad = None) once per iteration, before backward()."),
-        explanation_ko=(
-            f"{k}번째 반복에서 {name}은(는) 이미 갱신되었는데 {name}.grad에는 이전 기울기가 그대로 "
-            "남아 있었습니다. backward()는 .grad를 바꾸지 않고 더합니다. 그래서 매 걸음이 지금까지의 "
-            "모든 기울기의 합을 쓰게 됩니다. 반복마다 backward() 전에 optimizer.zero_grad()(또는 "
-            f"{name}.grad.zero_() / {name}.grad = None)를 한 번 호출하세요."))
+    title = both(N_("Gradients pile up: {name}.grad is never reset"), name=name)
+    text = both(N_("At iteration {k}, {name} had already been updated but {name}.grad still held the "
+                   "previous gradient, and backward() adds to .grad instead of replacing it. Each step then "
+                   "uses the sum of all past gradients. Call optimizer.zero_grad() (or "
+                   "{name}.grad.zero_() / {name}.grad = None) once per iteration, before backward()."),
+                k=k, name=name)
+    return Pitfall(kind="grad_accumulation", iteration=k, param=name, title=title[0], title_ko=title[1],
+                   explanation=text[0], explanation_ko=text[1])
+
+
+def _words(p: Pitfall, title: tuple[str, str], text: tuple[str, str]) -> Pitfall:
+    p.title, p.title_ko = title
+    p.explanation, p.explanation_ko = text
+    return p
 
 
 def _nonfinite(e: dict) -> Pitfall:
@@ -100,47 +101,33 @@ def _nonfinite(e: dict) -> Pitfall:
             setattr(out, key, e[key])
     if what == "grad":
         name = e.get("param") or "a parameter"
-        where = f" The first backward step that sent it: {e['op']}." if e.get("op") else ""
-        where_ko = f" 처음 그것을 보낸 역전파 단계: {e['op']}." if e.get("op") else ""
-        out.title = f"NaN or inf in the gradient of {name}"
-        out.title_ko = f"{name}의 기울기에 NaN 또는 inf"
-        out.explanation = (f"At iteration {k} the gradient of {name} held NaN or inf values although "
-                         "the loss was a number. A derivative blows up somewhere (sqrt or log at 0, "
-                         f"division by a tiny number).{where}")
-        out.explanation_ko = (f"{k}번째 반복에서 손실은 정상인데 {name}의 기울기에 NaN 또는 inf가 "
-                              "나타났습니다. 어딘가에서 미분값이 폭발합니다(0에서의 sqrt나 log, 아주 작은 "
-                              f"수로 나누기).{where_ko}")
-        return out
+        where = both(N_(" The first backward step that sent it: {op}."), op=e["op"]) if e.get("op") else ""
+        return _words(out, both(N_("NaN or inf in the gradient of {name}"), name=name),
+                      both(N_("At iteration {k} the gradient of {name} held NaN or inf values although the "
+                              "loss was a number. A derivative blows up somewhere (sqrt or log at 0, "
+                              "division by a tiny number).{where}"), k=k, name=name, where=where))
     value = fmt_number(e.get("loss"), 6)
     if e.get("cause") == "param":
-        name = e.get("param") or "a parameter"
-        cause = (f" {name} itself already held NaN or inf: the update before this iteration pushed it "
-                 "there, which usually means the learning rate is too high.")
-        cause_ko = (f" {name} 자체가 이미 NaN 또는 inf였습니다. 직전 갱신이 그렇게 만들었으며, 보통 학습률이 "
-                    "너무 크다는 뜻입니다.")
+        cause = both(N_(" {name} itself already held NaN or inf: the update before this iteration pushed it "
+                        "there, which usually means the learning rate is too high."),
+                     name=e.get("param") or "a parameter")
     elif e.get("cause") == "op":
-        line = f" (line {e['line']}: {e['source']})" if e.get("line") and e.get("source") else (
-            f" (line {e['line']})" if e.get("line") else "")
-        again = (f" It was seen again and located at iteration {e['located_at']}."
+        line: tuple[str, str] | str = ""
+        if e.get("line") and e.get("source"):
+            line = both(N_(" (line {line}: {source})"), line=e["line"], source=e["source"])
+        elif e.get("line"):
+            line = both(N_(" (line {line})"), line=e["line"])
+        again = (both(N_(" It was seen again and located at iteration {at}."), at=e["located_at"])
                  if e.get("located_at") not in (None, k) else "")
-        again_ko = (f" {e['located_at']}번째 반복에서 다시 나타나 위치를 찾았습니다."
-                    if e.get("located_at") not in (None, k) else "")
-        cause = (f" The first operation that produced it: {e.get('op')}{line}, from inputs that were "
-                 f"still finite: look for log or sqrt of 0 or of negatives, or a division by 0.{again}")
-        cause_ko = (f" 처음 만들어 낸 연산: {e.get('op')}{line}. 입력은 아직 정상이었습니다. 0이나 음수의 "
-                    f"log, sqrt, 또는 0으로 나누기를 찾아보세요.{again_ko}")
+        cause = both(N_(" The first operation that produced it: {op}{line}, from inputs that were still "
+                        "finite: look for log or sqrt of 0 or of negatives, or a division by 0.{again}"),
+                     op=e.get("op"), line=line, again=again)
     else:
-        cause = (" The op that produced it could not be seen (it did not happen again in a recorded "
-                 f"iteration); record iteration {k} in full to see it (at={k}, or --at {k}).")
-        cause_ko = (" 이것을 만든 연산은 볼 수 없었습니다(기록된 반복에서 다시 일어나지 않음). "
-                    f"{k}번째 반복을 온전히 기록하면 보입니다(at={k} 또는 --at {k}).")
-    out.title = f"The loss became {value} at iteration {k}"
-    out.title_ko = f"{k}번째 반복에서 손실이 {value}이(가) 되었습니다"
-    out.explanation = (f"NaN (not a number) or inf spreads through every later operation, so training "
-                       f"cannot recover from it.{cause}")
-    out.explanation_ko = (f"NaN(숫자가 아님)이나 inf는 이후의 모든 연산으로 퍼지므로 학습이 회복되지 "
-                          f"않습니다.{cause_ko}")
-    return out
+        cause = both(N_(" The op that produced it could not be seen (it did not happen again in a recorded "
+                        "iteration); record iteration {k} in full to see it (at={k}, or --at {k})."), k=k)
+    return _words(out, both(N_("The loss became {value} at iteration {k}"), value=value, k=k),
+                  both(N_("NaN (not a number) or inf spreads through every later operation, so training "
+                          "cannot recover from it.{cause}"), cause=cause))
 
 
 # --- from the loss curve ------------------------------------------------------------
@@ -177,17 +164,12 @@ def _diverging(losses: list[tuple[int, Any]]) -> Pitfall | None:
     if hit is None:
         return None
     k, v, how = hit
-    return Pitfall(
-        kind="diverging", iteration=k, loss=v, start_loss=start,
-        title=f"The loss is growing: {fmt_number(start, 6)} at the start, {fmt_number(v, 6)} at iteration {k}",
-        title_ko=f"손실이 커집니다: 처음 {fmt_number(start, 6)}, {k}번째 반복에서 {fmt_number(v, 6)}",
-        explanation=(
-            "Gradient descent should make the loss smaller. When every step overshoots the "
-            "minimum, the loss grows instead and soon diverges to inf or NaN. The usual cause is a "
-            "learning rate that is too high: try one 10 times smaller."),
-        explanation_ko=(
-            "경사 하강은 손실을 줄여야 합니다. 걸음마다 최솟점을 지나쳐 버리면 손실이 오히려 커지고 곧 "
-            "inf나 NaN으로 발산합니다. 흔한 원인은 너무 큰 학습률입니다. 10배 작은 값을 시도해 보세요."))
+    p = Pitfall(kind="diverging", iteration=k, loss=v, start_loss=start)
+    return _words(p, both(N_("The loss is growing: {start} at the start, {value} at iteration {k}"),
+                          start=fmt_number(start, 6), value=fmt_number(v, 6), k=k),
+                  both(N_("Gradient descent should make the loss smaller. When every step overshoots the "
+                          "minimum, the loss grows instead and soon diverges to inf or NaN. The usual cause "
+                          "is a learning rate that is too high: try one 10 times smaller.")))
 
 
 def _plateau(losses: list[tuple[int, Any]]) -> Pitfall | None:
@@ -212,21 +194,14 @@ def _plateau(losses: list[tuple[int, Any]]) -> Pitfall | None:
         return None
     dropped = pts[0][1] - level
     if start == 0:
-        story = ("The loss never really moved. The learning rate may be too small, the gradients may "
-                 "be zero (dead ReLUs, a detached tensor), or the model cannot fit the data.")
-        story_ko = ("손실이 처음부터 거의 움직이지 않았습니다. 학습률이 너무 작거나, 기울기가 0이거나"
-                    "(죽은 ReLU, 끊어진 텐서), 모델이 데이터를 표현하지 못할 수 있습니다.")
+        story = both(N_("The loss never really moved. The learning rate may be too small, the gradients may "
+                        "be zero (dead ReLUs, a detached tensor), or the model cannot fit the data."))
     else:
-        story = (f"It fell from {fmt_number(pts[0][1], 6)} and then stopped changing. If {fmt_number(level, 6)} is as low "
-                 "as it can go, training has converged. If not, fixed-size steps may be bouncing around "
-                 "the minimum (common when the loss is a norm, like torch.dist, whose gradient keeps "
-                 "length 1): a smaller or decaying learning rate lets it settle lower.")
-        story_ko = (f"{fmt_number(pts[0][1], 6)}에서 내려오다가 더 이상 변하지 않습니다. {fmt_number(level, 6)}이(가) 가능한 "
-                    "최솟값이라면 수렴한 것입니다. 아니라면 고정된 크기의 걸음이 최솟점 주변을 맴도는 "
-                    "중일 수 있습니다(손실이 torch.dist 같은 노름이면 기울기 길이가 1로 유지되어 흔히 "
-                    "생깁니다). 학습률을 줄이거나 점점 줄이면 더 낮게 내려갑니다.")
-    return Pitfall(
-        kind="plateau", iteration=first_k, until=pts[-1][0], loss=level, dropped=dropped,
-        title=f"The loss is flat near {fmt_number(level, 6)} from iteration {first_k}",
-        title_ko=f"{first_k}번째 반복부터 손실이 {fmt_number(level, 6)} 근처에서 멈췄습니다",
-        explanation=story, explanation_ko=story_ko)
+        story = both(N_("It fell from {start} and then stopped changing. If {level} is as low as it can go, "
+                        "training has converged. If not, fixed-size steps may be bouncing around the "
+                        "minimum (common when the loss is a norm, like torch.dist, whose gradient keeps "
+                        "length 1): a smaller or decaying learning rate lets it settle lower."),
+                     start=fmt_number(pts[0][1], 6), level=fmt_number(level, 6))
+    p = Pitfall(kind="plateau", iteration=first_k, until=pts[-1][0], loss=level, dropped=dropped)
+    title = both(N_("The loss is flat near {level} from iteration {k}"), level=fmt_number(level, 6), k=first_k)
+    return _words(p, title, story)

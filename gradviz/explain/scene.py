@@ -18,7 +18,7 @@ from typing import Any
 from gradviz.names import Names
 from gradviz.recording import ErrorInfo, Graph
 from gradviz.user_code import is_user_file
-
+from gradviz.words import N_, both
 
 
 def _tensor_backward() -> Any:
@@ -92,16 +92,11 @@ class _Scene:
     def user_tensors(self) -> list[tuple[str, Any]]:
         return list(self.names.plain())
 
-    def where(self) -> str:
-        """` (`c = a + b`, line 4)` for the failing line, or ''."""
+    def where(self) -> tuple[str, str]:
+        """` (`c = a + b`, line 4)` for the failing line, in English and Korean, or ('', '')."""
         if self.text and self.info.line:
-            return f" (`{_short(self.text)}`, line {self.info.line})"
-        return ""
-
-    def where_ko(self) -> str:
-        if self.text and self.info.line:
-            return f"(`{_short(self.text)}`, {self.info.line}번째 줄)"
-        return ""
+            return both(N_(" (`{code}`, line {line})"), code=_short(self.text), line=self.info.line)
+        return "", ""
 
 
 def _short(text: str, n: int = 70) -> str:

@@ -1,8 +1,10 @@
 """Broadcasting, shown: shapes lined up from the right, with ^ under the dimensions that clash.
 
-Used by the broadcast error's explanation (exceptions.py). Lists of ints in, text out.
+Used by the broadcast error's explanation (exceptions.py). Lists of ints in, text (in `lang`) out.
 """
 from __future__ import annotations
+
+from gradviz.words import N_, tr
 
 __all__ = ["broadcast_conflicts", "align_shapes"]
 
@@ -53,14 +55,14 @@ def align_shapes(rows: list[tuple[str, list[int]]], lang: str = "en") -> str:
             chars[starts[j] + widths[j] - 1] = "^"
         j = bad[0]
         pair = [p[j] for p in padded[:2]]
-        if lang == "ko":
-            detail = f"차원 {j}(오른쪽에서 {n - j}번째): {pair[0]} 대 {pair[1]}, 둘 다 1이 아님"
-        else:
-            detail = (f"dimension {j} ({_ordinal(n - j)} from the right): "
-                      f"{pair[0]} vs {pair[1]}, and neither is 1")
+        detail = tr("dimension {dim} ({nth} from the right): {a} vs {b}, and neither is 1", lang,
+                    dim=j, nth=_ordinal(n - j, lang), a=pair[0], b=pair[1])
         lines.append("    " + "".join(chars).rstrip() + " " + detail)
     return "\n".join(lines)
 
 
-def _ordinal(k: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+_ORDINALS = {1: N_("1st"), 2: N_("2nd"), 3: N_("3rd")}
+
+
+def _ordinal(k: int, lang: str) -> str:
+    return tr(_ORDINALS[k], lang) if k in _ORDINALS else tr("{k}th", lang, k=k)

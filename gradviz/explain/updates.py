@@ -4,7 +4,7 @@ Capture keeps the numbers of an update (recording.ParamUpdate.manual for a
 manual `w -= lr * w.grad`, recording.ParamStep for an optimizer's step()), for
 the first element of each parameter; this turns them into one line of
 arithmetic (`w ← w − lr·grad = 10 − 0.05·20 = 9`, Adam's m, v, m̂ and v̂) and a
-sentence in English and Korean. Plain data in, plain data out: no torch.
+sentence in English and Korean (gradviz.words). Plain data in, plain data out: no torch.
 """
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import math
 
 from gradviz.numbers import fmt_operand
 from gradviz.recording import Formula, Iteration, ManualUpdate, ParamStep
+from gradviz.words import N_, both
+
+Pair = tuple[str, str]  # (English, Korean)
 
 
 def explain_updates(iterations: list[Iteration]) -> None:
@@ -41,15 +44,18 @@ def manual_formula(name: str, m: ManualUpdate) -> Formula:
     sym = f"{name}[0]" if element else name
     after = None if w is None or d is None else w + d
     text = f"{sym} ← {sym} + Δ = {fmt_operand(w)} + {fmt_operand(d)} = {fmt_operand(after)}"
-    en = f"The code changed {name} itself (no optimizer); the first element moved by {fmt_operand(d)}."
-    ko = f"옵티마이저 없이 코드가 {name}을(를) 직접 바꿨습니다. 첫 원소가 {fmt_operand(d)}만큼 움직였습니다."
+    words = both(N_("The code changed {name} itself (no optimizer); the first element moved by {d}."),
+                 name=name, d=fmt_operand(d))
     if g and d is not None and d != 0:
         lr = -d / g
         if lr > 0:
             text = (f"{sym} ← {sym} − lr·grad = {fmt_operand(w)} − {fmt_operand(lr)}·{fmt_operand(g)} = {fmt_operand(after)}")
-            en += f" That is a gradient-descent step with lr = {lr:.6g}."
-            ko += f" 학습률 lr = {lr:.6g}인 경사 하강 한 걸음입니다."
-    return Formula(text=text, explanation=en, explanation_ko=ko)
+            words = _join(words, both(N_(" That is a gradient-descent step with lr = {lr}."), lr=f"{lr:.6g}"))
+    return Formula(text=text, explanation=words[0], explanation_ko=words[1])
+
+
+def _join(first: Pair, then: Pair) -> Pair:
+    return first[0] + then[0], first[1] + then[1]
 
 
 def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
@@ -86,11 +92,10 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
             else:
                 g, step_sym = buf1, "buf"
         lines.append(f"{name} ← {name} − lr·{step_sym} = {fmt_operand(w0)} − {fmt_operand(lr)}·{fmt_operand(g)} = {fmt_operand(w1)}")
-        en = "SGD moves each weight against its gradient, scaled by the learning rate lr."
-        ko = "SGD는 각 가중치를 기울기의 반대 방향으로, 학습률 lr만큼 곱해 움직입니다."
+        words = both(N_("SGD moves each weight against its gradient, scaled by the learning rate lr."))
         if mom:
-            en += " With momentum the step follows buf, a running sum of past gradients."
-            ko += " 모멘텀을 쓰면 지난 기울기들을 누적한 buf를 따라 움직입니다."
+            words = _join(words, both(N_(" With momentum the step follows buf, a running sum of past "
+                                         "gradients.")))
     elif kind in ("Adam", "AdamW") and g is not None:
         b1, b2 = (h.get("betas") or [0.9, 0.999])[:2]
         eps, t = h.get("eps", 1e-8), ps.step or 1.0
@@ -114,19 +119,18 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
             lines.append(f"m̂ = m/(1−β1^t) = {fmt_operand(mh)},  v̂ = v/(1−β2^t) = {fmt_operand(vh)}  (t = {t:g})")
             lines.append(f"{name} ← {name} − lr·m̂/(√v̂ + ε) = {fmt_operand(w)} − {fmt_operand(lr)}·{fmt_operand(mh)}/"
                          f"({fmt_operand(math.sqrt(max(vh, 0.0)))} + {fmt_operand(eps)}) = {fmt_operand(w1)}")
-        en = ("Adam keeps running averages of the gradient (m) and of its square (v), corrects "
-              "their start-up bias (m̂, v̂), and steps by lr·m̂/√v̂: every weight gets its own step size.")
-        ko = ("Adam은 기울기의 이동 평균(m)과 기울기 제곱의 이동 평균(v)을 유지하고, 초기 편향을 보정한 "
-              "뒤(m̂, v̂) lr·m̂/√v̂만큼 움직입니다. 가중치마다 보폭이 따로 정해집니다.")
+        words = both(N_("Adam keeps running averages of the gradient (m) and of its square (v), "
+                        "corrects their start-up bias (m̂, v̂), and steps by lr·m̂/√v̂: every weight gets "
+                        "its own step size."))
         if decoupled and wd:
-            en += " AdamW first shrinks the weight by lr·wd (decoupled weight decay)."
-            ko += " AdamW는 먼저 가중치를 lr·wd만큼 줄입니다(분리된 가중치 감쇠)."
+            words = _join(words, both(N_(" AdamW first shrinks the weight by lr·wd (decoupled weight "
+                                         "decay).")))
     else:
         d = None if w0 is None or w1 is None else w1 - w0
         lines.append(f"{name} ← {name} + Δ = {fmt_operand(w0)} + {fmt_operand(d)} = {fmt_operand(w1)}")
         states = ", ".join(f"{k} = {fmt_operand(v)}" for k, v in ps.state_after.items())
         if states:
             lines.append(f"state after the step: {states}")
-        en = f"{kind} moved this weight by Δ, computed from its gradient and its state."
-        ko = f"{kind}이(가) 기울기와 내부 상태로 계산한 Δ만큼 이 가중치를 움직였습니다."
-    return "; ".join(lines), en, ko
+        words = both(N_("{kind} moved this weight by Δ, computed from its gradient and its state."),
+                     kind=kind)
+    return "; ".join(lines), words[0], words[1]

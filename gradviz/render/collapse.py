@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from gradviz.recording import Edge, Graph, Node
+from gradviz.words import N_, tr
 
 DEFAULT_BUDGET = 300  # visible nodes before a graph collapses by itself
 SPLIT_FANIN = 8  # a leaf read by more ops than this is drawn once per use
@@ -510,52 +511,37 @@ def _split_fanin(v: View, limit: int) -> None:
 
 
 _TEXT = {
-    "en": {
-        "auto": "{total} nodes: collapsed to module depth {depth} to stay under {budget} "
-                "(--depth / --budget 0 to show more)",
-        "auto_hidden": "{total} nodes: intermediate tensors hidden{at} to stay under {budget} "
-                       "(--budget 0 to show all)",
-        "over": "{shown} nodes shown, more than the budget of {budget}{hint}",
-        "fold_hint": "; --fold folds repeated blocks",
-        "depth": "modules below depth {depth} collapsed ({total} nodes in all)",
-        "folded": "{n} run(s) of repeated blocks folded (xN)",
-        "split": "{n} leaf tensor(s) used by many ops drawn once per use (dashed: the same tensor)",
-        "at": ", modules collapsed to depth {depth},",
-    },
-    "ko": {
-        "auto": "노드 {total}개: {budget}개 이하로 보이도록 모듈 깊이 {depth}까지 접음 "
-                "(--depth / --budget 0 으로 더 보기)",
-        "auto_hidden": "노드 {total}개: {budget}개 이하로 보이도록 중간 텐서를 숨김{at} "
-                       "(--budget 0 으로 모두 보기)",
-        "over": "노드 {shown}개 표시, 한도 {budget}개 초과{hint}",
-        "fold_hint": "; --fold 로 반복 블록 접기",
-        "depth": "깊이 {depth} 아래의 모듈을 접음 (전체 노드 {total}개)",
-        "folded": "반복 블록 {n}묶음을 접음 (xN)",
-        "split": "여러 연산이 쓰는 리프 텐서 {n}개를 쓰임마다 따로 그림 (점선: 같은 텐서)",
-        "at": ", 모듈 깊이 {depth}까지 접고",
-    },
+    "auto": N_("{total} nodes: collapsed to module depth {depth} to stay under {budget} "
+               "(--depth / --budget 0 to show more)"),
+    "auto_hidden": N_("{total} nodes: intermediate tensors hidden{at} to stay under {budget} "
+                      "(--budget 0 to show all)"),
+    "over": N_("{shown} nodes shown, more than the budget of {budget}{hint}"),
+    "fold_hint": N_("; --fold folds repeated blocks"),
+    "depth": N_("modules below depth {depth} collapsed ({total} nodes in all)"),
+    "folded": N_("{n} run(s) of repeated blocks folded (xN)"),
+    "split": N_("{n} leaf tensor(s) used by many ops drawn once per use (dashed: the same tensor)"),
+    "at": N_(", modules collapsed to depth {depth},"),
 }
 
 
 def _notices(v: View, budget: int | None, fold: bool, tree: _Tree | None, lang: str) -> list[str]:
-    t = _TEXT.get(lang, _TEXT["en"])
     out = []
     shown = len(v.graph.nodes)
     if v.auto:
         if v.tensors_hidden:
-            at = t["at"].format(depth=v.depth) if v.depth is not None else ""
-            out.append(t["auto_hidden"].format(total=v.total, budget=budget, at=at))
+            at = tr(_TEXT["at"], lang, depth=v.depth) if v.depth is not None else ""
+            out.append(tr(_TEXT["auto_hidden"], lang, total=v.total, budget=budget, at=at))
         else:
-            out.append(t["auto"].format(total=v.total, depth=v.depth, budget=budget))
+            out.append(tr(_TEXT["auto"], lang, total=v.total, depth=v.depth, budget=budget))
     elif tree is not None and v.depth is not None and v.depth < tree.max_depth:
-        out.append(t["depth"].format(depth=v.depth, total=v.total))
+        out.append(tr(_TEXT["depth"], lang, depth=v.depth, total=v.total))
     if budget and shown > budget:
-        hint = t["fold_hint"] if not fold and tree is not None and tree.max_depth else ""
-        out.append(t["over"].format(shown=shown, budget=budget, hint=hint))
+        hint = tr(_TEXT["fold_hint"], lang) if not fold and tree is not None and tree.max_depth else ""
+        out.append(tr(_TEXT["over"], lang, shown=shown, budget=budget, hint=hint))
     if v.folded:
-        out.append(t["folded"].format(n=v.folded))
+        out.append(tr(_TEXT["folded"], lang, n=v.folded))
     if v.copies:
-        out.append(t["split"].format(n=len(v.copies)))
+        out.append(tr(_TEXT["split"], lang, n=len(v.copies)))
     return out
 
 

@@ -22,6 +22,7 @@ from gradviz.render.collapse import DEFAULT_BUDGET, SPLIT_FANIN, View, make_view
 from gradviz.render.stepview import LEGEND_ROLES, StepView, step_view
 from gradviz.render.style import (CURRENT, EDGE, FILL, FONT, FUTURE_FILL, GRAD, OP_SYMBOL,
                                   ROLE_TEXT, TEXT)
+from gradviz.words import N_, tr
 
 
 def esc(text: Any) -> str:
@@ -223,8 +224,7 @@ def _graph_label(heading: str, notices: list[str]) -> str:
 def _heading(graph: Graph, state: StepView | None, lang: str) -> str:
     if state is None:
         return graph.title
-    word = "단계" if lang == "ko" else "step"
-    return f"{word} {state.k + 1}/{len(graph.steps)}: {graph.steps[state.k].op}"
+    return tr("step {k}/{n}: {op}", lang, k=state.k + 1, n=len(graph.steps), op=graph.steps[state.k].op)
 
 
 def _tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
@@ -330,17 +330,14 @@ def _op_node(n: Node, attrs: bool, state: StepView | None, compact: bool = False
 
 
 MODULE_FILL = "#e5dbff"  # a collapsed nn.Module: violet, apart from the tensor and op roles
-_MODULE_TEXT = {
-    "en": {"params": "params", "in": "in", "out": "out", "module": "nn.Module (collapsed)",
-           "calls": "calls", "each": "each", "shared": "shared by every call"},
-    "ko": {"params": "매개변수", "in": "입력", "out": "출력", "module": "nn.Module (접힘)",
-           "calls": "호출", "each": "씩", "shared": "모든 호출이 공유"},
-}
+_MODULE_TEXT = {"params": N_("params"), "in": N_("in"), "out": N_("out"),
+                "module": N_("nn.Module (collapsed)"), "calls": N_("calls"), "each": N_("each"),
+                "shared": N_("shared by every call")}
 
 
 def _module_node(n: Node, state: StepView | None, lang: str) -> str:
     """A collapsed module call (or a folded run of them): name, class, params, shapes."""
-    words = _MODULE_TEXT.get(lang, _MODULE_TEXT["en"])
+    words = {k: tr(v, lang) for k, v in _MODULE_TEXT.items()}
     a = n.attrs
     fill, border, width, style = MODULE_FILL, TEXT, 1, "filled,rounded"
     if state is not None:
@@ -423,13 +420,13 @@ def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False) -> 
 
 
 def _legend(lang: str, modules: bool = False) -> list[str]:
-    words = ROLE_TEXT.get(lang, ROLE_TEXT["en"])
     rows = "".join(
-        f'<TR><TD BGCOLOR="{FILL[r]}" WIDTH="14"> </TD><TD ALIGN="LEFT">{esc(words[r])}</TD></TR>'
+        f'<TR><TD BGCOLOR="{FILL[r]}" WIDTH="14"> </TD>'
+        f'<TD ALIGN="LEFT">{esc(tr(ROLE_TEXT[r], lang))}</TD></TR>'
         for r in LEGEND_ROLES
     )
     if modules:
-        text = _MODULE_TEXT.get(lang, _MODULE_TEXT["en"])["module"]
+        text = tr(_MODULE_TEXT["module"], lang)
         rows += (f'<TR><TD BGCOLOR="{MODULE_FILL}" WIDTH="14"> </TD>'
                  f'<TD ALIGN="LEFT">{esc(text)}</TD></TR>')
     return [

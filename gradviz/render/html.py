@@ -28,88 +28,59 @@ from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
 from gradviz.render import stepview, style
 from gradviz.render.collapse import View, make_view
+from gradviz.words import N_, languages, tr
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
-UI = {
-    "en": {
-        "title": "backward(), step by step",
-        "step": "Step",
-        "of": "of",
-        "explanation": "What happens",
-        "flow": "Gradient flow",
-        "received": "arrives",
-        "sent": "sends",
-        "to": "to",
-        "grads": "Leaf gradients so far",
-        "grads_hint": ".grad after this step (None: nothing accumulated yet)",
-        "source": "Source",
-        "backward_here": "backward() called here",
-        "first": "First step (Home)",
-        "prev": "Previous step (←)",
-        "next": "Next step (→)",
-        "last": "Last step (End)",
-        "fit": "Fit",
-        "actual": "1:1",
-        "zoom": "Fit the picture to the page or show it at full size",
-        "keys": "← → step · Home / End first and last",
-        "graph": "Graph",
-        "no_steps": "No backward steps were recorded for this graph.",
-        "no_graph": "Nothing was recorded: the code never called backward().",
-        "no_source": "The source is not available.",
-        "overview": "Large graph: one overview picture; the current step is outlined, steps still to come are faded.",
-        "no_grad_input": "input(s) that need no gradient",
-        "retained": "retain_grad",
-        "error": "The script stopped with an error",
-        "nothing": "—",
-        "line": "line",
-    },
-    "ko": {
-        "title": "backward() 단계별 보기",
-        "step": "단계",
-        "of": "/",
-        "explanation": "무슨 일이 일어나나",
-        "flow": "기울기 흐름",
-        "received": "받은 기울기",
-        "sent": "보내는 기울기",
-        "to": "→",
-        "grads": "지금까지의 리프 기울기",
-        "grads_hint": "이 단계 뒤의 .grad (None: 아직 누적된 값 없음)",
-        "source": "소스 코드",
-        "backward_here": "여기서 backward() 호출",
-        "first": "첫 단계 (Home)",
-        "prev": "이전 단계 (←)",
-        "next": "다음 단계 (→)",
-        "last": "마지막 단계 (End)",
-        "fit": "맞춤",
-        "actual": "1:1",
-        "zoom": "그림을 화면에 맞추거나 원래 크기로 보기",
-        "keys": "← → 단계 이동 · Home / End 처음과 끝",
-        "graph": "그래프",
-        "no_steps": "이 그래프에는 기록된 backward 단계가 없습니다.",
-        "no_graph": "기록된 것이 없습니다: 코드가 backward()를 호출하지 않았습니다.",
-        "no_source": "소스 코드를 볼 수 없습니다.",
-        "overview": "큰 그래프: 전체 그림 하나에 현재 단계를 테두리로, 남은 단계를 흐리게 표시합니다.",
-        "no_grad_input": "기울기가 필요 없는 입력",
-        "retained": "retain_grad",
-        "error": "스크립트가 오류로 멈췄습니다",
-        "nothing": "—",
-        "line": "줄",
-    },
+# the page's words, in every language, ride in its data: the language toggle works offline
+_UI = {
+    "title": N_("backward(), step by step"),
+    "step": N_("Step"),
+    "of": N_("of"),
+    "explanation": N_("What happens"),
+    "flow": N_("Gradient flow"),
+    "received": N_("arrives"),
+    "sent": N_("sends"),
+    "to": N_("to"),
+    "grads": N_("Leaf gradients so far"),
+    "grads_hint": N_(".grad after this step (None: nothing accumulated yet)"),
+    "source": N_("Source"),
+    "backward_here": N_("backward() called here"),
+    "first": N_("First step (Home)"),
+    "prev": N_("Previous step (←)"),
+    "next": N_("Next step (→)"),
+    "last": N_("Last step (End)"),
+    "fit": N_("Fit"),
+    "actual": "1:1",
+    "zoom": N_("Fit the picture to the page or show it at full size"),
+    "keys": N_("← → step · Home / End first and last"),
+    "graph": N_("Graph"),
+    "no_steps": N_("No backward steps were recorded for this graph."),
+    "no_graph": N_("Nothing was recorded: the code never called backward()."),
+    "no_source": N_("The source is not available."),
+    "overview": N_("Large graph: one overview picture; the current step is outlined, steps still to come "
+                   "are faded."),
+    "no_grad_input": N_("input(s) that need no gradient"),
+    "retained": "retain_grad",
+    "error": N_("The script stopped with an error"),
+    "nothing": "—",
+    "line": N_("line"),
+    **{"role_" + role: text for role, text in style.ROLE_TEXT.items()},
+    "now": N_("this step"),
+    "flow_edge": N_("gradient sent"),
+    "todo": N_("still to come"),
 }
 
 
-for _code, _words in style.ROLE_TEXT.items():
-    for _role, _word in _words.items():
-        UI[_code]["role_" + _role] = _word
-UI["en"].update(now="this step", flow_edge="gradient sent", todo="still to come")
-UI["ko"].update(now="현재 단계", flow_edge="전달된 기울기", todo="아직 남은 단계")
+def ui_words(lang: str) -> dict[str, str]:
+    """The page's words in `lang` (what the stepper's JS shows for that language)."""
+    return {key: tr(text, lang) for key, text in _UI.items()}
 
 
 def recording_html(rec: Recording, embed: bool = False, lang: str = "en") -> str:
     """The stepper page for `rec`; with `embed=True` an <iframe> fragment for notebooks."""
-    lang = lang if lang in UI else "en"
+    lang = lang if lang in languages() else "en"
     page = _page(rec, lang, embed)
     if embed:
         from gradviz.render.notebook import iframe
@@ -124,7 +95,8 @@ def _page(rec: Recording, lang: str, embed: bool) -> str:
     plans = _plan(rec.graphs)
     svgs = _render_all(rec.graphs, plans, lang)
     graphs = [_graph_data(g, plans[i], rec, _view(g, lang)) for i, g in enumerate(rec.graphs)]
-    data = {"lang": lang, "ui": UI, "graphs": graphs, "embed": embed}
+    words = {code: ui_words(code) for code in languages()}
+    data = {"lang": lang, "ui": words, "graphs": graphs, "embed": embed}
     title = _title(rec)
     templates = []
     for gi, frames in enumerate(svgs):
@@ -348,26 +320,21 @@ def _fallback(graph: Graph, s: Step, lang: str) -> str:
         after = fmt_value(s.grad_after)
         if s.grad_before is not None:
             total = f"{label}.grad = {fmt_value(s.grad_before)} + {arrived} = {after}"
-            return (f"AccumulateGrad: {total} (누적: 이전 값에 더해집니다)." if lang == "ko" else
-                    f"AccumulateGrad adds the arriving {arrived} to what {label}.grad held: {total}.")
-        if lang == "ko":
-            return f"AccumulateGrad: {label}.grad = {after}. {label} 은(는) 리프 텐서라서 기울기가 .grad 에 저장됩니다."
-        return f"AccumulateGrad stores {after} in {label}.grad: {label} is a leaf, so its gradient is kept."
-    if lang == "ko":
-        text = f"{s.op}: 받은 기울기 {arrived}"
-        if sent:
-            text += " · 보내는 기울기 " + ", ".join(f"{t} ← {g}" for t, g in sent)
-        return text + "."
-    text = f"{s.op} receives the gradient {arrived}"
-    if sent:
-        text += " and sends " + ", ".join(f"{g} to {t}" for t, g in sent)
-    return text + "."
+            return tr("AccumulateGrad adds the arriving {arrived} to what {label}.grad held: {total}.", lang,
+                      arrived=arrived, label=label, total=total)
+        return tr("AccumulateGrad stores {after} in {label}.grad: {label} is a leaf, so its gradient is "
+                  "kept.", lang, after=after, label=label)
+    if not sent:
+        return tr("{op} receives the gradient {arrived}.", lang, op=s.op, arrived=arrived)
+    sent_text = ", ".join(tr("{grad} to {target}", lang, grad=g, target=t) for t, g in sent)
+    return tr("{op} receives the gradient {arrived} and sends {sent}.", lang, op=s.op, arrived=arrived,
+              sent=sent_text)
 
 
 # ---------------------------------------------------------------- markup
 
 def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: str) -> str:
-    ui = UI[lang]
+    ui = ui_words(lang)
     t = lambda key: f'<span data-i18n="{key}">{html.escape(ui[key])}</span>'  # noqa: E731
     picker = ""
     if len(graphs) > 1:
@@ -376,8 +343,9 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
         picker = (f'<label class="gv-pick">{t("graph")} '
                   f'<select data-gv="graph">{opts}</select></label>')
     langs = "".join(
-        f'<button type="button" data-lang="{code}" aria-pressed="{str(code == lang).lower()}">{name}</button>'
-        for code, name in (("en", "EN"), ("ko", "한국어")))
+        f'<button type="button" data-lang="{code}" aria-pressed="{str(code == lang).lower()}">'
+        f'{html.escape(name)}</button>'
+        for code, name in languages().items())
     error = _error_box(rec, ui)
     if not graphs:
         main = f'<main class="gv-main gv-empty"><p>{t("no_graph")}</p></main>'

@@ -1,4 +1,4 @@
-"""Colours, shapes and legend words shared by every picture and page.
+"""Colours, shapes and legend words (msgids, see gradviz.words) shared by every picture and page.
 
 Numbers are formatted by gradviz.numbers.
 
@@ -7,6 +7,8 @@ light page and on a dark one alike (the SVG background stays transparent).
 """
 from __future__ import annotations
 
+from gradviz.words import N_
+
 FILL = {
     "leaf": "#ffd43b",  # a leaf that requires grad: what training changes
     "intermediate": "#a5d8ff",  # made by an op
@@ -14,21 +16,12 @@ FILL = {
     "output": "#b2f2bb",  # where backward() starts
     "op": "#ffc9c9",  # an autograd node
 }
-ROLE_TEXT = {
-    "en": {
-        "leaf": "leaf (requires grad)",
-        "intermediate": "intermediate",
-        "constant": "constant (no grad)",
-        "output": "output (backward starts here)",
-        "op": "autograd op",
-    },
-    "ko": {
-        "leaf": "리프 (requires_grad)",
-        "intermediate": "중간 텐서",
-        "constant": "상수 (기울기 없음)",
-        "output": "출력 (backward 시작점)",
-        "op": "autograd 연산",
-    },
+ROLE_TEXT = {  # the legend: tr(ROLE_TEXT[role], lang)
+    "leaf": N_("leaf (requires grad)"),
+    "intermediate": N_("intermediate"),
+    "constant": N_("constant (no grad)"),
+    "output": N_("output (backward starts here)"),
+    "op": N_("autograd op"),
 }
 TEXT = "#1a1a1a"
 EDGE = "#868e96"

@@ -8,7 +8,7 @@ import streamlit as st
 
 from gradviz.numbers import flatten, fmt_value
 from gradviz.recording import Graph, Step
-from gradviz.ui.i18n import t
+from gradviz.words import pick, tr
 
 
 def explanation(graph: Graph, step: Step, lang: str, element: int = 0) -> str:
@@ -24,7 +24,7 @@ def explanation(graph: Graph, step: Step, lang: str, element: int = 0) -> str:
                 return text
         except Exception:  # words are a bonus: the numbers below still teach
             pass
-    text = step.explanation_ko if lang == "ko" and step.explanation_ko else step.explanation
+    text = pick(step.explanation, step.explanation_ko, lang)
     return text or ""
 
 
@@ -58,10 +58,10 @@ def flow_lines(graph: Graph, step: Step, lang: str) -> tuple[list[str], list[str
     sent = []
     for gi in step.grad_inputs:
         if not gi.edge_to:
-            sent.append(f"{t('card_nowhere', lang)}")
+            sent.append(tr("(an input that needs no gradient)", lang))
             continue
         name = label_of(graph, gi.edge_to)
-        sent.append(f"{t('card_to', lang)} **{name}**: `{fmt_value(gi.grad, gi.summary)}`")
+        sent.append(tr("to", lang) + f" **{name}**: `{fmt_value(gi.grad, gi.summary)}`")
     return received, sent
 
 
@@ -93,8 +93,8 @@ def show(graph: Graph, step: Step, lang: str, element: int = 0) -> None:
         where = ""
         line = step.line or (op_node.line if op_node is not None else None)
         if line:
-            where = f" · {t('card_line', lang, line=line)}"
-        st.markdown(f"**{t('card_title', lang)}** · `{step.op}`{where}")
+            where = " · " + tr("line {line}", lang, line=line)
+        st.markdown("**" + tr("Chain rule at this step", lang) + f"** · `{step.op}`{where}")
         words = explanation(graph, step, lang, element)
         if words:
             st.html(words_html(words))
@@ -104,17 +104,18 @@ def show(graph: Graph, step: Step, lang: str, element: int = 0) -> None:
             after = fmt_value(step.grad_after) if step.grad_after is not None else fmt_value(
                 None, _leaf_summary(graph, step.node))
             if not words:
-                st.markdown(t("card_accumulate", lang))
-            st.markdown(t("card_grad_change", lang, name=f"**{name}**", before=f"`{before}`",
-                          after=f"`{after}`"))
+                st.markdown(tr("AccumulateGrad stores the arriving gradient in the leaf's .grad "
+                               "(adding to what was there).", lang))
+            st.markdown(f"**{name}**.grad: `{before}` → `{after}`")
             return
         if not words and op_node is not None and op_node.forward_op:
-            st.markdown(t("card_op", lang, op=f"`{step.op}`", fwd=op_node.forward_op))
+            op = f"`{step.op}`"
+            st.markdown(tr("{op} is the backward of `{fwd}`.", lang, op=op, fwd=op_node.forward_op))
         received, sent = flow_lines(graph, step, lang)
         if received:
-            st.markdown(f"{t('card_received', lang)}: " + ", ".join(received))
+            st.markdown(tr("Gradient arriving", lang) + ": " + ", ".join(received))
         if sent:
-            st.markdown(f"{t('card_sent', lang)}:\n" + "\n".join(f"- {s}" for s in sent))
+            st.markdown(tr("Gradients sent on", lang) + ":\n" + "\n".join(f"- {s}" for s in sent))
 
 
 def _node(graph: Graph, node_id: str):

@@ -7,7 +7,7 @@ import os
 import streamlit as st
 
 from gradviz.ui import runs
-from gradviz.ui.i18n import t
+from gradviz.words import tr
 
 ALLOW_ENV = "GRADVIZ_ALLOW_CODE"
 STARTER = '''import torch
@@ -45,25 +45,29 @@ def code_allowed() -> tuple[bool, str]:
 def show(device: str, lang: str) -> runs.Run | None:
     """The editor; returns the run to show (the last one made), or None."""
     allowed, address = code_allowed()
-    st.caption(t("code_intro", lang, t=f"{runs.CODE_TIMEOUT:g}",
-                 m=f"{runs.CODE_MEMORY / 1024**3:g} GB"))
+    seconds, memory = f"{runs.CODE_TIMEOUT:g}", f"{runs.CODE_MEMORY / 1024**3:g} GB"
+    st.caption(tr("Write PyTorch code that calls backward(), then press Run. It runs in a separate "
+                  "process with a {t} s time limit and a {m} memory limit, so a mistake cannot break "
+                  "the app.", lang, t=seconds, m=memory))
     if "gv_code" not in st.session_state:
         st.session_state["gv_code"] = STARTER
-    st.text_area(t("code_editor", lang), key="gv_code", height=300, label_visibility="collapsed")
+    st.text_area(tr("Code", lang), key="gv_code", height=300, label_visibility="collapsed")
     if not allowed:
-        st.warning(t("code_off", lang, addr=address or t("all_interfaces", lang)), icon=":material/lock:")
+        st.warning(tr("Running code is off because this server listens on {addr}, not only on "
+                      "localhost; set GRADVIZ_ALLOW_CODE=1 before starting it to allow it.",
+                      lang, addr=address or tr("all network interfaces", lang)), icon=":material/lock:")
         return None
     c1, c2, _ = st.columns([1, 1, 4])
-    if c1.button(t("code_run", lang), key="gv_code_run", type="primary", width="stretch",
+    if c1.button(tr("Run", lang), key="gv_code_run", type="primary", width="stretch",
                  icon=":material/play_arrow:"):
         st.session_state["gv_code_ran"] = st.session_state["gv_code"]
-    c2.button(t("code_reset", lang), key="gv_code_reset", on_click=_reset, width="stretch")
+    c2.button(tr("Starter snippet", lang), key="gv_code_reset", on_click=_reset, width="stretch")
     ran = st.session_state.get("gv_code_ran")
     if ran is None:
-        st.caption(t("code_press_run", lang))
+        st.caption(tr("Press Run to record your code.", lang))
         return None
     if ran != st.session_state.get("gv_code"):
-        st.caption(t("code_changed", lang))
+        st.caption(tr("The code changed since the last run: press Run to see the new version.", lang))
     return runs.code_run(ran, device, lang)
 
 

@@ -9,20 +9,19 @@ from typing import Iterator
 import streamlit as st
 
 from gradviz.recording import ErrorInfo
-from gradviz.ui.i18n import t
+from gradviz.words import pick, tr
 
 
 def show_error(err: ErrorInfo, lang: str) -> None:
     """A script's error: what happened, where, why and how to fix it."""
-    title = (t("error_title", lang, type=err.type, line=err.line) if err.line
-             else t("error_title_noline", lang, type=err.type))
-    words = err.explanation_ko if lang == "ko" and err.explanation_ko else err.explanation
+    title = tr("{type} at line {line}", lang, type=err.type, line=err.line) if err.line else err.type
+    words = pick(err.explanation, err.explanation_ko, lang)
     body = [f"**{title}**", f"`{err.message}`" if err.message else ""]
     if words:
         body.append(words)
-    hint = err.hint_ko if lang == "ko" and err.hint_ko else err.hint
+    hint = pick(err.hint, err.hint_ko, lang)
     if hint:
-        body.append(f"**{t('error_fix', lang)}:** {hint}")
+        body.append("**" + tr("Fix", lang) + f":** {hint}")
     st.error("\n\n".join(b for b in body if b), icon=":material/error:")
 
 
@@ -34,7 +33,8 @@ def guarded(lang: str, where: str = "") -> Iterator[None]:
     except Exception as e:
         if _is_streamlit_control_flow(e):
             raise
-        st.warning(t("internal_error", lang, type=type(e).__name__, msg=html.escape(str(e))[:300]),
+        st.warning(tr("Something went wrong while showing this part ({type}: {msg}). The rest of the "
+                      "page still works.", lang, type=type(e).__name__, msg=html.escape(str(e))[:300]),
                    icon=":material/warning:")
         with st.expander("details", expanded=False):
             st.code("".join(traceback.format_exception(e))[-4000:], language="text")

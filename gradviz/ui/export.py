@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gradviz.recording import Recording
-from gradviz.ui.i18n import t
+from gradviz.words import tr
 
 
 def _html_available() -> bool:
@@ -21,15 +21,17 @@ def _html_available() -> bool:
 
 
 def show(rec_key: str, rec: Recording, stem: str, lang: str) -> None:
-    st.markdown(f"**{t('export', lang)}**")
+    st.markdown("**" + tr("Export", lang) + "**")
     c1, c2, _ = st.columns([1, 1, 3])
     if _html_available():
-        c1.download_button(t('export_html', lang), icon=":material/download:", key="gv_dl_html", on_click="ignore",
+        c1.download_button(tr("Stepper (HTML)", lang), icon=":material/download:", key="gv_dl_html",
+                           on_click="ignore",
                            data=lambda: _make_html(rec_key, lang, rec), file_name=f"{stem}.html",
                            mime="text/html", width="stretch")
     else:
-        c1.caption(t("export_html_missing", lang))
-    c2.download_button(t('export_json', lang), icon=":material/download:", key="gv_dl_json", on_click="ignore",
+        c1.caption(tr("The HTML stepper is not available in this version.", lang))
+    c2.download_button(tr("Recording (JSON)", lang), icon=":material/download:", key="gv_dl_json",
+                       on_click="ignore",
                        data=lambda: _make_json(rec_key, rec), file_name=f"{stem}.json",
                        mime="application/json", width="stretch")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradviz.recording import Graph
+from gradviz.words import tr
 from gradviz.render import stepview
 from gradviz.render.dot import auto_rankdir
 from gradviz.render.html import clean_svg
@@ -188,10 +189,9 @@ def _draw(graph: Graph, step: int | None, opts: DisplayOptions) -> str:
     try:
         return clean_svg(graph.svg(step=step, **opts.dot_kwargs()))
     except Exception as e:  # no dot binary, a layout that failed: say so in the page
-        from gradviz.ui.i18n import t
-
         msg = html.escape(f"{type(e).__name__}: {e}"[:400])
-        return f'<div class="gv-nosvg">{html.escape(t("render_failed", opts.lang, msg=""))}{msg}</div>'
+        failed = html.escape(tr("The graph could not be drawn: {msg}", opts.lang, msg=""))
+        return f'<div class="gv-nosvg">{failed}{msg}</div>'
 
 
 
@@ -213,11 +213,9 @@ def legend_html(lang: str) -> str:
     from gradviz.render.stepview import LEGEND_ROLES
     from gradviz.render.style import CURRENT, FILL, GRAD, ROLE_TEXT
 
-    words = ROLE_TEXT.get(lang, ROLE_TEXT["en"])
-    chips = [f'<span class="gv-chip"><i style="background:{FILL[r]}"></i>{html.escape(words[r])}</span>'
-             for r in LEGEND_ROLES]
-    now = "현재 단계" if lang == "ko" else "this step"
-    flow = "전달된 기울기" if lang == "ko" else "gradient sent"
+    chips = [f'<span class="gv-chip"><i style="background:{FILL[r]}"></i>'
+             f'{html.escape(tr(ROLE_TEXT[r], lang))}</span>' for r in LEGEND_ROLES]
+    now, flow = tr("this step", lang), tr("gradient sent", lang)
     chips.append(f'<span class="gv-chip"><i style="border:2px solid {CURRENT};background:none"></i>{now}</span>')
     chips.append(f'<span class="gv-chip"><b style="color:{GRAD}">⟵</b>{flow}</span>')
     return f'<div class="gv-legend">{"".join(chips)}</div>'

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gradviz.ui import errors, export, restoration_view, runs, stepper, training_view
-from gradviz.ui.i18n import pick, t
+from gradviz.words import tr
 from gradviz.ui.sidebar import Choice
 
 # Colours that read on Streamlit's light and dark themes alike: translucent
@@ -51,18 +51,19 @@ def setup() -> None:
 def header(choice: Choice) -> None:
     lang = choice.lang
     if choice.lesson is None:
-        st.title(t("code_title", lang))
+        st.title(tr("Your code", lang))
         return
     lesson = choice.lesson
-    st.title(f"{lesson.number}. {pick(lesson.title, lang)}")
-    st.markdown(pick(lesson.text, lang))
+    st.title(f"{lesson.number}. {lesson.title[lang]}")
+    st.markdown(lesson.text[lang])
 
 
 def lesson_run(choice: Choice) -> runs.Run | None:
     """Run (or recall) the chosen lesson, with the restoration upload when there is one."""
     lesson, lang = choice.lesson, choice.lang
     if not lesson.path.is_file():
-        st.error(t("lesson_missing", lang, path=lesson.path), icon=":material/error:")
+        st.error(tr("This lesson's script was not found: {path}", lang, path=lesson.path),
+                 icon=":material/error:")
         return None
     args = choice.args
     restoration = restoration_view.is_restoration(lesson)
@@ -79,18 +80,18 @@ def recording(run: runs.Run, choice: Choice) -> None:
     if rec.error is not None:
         errors.show_error(rec.error, lang)
         if rec.graphs:
-            st.caption(t("error_partial", lang))
+            st.caption(tr("The graph recorded before the error:", lang))
     if rec.pitfalls:
-        with st.expander(f"{t('pitfalls', lang)} ({len(rec.pitfalls)})", expanded=True,
+        with st.expander(tr("Pitfalls spotted", lang) + f" ({len(rec.pitfalls)})", expanded=True,
                          icon=":material/lightbulb:"):
             training_view.show_pitfalls(rec, lang)
 
-    names = [("steps", t("tab_steps", lang))]
+    names = [("steps", tr("Backward, step by step", lang))]
     if len(training_view.iterations(rec)) >= 2:
-        names.append(("training", t("tab_training", lang)))
+        names.append(("training", tr("Training", lang)))
     if restoration_view.is_restoration(choice.lesson) and run.extra.get("images"):
-        names.append(("restoration", t("tab_restoration", lang)))
-    names.append(("output", t("tab_output", lang)))
+        names.append(("restoration", tr("Restoration", lang)))
+    names.append(("output", tr("Printed output", lang)))
     tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names])))
 
     with tabs["steps"], errors.guarded(lang):
@@ -106,10 +107,10 @@ def recording(run: runs.Run, choice: Choice) -> None:
         if rec.stdout.strip():
             st.code(rec.stdout, language="text")
         else:
-            st.caption(t("stdout_empty", lang))
+            st.caption(tr("The script printed nothing.", lang))
         for note in rec.notes:
             st.caption(note)
-        st.caption(t("ran_on", lang, device=rec.device))
+        st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
 
     with errors.guarded(lang):
         stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
@@ -119,8 +120,8 @@ def recording(run: runs.Run, choice: Choice) -> None:
 def rerun_button(run: runs.Run | None, choice: Choice) -> None:
     if run is None or choice.lesson is None:
         return
-    if st.sidebar.button(t("rerun", choice.lang), key="gv_rerun", icon=":material/refresh:",
-                         help=t("rerun_help", choice.lang)):
+    if st.sidebar.button(tr("Run again", choice.lang), key="gv_rerun", icon=":material/refresh:",
+                         help=tr("Forget the cached run and run the lesson again.", choice.lang)):
         runs.forget(run)
         st.rerun()
 

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from gradviz.recording import Recording
-from gradviz.ui.i18n import t
+from gradviz.words import N_, tr
 from gradviz.ui.uploads import PICKLE_TYPES, PICTURE_TYPES, SIDE, LessonInput, UploadRefused, for_display, read_upload
 
 _FRAME = re.compile(r"^restored[_-](\d+)$")
@@ -21,17 +21,21 @@ def is_restoration(lesson: Any) -> bool:
 
 def upload_widget(lang: str) -> LessonInput | None:
     """The uploader in the sidebar; returns the checked input, or None."""
-    up = st.sidebar.file_uploader(t("upload", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
-                                  key="gv_upload", help=t("upload_help", lang), max_upload_size=8)
+    up = st.sidebar.file_uploader(tr("Your own picture", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
+                                  key="gv_upload", help=tr("A PNG or JPEG picture (it is scaled to "
+                                                           "100×100 grey and scrambled), or the "
+                                                           "book's broken_image_t.p. Pickles are "
+                                                           "read as plain numbers, never executed.",
+                                                           lang), max_upload_size=8)
     if up is None:
         return None
     try:
         got = read_upload(up.name, up.getvalue())
     except UploadRefused as e:
-        st.sidebar.error(t("upload_refused", lang, why=str(e)), icon=":material/shield:")
+        st.sidebar.error(tr("This file was refused: {why}", lang, why=str(e)), icon=":material/shield:")
         return None
     shape = f"{SIDE}×{SIDE}"
-    st.sidebar.caption(t("upload_ok", lang, name=up.name, shape=shape))
+    st.sidebar.caption(tr("Using {name} ({shape}).", lang, name=up.name, shape=shape))
     return got
 
 
@@ -64,7 +68,7 @@ def _final_iteration(rec: Recording, args: list[str]) -> int | None:
 def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
          upload: LessonInput | None) -> None:
     if not images:
-        st.info(t("images_none", lang))
+        st.info(tr("This run recorded no images.", lang))
         return
     exact = images.get("exact")
     lo = hi = None
@@ -76,21 +80,22 @@ def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
         snaps = [s for s in snaps if s[0] != final_it] + [(final_it or 0, images["restored"])]
     restored, at = (snaps[-1][1], snaps[-1][0]) if snaps else (None, None)
     if len(snaps) > 1:
-        pick = st.select_slider(t("iteration", lang), options=[s[0] for s in snaps],
+        pick = st.select_slider(tr("Iteration", lang), options=[s[0] for s in snaps],
                                 value=snaps[-1][0], key=f"gv_img_iter|{rec_key}")
         restored, at = dict(snaps)[pick], pick
 
-    panels = [("images_broken", images.get("broken"), None, None, {})]
-    panels.append(("images_restored", restored, lo, hi, {"i": at}))
-    panels.append(("images_exact", exact, lo, hi, {}))
+    panels = [(N_("broken (what we have)"), images.get("broken"), None, None, {})]
+    panels.append((N_("restored (iteration {i})"), restored, lo, hi, {"i": at}))
+    panels.append((N_("exact (the answer)"), exact, lo, hi, {}))
     if upload is not None and upload.picture is not None:
-        panels.append(("upload", upload.picture, 0.0, 1.0, {}))
+        panels.append((N_("Your own picture"), upload.picture, 0.0, 1.0, {}))
     if at is not None and at < 5000:
-        st.caption(t("images_short", lang, n=at))
+        st.caption(tr("After only {n} iterations the restored picture is still mostly noise: turn "
+                      "off the quick run to watch all 20000 (about half a minute).", lang, n=at))
     cols = st.columns(len(panels))
     for col, (label, img, a, b, fmt) in zip(cols, panels):
         with col:
             if img is None:
                 st.caption("—")
                 continue
-            st.image(for_display(img, a, b), caption=t(label, lang, **fmt), width="stretch", clamp=True)
+            st.image(for_display(img, a, b), caption=tr(label, lang, **fmt), width="stretch", clamp=True)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 import streamlit as st
 
 from gradviz.recording import ErrorInfo, Recording
+from gradviz.words import N_, both, tr
 
 LESSON_TIMEOUT = 600.0  # the full image restoration runs for minutes under capture
 LESSON_MEMORY = 4 * 1024**3
@@ -34,6 +35,7 @@ MAX_GRAPHS = 40  # backward() calls recorded per run; a training loop needs only
 _SESSION_KEY = "_gv_recordings"
 _SESSION_KEEP = 4
 _TRANSIENT = ("TimeLimit", "MemoryLimit", "Crash")  # not cached: the next try may succeed
+_RUNNING = N_("Running “{what}” in its own process (only the first visit waits)…")
 
 
 @dataclass
@@ -100,9 +102,8 @@ def _run(script: Path, args: list[str], device: str, timeout: float, memory: int
             rec.source = script.read_text(encoding="utf-8", errors="replace")
         except OSError:
             pass
-        rec.error = ErrorInfo(type=type(e).__name__, message=str(e)[:500],
-                              explanation="gradviz could not run the script.",
-                              explanation_ko="gradviz가 스크립트를 실행하지 못했습니다.")
+        en, ko = both(N_("gradviz could not run the script."))
+        rec.error = ErrorInfo(type=type(e).__name__, message=str(e)[:500], explanation=en, explanation_ko=ko)
         return rec
 
 
@@ -193,9 +194,7 @@ def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
     found = _recalled(key)
     if found is not None:
         return found
-    from gradviz.ui.i18n import pick, t
-
-    with _progress_bar(t("running", lang, what=pick(lesson.title, lang)), lang,
+    with _progress_bar(tr(_RUNNING, lang, what=lesson.title[lang]), lang,
                        expected_iterations(lesson, args)) as progress:
         rec, extra = warm(lesson, device, args, save_images, upload, progress)
     call = (lesson.id, str(lesson.path), tuple(args), device, save_images, digest)
@@ -235,9 +234,7 @@ def code_run(code: str, device: str, lang: str) -> Run:
     found = _recalled(key)
     if found is not None:
         return found
-    from gradviz.ui.i18n import t
-
-    with st.spinner(t("running", lang, what=t("code_title", lang))):
+    with st.spinner(tr(_RUNNING, lang, what=tr("Your code", lang))):
         try:
             rec = _code_cached(digest, code, device)
         except _DoNotCache as e:
@@ -261,8 +258,6 @@ def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator
     The callback writes to the page from inside a cached function, so it steps
     outside Streamlit's element replay: a cache hit must not show a stale bar.
     """
-    from gradviz.ui.i18n import t
-
     slot = st.empty()
     shown = {"on": False}
     ctx = _script_context()
@@ -273,11 +268,11 @@ def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator
         total = total or expected or 0
         frac = max(0.0, min(1.0, done / total)) if total else 0.0
         if total:
-            label = t("progress", lang, i=done, n=total)
+            label = tr("iteration {i} of {n}", lang, i=done, n=total)
         else:
-            label = t("progress_count", lang, i=done)
+            label = tr("iteration {i}", lang, i=done)
         if loss is not None:
-            label += f" · {t('col_loss', lang)} {loss:.4g}"
+            label += " · " + tr("loss", lang) + f" {loss:.4g}"
         with _outside_cache_replay():
             try:
                 slot.progress(frac, text=f"{text}  {label}")

@@ -7,10 +7,12 @@ from typing import Any
 import streamlit as st
 
 from gradviz.ui.graphs import DisplayOptions
-from gradviz.ui.i18n import LANGS, pick, t
+from gradviz.words import N_, languages, tr
 
 CODE = "code"  # the topic key of "your code"
 COLLAPSE = ["0", "1", "2", "3", "auto", "open"]  # module depth shown as one box each; see DisplayOptions
+_COLLAPSE_WORDS = {"auto": N_("auto"), "open": N_("all")}
+_LAYOUT_WORDS = {"auto": N_("auto"), "LR": "→", "TB": "↓"}
 
 
 @dataclass
@@ -42,10 +44,8 @@ def _catalogue():
 
 def _topic_title(key: str, titles: dict, lang: str) -> str:
     if key == CODE:
-        return t("group_code", lang)
-    if key in titles:
-        return pick(titles[key], lang)
-    return t(f"group_{key}", lang)
+        return tr("Your code", lang)
+    return titles[key][lang] if key in titles else key
 
 
 def _from_query(order: list[str], groups: dict) -> None:
@@ -55,7 +55,7 @@ def _from_query(order: list[str], groups: dict) -> None:
     st.session_state["_gv_query_done"] = True
     wanted = st.query_params.get("lesson")
     lang = st.query_params.get("lang")
-    if lang in LANGS:
+    if lang in languages():
         st.session_state["gv_lang"] = lang
     if not wanted:
         return
@@ -73,15 +73,16 @@ def show(devices: list[str]) -> Choice:
     order, groups, titles = _catalogue()
     _from_query(order, groups)
     sb = st.sidebar
-    lang = sb.radio("Language · 언어", list(LANGS), format_func=LANGS.get, horizontal=True,
-                    key="gv_lang")
-    lang = lang if lang in LANGS else "en"
+    langs = languages()
+    label = " · ".join(dict.fromkeys(tr("Language", code) for code in langs))  # in every language
+    lang = sb.radio(label, list(langs), format_func=langs.get, horizontal=True, key="gv_lang")
+    lang = lang if lang in langs else "en"
 
     topics = order + [CODE]
     if st.session_state.get("gv_topic") not in topics:
         st.session_state["gv_topic"] = topics[0]
     # a radio, not a selectbox: a selectbox keeps showing the old language's label
-    topic = sb.radio(t("topic", lang), topics, key="gv_topic",
+    topic = sb.radio(tr("Topic", lang), topics, key="gv_topic",
                      format_func=lambda k: _topic_title(k, titles, lang))
     lesson = None
     if topic != CODE:
@@ -91,31 +92,36 @@ def show(devices: list[str]) -> Choice:
         if st.session_state.get(lkey) not in ids:
             st.session_state[lkey] = ids[0]
         by_id = {l.id: l for l in members}
-        chosen = sb.radio(t("lesson", lang), ids, key=lkey,
-                          format_func=lambda i: f"{by_id[i].number}. {pick(by_id[i].title, lang)}")
+        chosen = sb.radio(tr("Lesson", lang), ids, key=lkey,
+                          format_func=lambda i: f"{by_id[i].number}. {by_id[i].title[lang]}")
         lesson = by_id.get(chosen, members[0])
 
     if st.session_state.get("gv_device") not in devices:
         st.session_state["gv_device"] = devices[0]
-    device = sb.selectbox(t("device", lang), devices, key="gv_device", help=t("device_help", lang))
+    device = sb.selectbox(tr("Device", lang), devices, key="gv_device",
+                          help=tr("Only the devices PyTorch finds on this machine are listed.", lang))
 
     quick = False
     if lesson is not None and lesson.quick_args:
-        quick = sb.toggle(t("quick_run", lang), value=False, key="gv_quick",
-                          help=t("quick_help", lang) + f" ({' '.join(lesson.quick_args)})")
+        quick = sb.toggle(tr("Quick run (fewer iterations)", lang), value=False, key="gv_quick",
+                          help=tr("Runs the lesson with fewer iterations, so it finishes in seconds "
+                                  "(the numbers in the lesson text come from the full run)",
+                                  lang) + f" ({' '.join(lesson.quick_args)})")
 
-    sb.markdown(f"**{t('display', lang)}**")
+    sb.markdown("**" + tr("Display", lang) + "**")
     c1, c2 = sb.columns(2)
-    values = c1.checkbox(t("show_values", lang), value=True, key="gv_values")
-    grads = c2.checkbox(t("show_grads", lang), value=True, key="gv_grads")
-    constants = c1.checkbox(t("show_constants", lang), value=True, key="gv_constants")
-    attrs = c2.checkbox(t("show_attrs", lang), value=True, key="gv_attrs")
-    collapse = sb.select_slider(t("depth", lang), COLLAPSE, value="auto", key="gv_collapse",
-                                format_func=lambda c: t(f"collapse_{c}", lang) if not c.isdigit() else c,
-                                help=t("depth_help", lang))
-    rankdir = sb.radio(t("layout", lang), ["auto", "LR", "TB"], key="gv_rankdir", horizontal=True,
-                       format_func=lambda d: t(f"layout_{d}", lang))
-    fit = sb.toggle(t("fit", lang), value=True, key="gv_fit")
+    values = c1.checkbox(tr("Values", lang), value=True, key="gv_values")
+    grads = c2.checkbox(tr("Gradients", lang), value=True, key="gv_grads")
+    constants = c1.checkbox(tr("Constants", lang), value=True, key="gv_constants")
+    attrs = c2.checkbox(tr("Saved attributes", lang), value=True, key="gv_attrs")
+    collapse = sb.select_slider(tr("Module collapse depth", lang), COLLAPSE, value="auto", key="gv_collapse",
+                                format_func=lambda c: tr(_COLLAPSE_WORDS[c], lang) if not c.isdigit() else c,
+                                help=tr("0: each top-level nn.Module is one box; 1: their children "
+                                        "are open, and so on. auto: big graphs are folded just "
+                                        "enough to stay readable; all: every op.", lang))
+    rankdir = sb.radio(tr("Layout direction", lang), ["auto", "LR", "TB"], key="gv_rankdir", horizontal=True,
+                       format_func=lambda d: tr(_LAYOUT_WORDS[d], lang))
+    fit = sb.toggle(tr("Fit the graph to the page", lang), value=True, key="gv_fit")
     opts = DisplayOptions(values=values, grads=grads, constants=constants, attrs=attrs,
                           collapse=str(collapse), rankdir=rankdir or "auto", lang=lang, fit=bool(fit))
     return Choice(lang=lang, lesson=lesson, device=device, quick=bool(quick), opts=opts)

@@ -16,7 +16,7 @@ from gradviz.recording import Graph, Recording
 from gradviz.render import stepview
 from gradviz.ui import chain_card, graphs
 from gradviz.ui.graphs import DisplayOptions
-from gradviz.ui.i18n import t
+from gradviz.words import N_, tr
 
 SOURCE_WINDOW = 9  # lines shown above and below the highlighted one
 
@@ -40,7 +40,7 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     lang = opts.lang
     if not rec.graphs:
         if rec.error is None:
-            st.info(t("no_graph", lang))
+            st.info(tr("Nothing was recorded: the code never built a graph with a grad_fn.", lang))
         return
     gi = _pick_graph(rec_key, rec, lang)
     graph = rec.graphs[gi]
@@ -48,7 +48,8 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     if n == 0:
         if graph.title:
             st.caption(graph.title)
-        st.info(t("no_steps", lang))
+        st.info(tr("This graph has no backward steps to step through (backward() was not called on "
+                   "it).", lang))
         svg = _picture(rec_key, gi, graph, None, opts)
         _graph_and_side(graph, None, svg, rec, opts)
         _export_svg(svg, rec_key, gi, None, lang)
@@ -76,38 +77,40 @@ def _pick_graph(rec_key: str, rec: Recording, lang: str) -> int:
     key = graph_key(rec_key)
     if key not in st.session_state or not 1 <= int(st.session_state[key]) <= count:
         st.session_state[key] = 1
-    st.slider(t("graph_pick", lang), 1, count, key=key,
-              help=t("graph_pick_help", lang, n=count))
+    st.slider(tr("backward() call", lang), 1, count, key=key,
+              help=tr("The script called backward() {n} times; each call has its own graph.", lang, n=count))
     return int(st.session_state[key]) - 1
 
 
 def _controls(key: str, k: int, n: int, graph: Graph, lang: str):
     """Buttons, the step's name and the slider; returns the row (the export button joins it)."""
     buttons = [
-        ("first", ":material/first_page:", "Home", dict(to=1), k <= 1),
-        ("prev", ":material/chevron_left:", "Left", dict(delta=-1), k <= 1),
-        ("next", ":material/chevron_right:", "Right", dict(delta=1), k >= n),
-        ("last", ":material/last_page:", "End", dict(to=n), k >= n),
+        ("first", N_("First"), ":material/first_page:", "Home", dict(to=1), k <= 1),
+        ("prev", N_("Previous"), ":material/chevron_left:", "Left", dict(delta=-1), k <= 1),
+        ("next", N_("Next"), ":material/chevron_right:", "Right", dict(delta=1), k >= n),
+        ("last", N_("Last"), ":material/last_page:", "End", dict(to=n), k >= n),
     ]
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
     with row:
-        for name, icon, shortcut, move, disabled in buttons:
-            st.button(t(name, lang), icon=icon, key=f"gv_btn_{name}", on_click=_move,
+        for name, word, icon, shortcut, move, disabled in buttons:
+            st.button(tr(word, lang), icon=icon, key=f"gv_btn_{name}", on_click=_move,
                       args=(key, n), kwargs=move, disabled=disabled, shortcut=shortcut,
                       type="primary" if name == "next" else "secondary")
         cur = graph.steps[min(n, max(1, k)) - 1]
-        st.markdown(f"**{t('step_of', lang, k=k, n=n)}** · `{cur.op}`  \n"
-                    f"<span style='opacity:.65;font-size:.85em'>{t('keys_hint', lang)}</span>",
+        st.markdown("**" + tr("Step {k} of {n}", lang, k=k, n=n) + f"** · `{cur.op}`  \n"
+                    "<span style='opacity:.65;font-size:.85em'>" + tr("Keys: ← → step, Home / End jump.",
+                                                                      lang)
+                    + "</span>",
                     unsafe_allow_html=True, width="stretch")
     if n > 1:
-        st.slider(t("step", lang), 1, n, key=key, label_visibility="collapsed")
+        st.slider(tr("Backward step", lang), 1, n, key=key, label_visibility="collapsed")
     return row
 
 
 def _picture(rec_key: str, gi: int, graph: Graph, step: int | None, opts: DisplayOptions) -> str:
     if graphs.ready(rec_key, gi, graph, step, opts):
         return graphs.step_svg(rec_key, gi, graph, step, opts)
-    with st.spinner(t("drawing", opts.lang)):
+    with st.spinner(tr("Drawing the graph…", opts.lang)):
         return graphs.step_svg(rec_key, gi, graph, step, opts)
 
 
@@ -116,21 +119,27 @@ def _graph_and_side(graph: Graph, step, svg: str, rec: Recording, opts: DisplayO
     graphs.show(svg, fit=opts.fit)
     st.html(graphs.legend_html(lang))
     if step is not None and 'id="gv-o' in svg[:40]:
-        st.caption(t("overview", lang))
+        st.caption(tr("A large graph: it is drawn once, the current step is outlined and the steps "
+                      "still to come are faded; the chain-rule card below has this step's numbers.", lang))
     left, right = st.columns([5, 6], gap="medium")
     with left:
         if step is not None:
             count = chain_card.elements(step)
             element = 0
             if count > 1:
-                element = int(st.number_input(t("element", lang), 0, count - 1, 0, key="gv_element",
-                                              help=t("element_help", lang, n=count)))
+                element = int(st.number_input(tr("Element to follow", lang), 0, count - 1, 0,
+                                              key="gv_element",
+                                              help=tr("This step moves {n} numbers; pick which one "
+                                                      "the chain rule spells out (flat index).",
+                                                      lang, n=count)))
             chain_card.show(graph, step, lang, element)
     with right:
         line = _step_line(graph, step)
         if rec.source:
             st.html(source_html(rec.source, line, error_line=rec.error.line if rec.error else None,
-                                title=t("source", lang), caption=t("source_caption", lang) if line else ""))
+                                title=tr("Source", lang),
+                                caption=(tr("The highlighted line made the op of this step.", lang)
+                                         if line else "")))
 
 
 def _step_line(graph: Graph, step) -> int | None:
@@ -179,7 +188,7 @@ def source_html(source: str, line: int | None, error_line: int | None = None,
 def _export_svg(svg: str, rec_key: str, gi: int, k: int | None, lang: str) -> None:
     name = rec_key.split("|")[0].replace(":", "-")
     suffix = f"-graph{gi + 1}" + (f"-step{k}" if k else "")
-    st.download_button(t('export_svg', lang), icon=":material/download:", data=svg.encode("utf-8"),
+    st.download_button(tr("Graph (SVG)", lang), icon=":material/download:", data=svg.encode("utf-8"),
                        file_name=f"{name}{suffix}.svg", mime="image/svg+xml",
                        key="gv_dl_svg", on_click="ignore")
 
@@ -191,7 +200,7 @@ def _results(graph: Graph, lang: str) -> None:
             continue
         parts.append(f"`{n.name or n.label}.grad = {fmt_value(n.grad, n.grad_summary)}`")
     if parts:
-        st.markdown(f"**{t('after_backward', lang)}** " + " · ".join(parts))
+        st.markdown("**" + tr("After backward():", lang) + "** " + " · ".join(parts))
 
 
 def tensor_frame(graph: Graph, lang: str) -> pd.DataFrame:
@@ -200,20 +209,20 @@ def tensor_frame(graph: Graph, lang: str) -> pd.DataFrame:
         if n.kind != "tensor":
             continue
         rows.append({
-            t("col_name", lang): n.name or n.label or n.id,
-            t("col_shape", lang): fmt_shape(n.shape) if fmt_shape(n.shape) != "scalar" else t("scalar", lang),
+            tr("name", lang): n.name or n.label or n.id,
+            tr("shape", lang): fmt_shape(n.shape) if fmt_shape(n.shape) != "scalar" else tr("scalar", lang),
             "requires_grad": bool(n.requires_grad),
             "is_leaf": bool(n.is_leaf),
             "grad_fn": n.op or "",
-            t("col_value", lang): fmt_value(n.value, n.summary),
-            t("col_grad", lang): (fmt_value(n.grad, n.grad_summary)
+            tr("value", lang): fmt_value(n.value, n.summary),
+            tr("grad (after backward)", lang): (fmt_value(n.grad, n.grad_summary)
                                   if (n.grad is not None or n.grad_summary) else "None"),
         })
     return pd.DataFrame(rows)
 
 
 def _tensors(graph: Graph, lang: str) -> None:
-    st.markdown(f"**{t('tensors', lang)}**")
+    st.markdown("**" + tr("Tensors in this graph", lang) + "**")
     frame = tensor_frame(graph, lang)
     st.dataframe(frame, hide_index=True, width="stretch")
     for note in graph.notes:

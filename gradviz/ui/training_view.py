@@ -18,7 +18,7 @@ from gradviz.numbers import fmt_value
 from gradviz.recording import Iteration, ParamUpdate, Pitfall, Recording
 from gradviz.ui import graphs
 from gradviz.ui.graphs import DisplayOptions
-from gradviz.ui.i18n import t
+from gradviz.words import pick, tr, tr_in
 
 MAX_TABLE_PARAMS = 6
 MAX_CHART_POINTS = 1500  # longer runs are thinned for the charts (the table keeps every row)
@@ -112,8 +112,8 @@ def table_frame(its: list[Iteration], lang: str) -> pd.DataFrame:
     names = names[:MAX_TABLE_PARAMS]
     rows = []
     for it in its:
-        row: dict[str, Any] = {t("col_iteration", lang): it.index,
-                               t("col_loss", lang): _num(it.loss)}
+        row: dict[str, Any] = {tr("iteration", lang): it.index,
+                               tr("loss", lang): _num(it.loss)}
         for name in names:
             p = it.params.get(name)
             for field in ("value", "grad", "update"):
@@ -125,9 +125,7 @@ def table_frame(its: list[Iteration], lang: str) -> pd.DataFrame:
 
 
 def _in_lang(p: Pitfall, key: str, lang: str) -> str:
-    if lang == "ko" and getattr(p, key + "_ko"):
-        return str(getattr(p, key + "_ko"))
-    return str(getattr(p, key) or "")
+    return str(pick(getattr(p, key) or "", getattr(p, key + "_ko"), lang))
 
 
 def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
@@ -138,9 +136,9 @@ def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
             continue
         where = []
         if at is not None:
-            where.append(t("pitfall_at", lang, i=at))
+            where.append(tr_in("pitfall", "iteration {i}", lang, i=at))
         if p.line:
-            where.append(t("card_line", lang, line=p.line))
+            where.append(tr("line {line}", lang, line=p.line))
         title = _in_lang(p, "title", lang) or p.kind
         body = _in_lang(p, "explanation", lang)
         head = f"**{title}**" + (f" ({', '.join(where)})" if where else "")
@@ -286,7 +284,7 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     lang = opts.lang
     its = iterations(rec)
     if not its:
-        st.info(t("no_iterations", lang))
+        st.info(tr("No training iterations were recorded for this run.", lang))
         return
     n = len(its)
     skey = f"gv_iter|{rec_key}"
@@ -298,38 +296,41 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     left, right = st.columns(2, gap="medium")
     losses = _memo((rec_key, "loss"), lambda: loss_frame(its))
     with left:
-        st.markdown(f"**{t('loss_curve', lang)}**")
+        st.markdown("**" + tr("Loss per iteration", lang) + "**")
         if not losses.empty:
             log_ok = bool((losses["loss"] > 0).all()) and losses["loss"].max() / max(losses["loss"].min(), 1e-300) > 50
-            log = st.toggle(t("log_scale", lang), value=log_ok, key=f"gv_log|{rec_key}", disabled=not log_ok)
+            log = st.toggle(tr("log scale", lang), value=log_ok, key=f"gv_log|{rec_key}", disabled=not log_ok)
             _chart(_loss_chart(losses, log and log_ok, selected))
     with right:
         names = _memo((rec_key, "scalars"), lambda: scalar_params(its))
         if len(names) == 1:
             frame, parabola = _memo((rec_key, "trajectory"), lambda: trajectory_frame(its, names[0]))
-            st.markdown(f"**{t('trajectory', lang)}** · `{names[0]}`")
+            st.markdown("**" + tr("Parameter trajectory", lang) + f"** · `{names[0]}`")
             if parabola:
                 _chart(_parabola_chart(frame, selected))
-                st.caption(t("trajectory_parabola", lang, p=names[0]))
+                st.caption(tr("The curve is L = {p}²; each dot is one iterate, sliding down toward "
+                              "the minimum at 0.", lang, p=names[0]))
             else:
                 chart = _memo((rec_key, "values", tuple(names)), lambda: _values_chart(its, names))
                 if chart is not None:
                     _chart(chart)
         elif names or norm_params(its):
             shown = names[:8] if names else norm_params(its)[:8]
-            st.markdown(f"**{t('param_values' if names else 'param_norms', lang)}**")
+            title = (tr("Parameter values per iteration", lang) if names
+                     else tr("Parameter size (norm) per iteration", lang))
+            st.markdown(f"**{title}**")
             chart = _memo((rec_key, "values", tuple(shown)), lambda: _values_chart(its, shown))
             if chart is not None:
                 _chart(chart)
 
     if n > 1:
-        st.slider(t("iteration", lang), 1, n, key=skey,
+        st.slider(tr("Iteration", lang), 1, n, key=skey,
                   format="%d", help=f"{its[0].index} … {its[-1].index}")
     it = its[pos]
     cols = st.columns(4)
-    cols[0].metric(t("iteration", lang), str(selected))
+    cols[0].metric(tr("Iteration", lang), str(selected))
     loss = _num(it.loss)
-    cols[1].metric(t("col_loss", lang), f"{loss:.6g}" if loss is not None else "—")
+    cols[1].metric(tr("loss", lang), f"{loss:.6g}" if loss is not None else "—")
     params = list(it.params.items())
     for col, (name, p) in zip(cols[2:], params[:2]):
         value = _num(p.value)
@@ -342,19 +343,19 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     for name, p in params[:6]:
         formula = p.formula
         if formula is not None and formula.text:
-            words = formula.explanation_ko if lang == "ko" and formula.explanation_ko \
-                else formula.explanation
+            words = pick(formula.explanation, formula.explanation_ko, lang)
             st.markdown(f"`{formula.text}`  \n{words}")
     show_pitfalls(rec, lang, iteration=selected)
 
     gi = graph_for_iteration(rec, its, pos)
-    st.markdown(f"**{t('iter_graph', lang, i=selected)}**")
+    st.markdown("**" + tr("Graph of iteration {i}", lang, i=selected) + "**")
     if gi is not None:
         svg = graphs.step_svg(rec_key, gi, rec.graphs[gi], None, opts, prefetch=False)
         graphs.show(svg, max_height=480)
     else:
-        st.caption(t("iter_no_graph", lang, n=len(rec.graphs)))
+        st.caption(tr("The graph of this iteration was not recorded (only the first {n} backward() "
+                      "calls are kept).", lang, n=len(rec.graphs)))
 
-    st.markdown(f"**{t('iter_table', lang)}**")
+    st.markdown("**" + tr("Value, gradient and update per iteration", lang) + "**")
     st.dataframe(_memo((rec_key, "table", lang), lambda: table_frame(its, lang)),
                  hide_index=True, width="stretch", height=280)

@@ -10,10 +10,31 @@ from gradviz.explain.chain_rule.reading import _Index
 from gradviz.explain.chain_rule.rules import RULES
 from gradviz.explain.chain_rule.steps import step_arithmetic
 from gradviz.explain.chain_rule.terms import Term, _fmt_factor, _fmt_products
-from gradviz.explain.i18n import say
 from gradviz.numbers import fmt_number, fmt_shape, fmt_value
 from gradviz.opnames import op_word
 from gradviz.recording import Graph, Step
+from gradviz.words import N_, tr
+
+# the remarks rules/ and steps.py attach to a term, by key; the formulas need no words
+NOTES = {
+    "broadcast": N_("{name} was broadcast from {src} to {dst}: its gradient sums over {dims}"),
+    "fan_in": N_("{name} is used {n} times: the gradients from all its uses add up"),
+    "acc_first": N_("{name} is a leaf: AccumulateGrad stores the gradient in {name}.grad (it was None)"),
+    "acc_more": N_("{name}.grad already held {before} (not zeroed): gradients accumulate"),
+    "acc_fan_in": N_("{name} is used {n} times: the gradients of all its uses add up in {name}.grad"),
+    "not_picked": N_("{name}{idx} is not in {expr}: its gradient is 0"),
+    "not_target": N_("{name}{idx} is not the target class: only the target's log-probability is in the "
+                     "loss, so its gradient is 0"),
+    "stopped": N_("{op} is flat at {name}{idx}: the gradient stops there (0)"),
+    "no_values": N_("values not kept (more than 64 elements): the rule and the result only"),
+    "moved": N_("{op} only moves numbers: each gradient goes back to the place its number came from"),
+    "sum_copy": N_("sum copies the gradient to every element it added"),
+    "mean_split": N_("mean shares the gradient equally: each element gets 1/{n} of it"),
+    "max_pick": N_("only the largest element decides max: the gradient goes there, the others get 0"),
+    "min_pick": N_("only the smallest element decides min: the gradient goes there, the others get 0"),
+    "softmax_sum": N_("{defs}g = ∂{root}/∂{y}: Σₖ g{k}·{y}{k} = {value}"),
+    "log_softmax_sum": N_("{defs}g = ∂{root}/∂{y}: Σₖ g{k} = {value}"),
+}
 
 
 def _term_line(t: Term) -> str:
@@ -48,9 +69,10 @@ def _note_text(key: str, kw: dict, lang: str) -> str:
     kw = dict(kw)
     if key == "broadcast":
         dims = kw.get("dims", [])
-        kw["dims"] = say("dim" if len(dims) == 1 else "dims", lang,
-                         dims=", ".join(str(d) for d in dims))
-    return say(key, lang, **kw)
+        shown = ", ".join(str(d) for d in dims)
+        kw["dims"] = (tr("dim {dims}", lang, dims=shown) if len(dims) == 1
+                      else tr("dims {dims}", lang, dims=shown))
+    return tr(NOTES.get(key, key), lang, **kw)
 
 
 def _header(ix: _Index, step: Step) -> str | None:
@@ -90,7 +112,7 @@ def _generic(ix: _Index, step: Step, lang: str) -> str:
     downs = [f"∂{root}/∂{ix.label(ix.nodes.get(gi.edge_to))} = {fmt_value(gi.grad, gi.summary)}"
              for gi in step.grad_inputs if gi.edge_to]
     line = f"{step.op}: ∂{root}/∂{y} = {up} → " + (", ".join(downs) if downs else "—")
-    return line + "\n" + say("no_formula", lang)
+    return line + "\n" + tr("(no formula for this op here: the numbers in and out)", lang)
 
 
 def _render(ix: _Index, step: Step, terms: list[Term], lang: str) -> str:
@@ -114,10 +136,12 @@ def _render(ix: _Index, step: Step, terms: list[Term], lang: str) -> str:
             out = outs[0]
             value = fmt_value(step.grad_outputs[0],
                               step.grad_output_summaries[0] if step.grad_output_summaries else None)
-            notes.append(say("retain", lang, name=ix.label(out), value=value))
+            notes.append(tr("{name}.retain_grad(): {name}.grad = {value} is kept here", lang,
+                             name=ix.label(out), value=value))
         for n in ix.operands(step.node):
             if n is not None and n.constant and n.name and n.kind == "tensor":
-                text = say("constant", lang, name=n.name)
+                text = tr("{name} is a constant (requires_grad=False): it gets no gradient", lang,
+                          name=n.name)
                 if text not in notes:
                     notes.append(text)
     if not lines and not notes:
