@@ -284,6 +284,8 @@ class ManualUpdate:
     grad: float | None
     update: float | None  # the change: value after = value + update
     first_of_many: bool = False  # the parameter has more elements: the formula says name[0]
+    lr: float | None = None  # the learning rate, when the step is -lr·grad and the code holds lr
+    lr_name: str | None = None  # the code's variable that holds it (None: a literal in the code)
 
 
 @dataclass(slots=True)

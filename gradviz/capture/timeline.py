@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -83,6 +83,65 @@ def _lookup(path: tuple, namespaces: list[dict]) -> Any:
                 except Exception:
                     return None
             return obj
+    return None
+
+
+LR_REL_TOL = 1e-3  # a step is lr times the gradient when they agree this closely, all elements
+MAX_NUMBERS = 500  # numbers read from the code's namespaces, at most
+
+
+def _known_numbers(frame: FrameType | None, namespaces: list[dict]) -> list[tuple[str | None, float]]:
+    """Positive numbers the learner's code holds where it calls backward(): its variables
+    (name, value), then the literals written in that code (None, value)."""
+    out: list[tuple[str | None, float]] = []
+    for ns in namespaces:
+        for name, v in list(ns.items())[:MAX_NUMBERS]:
+            if isinstance(name, str) and not name.startswith("_"):
+                x = _number(v)
+                if x is not None:
+                    out.append((name, x))
+    code = frame.f_code if frame is not None else None
+    for c in (code.co_consts if code is not None else ()):
+        x = _number(c)
+        if x is not None:
+            out.append((None, x))
+    return out
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v) if v > 0 else None
+    if isinstance(v, torch.Tensor) and v.dim() == 0 and v.is_floating_point():
+        x = v.item()
+        return x if x > 0 else None
+    return None
+
+
+def learning_rate(grad: torch.Tensor | None, update: torch.Tensor | None,
+                  numbers: Sequence[tuple[str | None, float]]) -> tuple[str | None, float] | None:
+    """(name, lr) when the update is -lr times the gradient and the code holds that lr.
+
+    The ratio is fitted over every element in float64 (one element of a float32 step
+    can be off by a percent: 0.805 for 0.8), checked against every element, and only
+    a number the code itself holds is returned: gradviz never states an lr it guessed.
+    """
+    if grad is None or update is None or not numbers or grad.shape != update.shape:
+        return None
+    if grad.layout != torch.strided or update.layout != torch.strided:
+        return None
+    g = grad.detach().reshape(-1).double()
+    d = update.detach().reshape(-1).double()
+    gg = float(g.dot(g))
+    if not gg or not math.isfinite(gg):
+        return None
+    rate = -float(d.dot(g)) / gg
+    if rate <= 0 or float((d + rate * g).norm()) > LR_REL_TOL * float(d.norm()):
+        return None  # not a plain gradient step (momentum, clipping, a second term)
+    for name, x in numbers:
+        if abs(x - rate) <= LR_REL_TOL * x:
+            return name, x
     return None
 
 
@@ -212,6 +271,7 @@ class Timeline:
             namespaces = _namespaces(frame)
         snap = final or self._snap_now
         entries = self.snaps.setdefault(k, {}) if snap else None
+        numbers = _known_numbers(frame, namespaces) if snap else ()
         for p in self.current:
             new = self._resolve(p, namespaces)
             how = p.stepped_by
@@ -240,7 +300,7 @@ class Timeline:
             if entries is not None:
                 if how is None:
                     how = "in-place" if not p.last_update_zero else "none"
-                parts = self._snapshot(p, upd, how)
+                parts = self._snapshot(p, upd, how, numbers)
                 # the last iteration's entries are made when the timeline is read
                 entries[p.name] = parts if final else self._entry(parts)
             p.stepped_by = None
@@ -411,23 +471,26 @@ class Timeline:
             if name is not None and x is not None and not math.isfinite(x) and not all_finite(t):
                 self._event_once("grad", k, name)
 
-    def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str) -> tuple:
+    def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str,
+                  numbers: Sequence[tuple[str | None, float]] = ()) -> tuple:
         """What a snapshot entry is made of (our own tensors): _entry() makes it, maybe later."""
         # the last iteration, when it was not planned as a snapshot, has no copy of its grad
         grad = p.grad_copy if p.grad_copy is not None else self.grad_of(p)
         t = p.old if p.old is not None else p.tensor
         old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
-        return (t, old, grad, upd, how)
+        return (t, old, grad, upd, how, numbers)
 
     def _entry(self, parts: tuple) -> ParamUpdate:
-        t, old, grad, upd, how = parts
+        t, old, grad, upd, how, numbers = parts
         entry = ParamUpdate(shape=list(t.shape), dtype=dtype_name(t.dtype),
                             device=device_name(t.device), how=how)
         for key, x in (("value", old), ("grad", grad), ("update", upd)):
             self._put(entry, key, x)
         if how in ("in-place", "rebinding") and grad is not None and upd is not None:
+            lr = learning_rate(grad, upd, numbers)
             entry.manual = ManualUpdate(first_element(old), first_element(grad), first_element(upd),
-                                        first_of_many=t.numel() > 1)
+                                        first_of_many=t.numel() > 1,
+                                        lr=lr[1] if lr else None, lr_name=lr[0] if lr else None)
         return entry
 
     def _put(self, entry: ParamUpdate, key: str, t: torch.Tensor | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from gradviz.numbers import fmt_operand
+from gradviz.numbers import fmt_exact, fmt_operand
 from gradviz.recording import Formula, Iteration, ManualUpdate, ParamStep
 from gradviz.words import N_, both
 
@@ -39,18 +39,22 @@ def explain_updates(iterations: list[Iteration]) -> None:
 
 
 def manual_formula(name: str, m: ManualUpdate) -> Formula:
-    """`w ← w + Δ`, and the learning rate it implies when Δ is a multiple of -grad."""
+    """`w ← w + Δ`; `w ← w − lr·grad` when capture found the step to be -lr·grad with an lr
+    the code itself holds (never an lr guessed from the numbers)."""
     w, g, d, element = m.value, m.grad, m.update, m.first_of_many
     sym = f"{name}[0]" if element else name
     after = None if w is None or d is None else w + d
     text = f"{sym} ← {sym} + Δ = {fmt_operand(w)} + {fmt_operand(d)} = {fmt_operand(after)}"
     words = both(N_("The code changed {name} itself (no optimizer); the first element moved by {d}."),
                  name=name, d=fmt_operand(d))
-    if g and d is not None and d != 0:
-        lr = -d / g
-        if lr > 0:
-            text = (f"{sym} ← {sym} − lr·grad = {fmt_operand(w)} − {fmt_operand(lr)}·{fmt_operand(g)} = {fmt_operand(after)}")
-            words = _join(words, both(N_(" That is a gradient-descent step with lr = {lr}."), lr=f"{lr:.6g}"))
+    if m.lr is not None:
+        lr = fmt_exact(m.lr)
+        text = f"{sym} ← {sym} − lr·grad = {fmt_operand(w)} − {lr}·{fmt_operand(g)} = {fmt_operand(after)}"
+        if m.lr_name:
+            words = _join(words, both(N_(" That is a gradient-descent step with lr = {lr} (`{name}` in the code)."),
+                                      lr=lr, name=m.lr_name))
+        else:
+            words = _join(words, both(N_(" That is a gradient-descent step with lr = {lr}."), lr=lr))
     return Formula(text=text, explanation=words[0], explanation_ko=words[1])
 
 

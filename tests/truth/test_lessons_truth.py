@@ -38,8 +38,6 @@ def _false_lrs(rec, used: list[float]) -> list[str]:
     return [v for v in _stated_lrs(rec) if not any(as_printed(v, u) for u in used)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 12: lesson 10 (lr = 0.8) says lr = 0.808122, "
-                   "0.805342, 0.79479 (guessed from -Δ/grad in float32)")
 def test_item12_lesson10_states_the_lr_it_used():
     path = lessons_dir() / "10_image_restoration.py"
     rec = gradviz.run_script(path, ["--iterations", "3"])
@@ -57,9 +55,6 @@ def lesson8_short(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 12: lesson 8 (learning_rate = 1e-6) says "
-                   "lr = 9.99998e-07 and 9.99999e-07 in 5 iterations (9.99989e-07, 1.45138e-06, "
-                   "7.79254e-07, ... in the full 500): -Δ/grad in float32")
 def test_item12_lesson8_states_the_lr_it_used(lesson8_short):
     rec = gradviz.run_script(lesson8_short)
     false = _false_lrs(rec, _lr_in_source(lesson8_short))
