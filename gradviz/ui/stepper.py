@@ -77,9 +77,17 @@ def _pick_graph(rec_key: str, rec: Recording, lang: str) -> int:
     key = graph_key(rec_key)
     if key not in st.session_state or not 1 <= int(st.session_state[key]) <= count:
         st.session_state[key] = 1
-    st.slider(tr("backward() call", lang), 1, count, key=key,
-              help=tr("The script called backward() {n} times; each call has its own graph.", lang, n=count))
+    calls = len(rec.iterations) or count
+    st.select_slider(tr("backward() call", lang), options=list(range(1, count + 1)), key=key,
+                     format_func=lambda i: _call_label(rec.graphs[i - 1], lang),
+                     help=tr("The script called backward() {n} times; the calls whose graph was "
+                             "recorded can be picked here.", lang, n=calls))
     return int(st.session_state[key]) - 1
+
+
+def _call_label(graph: Graph, lang: str) -> str:
+    """`call 31` for a graph: which backward() call it is (counting from 1)."""
+    return tr("call {i}", lang, i=graph.iteration) if graph.iteration else str(graph.index + 1)
 
 
 def _controls(key: str, k: int, n: int, graph: Graph, lang: str):

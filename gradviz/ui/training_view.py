@@ -353,8 +353,9 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
         svg = graphs.step_svg(rec_key, gi, rec.graphs[gi], None, opts, prefetch=False)
         graphs.show(svg, max_height=480)
     else:
-        st.caption(tr("The graph of this iteration was not recorded (only the first {n} backward() "
-                      "calls are kept).", lang, n=len(rec.graphs)))
+        st.caption(tr("The graph of this iteration was not recorded: gradviz keeps the graph of the "
+                      "first backward() call, of the first call from each line of code, and of the "
+                      "calls asked for with --at.", lang))
 
     st.markdown("**" + tr("Value, gradient and update per iteration", lang) + "**")
     st.dataframe(_memo((rec_key, "table", lang), lambda: table_frame(its, lang)),
