@@ -19,7 +19,7 @@ from typing import Any
 from gradviz.explain.mistakes import VARIANTS, Mistake, find
 from gradviz.explain.scene import _dtype, _is_tensor, _Scene, _shape, _short
 from gradviz.explain.shapes import align_shapes, broadcast_conflicts
-from gradviz.explain.source_reading import _grad_free, _inplace_edit, _loop_around
+from gradviz.explain.source_reading import _grad_free, _inplace_edit, _loop_around, last_zero_grad
 from gradviz.opnames import forward_name
 from gradviz.recording import ErrorInfo, Graph
 from gradviz.words import N_, both
@@ -358,12 +358,17 @@ def _memory(scene: _Scene, values: dict, match: re.Match) -> None:
         values["alloc"] = both(N_(" (one allocation asked for {size})"), size=size)
 
 
-def _grad_none(scene: _Scene, values: dict, match: re.Match) -> bool | None:
+def _grad_none(scene: _Scene, values: dict, match: re.Match) -> Mistake | bool | None:
     found = re.findall(r"([A-Za-z_][\w.]*)\.grad\b", scene.text)
     if not found:
         return False
     values["name"] = found[0]
-    return None
+    info = scene.info
+    reset = last_zero_grad(info.file, info.line) if info.file and info.line else None
+    if reset is None:
+        return None
+    values["zero_line"], values["zero_grad"] = reset
+    return VARIANTS["grad_none/zero_grad"]
 
 
 _DETAILS = {

@@ -225,7 +225,7 @@ MISTAKES: tuple[Mistake, ...] = (
     ),
     Mistake(
         "grad_none",
-        r"'NoneType' object has no attribute '(?P<attr>\w+)'|"
+        r"'NoneType' object has no attribute '(?P<attr>\w+)'|'NoneType' object is not subscriptable|"
         r"unsupported operand type\(s\) for .+: .*'NoneType'",
         en=N_("{name}.grad is None on this line. A .grad stays None until a backward() reaches that "
               "tensor: before the first backward(), for a tensor without requires_grad=True, for a "
@@ -247,6 +247,15 @@ BY_ID: dict[str, Mistake] = {m.id: m for m in MISTAKES}
 
 # Sharper words for a mistake in a particular setting.
 VARIANTS: dict[str, Mistake] = {
+    # .grad read between optimizer.zero_grad() (or model.zero_grad()) and the next backward()
+    "grad_none/zero_grad": Mistake(
+        "grad_none", BY_ID["grad_none"].detect,
+        en=N_("{name}.grad is None on this line: `{zero_grad}` on line {zero_line} set it to None. "
+              "Since PyTorch 2.0, zero_grad() sets every gradient to None (set_to_none=True) instead "
+              "of filling it with zeros, and it stays None until the next backward() reaches {name}."),
+        fix=N_("Read {var}.grad after loss.backward() and before zero_grad() (or check `{var}.grad is "
+               "not None`); if you need zeros there, call zero_grad(set_to_none=False)."),
+    ),
     # mat1 and mat2 ... raised inside nn.Linear: mat1 is the input, mat2 the weight transposed.
     "matmul_shapes/linear": Mistake(
         "matmul_shapes", BY_ID["matmul_shapes"].detect,

@@ -99,6 +99,23 @@ def _requires_grad_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def last_zero_grad(path: str, line: int) -> tuple[int, str] | None:
+    """The last `.zero_grad(...)` call before `line` in the script: (its line, the call), or None.
+
+    A zero_grad(set_to_none=False) fills the grads with zeros instead: it is not counted.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()[: max(0, line - 1)]
+    except OSError:
+        return None
+    for no in range(len(lines), 0, -1):
+        m = re.search(r"[\w.\]\)]*\.zero_grad\s*\([^)]*\)", lines[no - 1].split("#", 1)[0])
+        if m and not re.search(r"set_to_none\s*=\s*False", m.group()):
+            return no, m.group()
+    return None
+
+
 def _inplace_edit(path: str, name: str) -> tuple[int, str] | None:
     """The last line of the script that changes `name` in place: (line, text)."""
     try:

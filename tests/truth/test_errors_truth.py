@@ -56,8 +56,6 @@ def test_item18_zero_grad_really_sets_none():
     assert w.grad is None  # the fact the explanations below must state
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 18: `w.grad[0]` after optimizer.zero_grad() "
-                   "(TypeError 'NoneType' object is not subscriptable) gets no explanation at all")
 def test_item18_grad_index_after_zero_grad_is_explained(tmp_path):
     rec = gradviz.run_script(_script(tmp_path, "zg1.py", ZERO_GRAD.format(use="[0]")))
     e = rec.error
@@ -65,9 +63,6 @@ def test_item18_grad_index_after_zero_grad_is_explained(tmp_path):
     assert re.search(r"zero_grad", e.explanation) and "None" in e.explanation, e.explanation
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 18: `w.grad.sum()` after zero_grad(): the "
-                   "explanation never says zero_grad() set .grad to None, and the hint recommends "
-                   "'optimizer.zero_grad()' as the fix")
 def test_item18_grad_sum_after_zero_grad_blames_zero_grad(tmp_path):
     rec = gradviz.run_script(_script(tmp_path, "zg2.py", ZERO_GRAD.format(use=".sum()")))
     e = rec.error
