@@ -25,6 +25,11 @@ Developers, after changing any text: `python -m gradviz.words.catalog update`
 `python -m gradviz.words.catalog check`; both need Babel (the `test` extra).
 
 This is a base-layer package: it imports nothing of gradviz and no torch.
+
+    __init__.py   tr / both / N_ / languages: the words in a language, filled
+    korean.py     Korean particles chosen from the last syllable of the word before them
+    catalog.py    the developers' and translators' tool: extract, merge, compile, check (Babel)
+    locale/       gradviz.pot (the template) and <lang>/LC_MESSAGES/gradviz.po + .mo
 """
 from __future__ import annotations
 
