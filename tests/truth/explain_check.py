@@ -473,10 +473,21 @@ NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
 ]
 
 
+# Korean particle pairs as the catalog writes them, and the forms gradviz.words resolves them to
+_PARTICLES = {r"은\(는\)": "은|는", r"이\(가\)": "이|가", r"\(으\)로": "으로|로"}
+
+
+def _resolved(ko: str) -> str:
+    """A Korean pattern that also matches its particle pairs resolved (x는, 6이, (3)으로)."""
+    for pair, forms in _PARTICLES.items():
+        ko = ko.replace(pair, f"(?:{pair}|{forms})")
+    return ko
+
+
 def note_problem(line: str, lang: str, st: StepTruth, e: int) -> str | None:
     """The claim of one note line, checked; 'unparsed' when no known note matches."""
     for en, ko, check in NOTES:
-        m = re.fullmatch(ko if lang == "ko" else en, line)
+        m = re.fullmatch(_resolved(ko) if lang == "ko" else en, line)
         if m:
             p = check(st, m.groupdict(), e)
             return f"note {line!r}: {p}" if p else None
