@@ -231,20 +231,9 @@ def test_item5_post_accumulate_hook_is_said():
 _BIG_NOTE = "says more than 64 elements"
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("l1", marks=xfail("issue 14 item 6: AbsBackward0 of F.l1_loss (6 elements)")),
-    pytest.param("cross_entropy_probs", marks=xfail("issue 14 item 6: MulBackward0 (12 elements)")),
-    pytest.param("cross_entropy_smoothing",
-                 marks=xfail("issue 14 item 6: DivBackward0 (1 element), NllLossBackward0 (12)")),
-    pytest.param("dropout", marks=xfail("issue 14 item 6: dropout's MulBackward0 (8 elements)")),
-    "custom_function",
-    pytest.param("rnn", marks=xfail("issue 14 item 6: TanhBackward0 (3), AddmmBackward0 (≤ 12)")),
-    "lstm",
-    pytest.param("gru", marks=xfail("issue 14 item 6: Mul/Tanh/SigmoidBackward0 (3), Addmm (≤ 27)")),
-    pytest.param("attention", marks=xfail("issue 14 item 6: Addmm (≤ 16), Bmm (≤ 18), Softmax (18)")),
-    pytest.param("transformer", marks=xfail("issue 14 item 6: AddmmBackward0 (≤ 16 elements)")),
-    pytest.param("double_backward", marks=xfail("issue 14 item 6: MulBackward0 (2 elements)")),
-])
+@pytest.mark.parametrize("name", ["l1", "cross_entropy_probs", "cross_entropy_smoothing", "dropout",
+                                  "custom_function", "rnn", "lstm", "gru", "attention",
+                                  "transformer", "double_backward"])
 def test_item6_no_false_more_than_64_note(name):
     problems = [p for m in matches(name) for p in check_explanations(m) if _BIG_NOTE in p]
     assert not problems, report(problems)
@@ -374,15 +363,11 @@ def test_item10_max_tie_marks_are_true():
     assert not problems, report(problems)
 
 
-@xfail("issue 14 item 10: x.max() with x = [1, 3, 3, 2]: the note says 'the gradient goes there, "
-       "the others get 0'; autograd gives 0.5 to each of the two 3s")
 def test_item10_max_tie_note_is_true():
     problems = [p for p in check_explanations(one_match(run_three(_max_tie))) if "note" in p]
     assert not problems, report(problems)
 
 
-@xfail("issue 14 item 10: max(dim=1) of [[1, 3, 0], [2, 0, 2]]: '[x[1,2] = max] = 1 · 0' prints "
-       "0 for the bracket although x[1,2] = 2 is the row's max (autograd took index 0); no tie note")
 def test_item10_max_dim_tie_marks_are_true():
     m = one_match(run_three(_max_dim_tie))
     problems = _bracket_problems(m) + check_explanations(m)
@@ -506,7 +491,8 @@ _OPS = {
     "gru": lambda x: nn.GRU(4, 2)(x.reshape(2, 1, 4))[0],
     "custom_function": lambda x: Cube.apply(x),
 }
-_HAS_FORMULA = {"advanced_indexing"}
+_HAS_FORMULA = {"advanced_indexing", "embedding", "gather", "scatter_add", "index_select", "sort", "topk",
+                "cumsum", "prod", "where", "masked_fill", "split", "unbind", "chunk", "gru"}
 _NO_FORMULA = re.compile(r"\(no formula for this op here|이 연산의 공식은 준비되지 않았습니다")
 
 
