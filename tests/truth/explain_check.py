@@ -616,10 +616,10 @@ NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
      r"나머지는 0입니다", _claim_copies),
     (rf".+ shares each window's gradient equally: each element in a window gets 1/{_N} of it",
      rf".+은\(는\) 각 창의 기울기를 똑같이 나눕니다: 창 안의 각 원소는 1/{_N}씩 받습니다", _claim_mean),
-    (r".+: each output adds up kernel × the window of the input under it; o runs over the outputs "
-     r"whose window holds .+, and k is its place in that window",
-     r".+: 각 출력은 커널 × 그 아래 입력 창을 더한 값입니다; o는 창 안에 .+이\(가\) 들어 있는 "
-     r"출력들이고, k는 그 창 안에서의 자리입니다", _claim_class("Convolution")),
+    (r".+: each output adds up kernel × the window of the input under it, so .+ gets the gradient "
+     r"of every output whose window holds it, times the kernel weight that met it",
+     r".+: 각 출력은 커널 × 그 아래 입력 창을 더한 값이므로, .+은\(는\) 자신을 창 안에 담은 모든 "
+     r"출력의 기울기에 자신과 만난 커널 가중치를 곱한 값을 받습니다", _claim_class("Convolution")),
     (rf".+ normalizes each group of {_N}: x̂ = \(x − mean\)·σ⁻¹ with σ⁻¹ = 1/√\(var \+ eps\), and "
      r"within a group ∂x̂\[k\]/∂x\[j\] = σ⁻¹·\(δₖⱼ − 1/(?P=n) − x̂\[k\]·x̂\[j\]/(?P=n)\)",
      rf".+은\(는\) 원소 {_N}개씩 묶어 정규화합니다: x̂ = \(x − mean\)·σ⁻¹, σ⁻¹ = 1/√\(var \+ eps\)"

@@ -491,8 +491,6 @@ _OPS = {
     "gru": lambda x: nn.GRU(4, 2)(x.reshape(2, 1, 4))[0],
     "custom_function": lambda x: Cube.apply(x),
 }
-_HAS_FORMULA = {"advanced_indexing", "embedding", "gather", "scatter_add", "index_select", "sort", "topk",
-                "cumsum", "prod", "where", "masked_fill", "split", "unbind", "chunk", "gru"}
 _NO_FORMULA = re.compile(r"\(no formula for this op here|이 연산의 공식은 준비되지 않았습니다")
 
 
@@ -506,10 +504,7 @@ def _op_program(op):
     return prog
 
 
-@pytest.mark.parametrize("op", [
-    op if op in _HAS_FORMULA else pytest.param(op, marks=xfail(
-        f"issue 14 item 15: {op}: '(no formula for this op here: the numbers in and out)'"))
-    for op in _OPS])
+@pytest.mark.parametrize("op", list(_OPS))
 def test_item15_formula_exists(op):
     m = one_match(run_three(_op_program(op)))
     generic = [(s.op, t.splitlines()[0][:80]) for s in m.graph.steps

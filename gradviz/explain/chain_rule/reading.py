@@ -271,13 +271,14 @@ class _Index:
         fwd = op_word(op)
         cls = op.op or ""
         attrs = {k: as_signed(v) for k, v in op.attrs.items()}
-        args = []
+        args, absent = [], []
         for k, n in enumerate(self.operands(op_id)):
             key = ("self", "other")[k] if k < 2 else ""
             if n is None and isinstance(attrs.get(key), (int, float)):
                 args.append(fmt_number(attrs[key]))
             else:
                 args.append(name(n) if n is not None else "const")
+            absent.append(n is None and args[-1] == "const")
         if cls.startswith("Rsub") and len(args) >= 2:
             text = f"({args[1]} − {args[0]})"
         elif cls.startswith("Pow") and "exponent" in attrs and args:
@@ -308,6 +309,8 @@ class _Index:
         elif cls == "IndexBackward0" and len(args) >= 2:
             text = f"{args[0]}[{args[1]}]"
         else:
+            while args and absent[len(args) - 1]:  # optional arguments not given (no bias)
+                args.pop()
             name = {"_threshold": "threshold"}.get(fwd, fwd)
             inner = [a[1:-1] if a.startswith("(") and a.endswith(")") else a for a in args[:3]]
             text = f"{name}({', '.join(inner)})"

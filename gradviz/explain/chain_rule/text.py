@@ -55,8 +55,9 @@ NOTES = {
                    "several are equal); the others get 0"),
     "pool_avg": N_("{op} shares each window's gradient equally: each element in a window gets 1/{n} "
                    "of it"),
-    "conv": N_("{op}: each output adds up kernel × the window of the input under it; o runs over the "
-               "outputs whose window holds {name}{idx}, and k is its place in that window"),
+    "conv": N_("{op}: each output adds up kernel × the window of the input under it, so {name}{idx} "
+               "gets the gradient of every output whose window holds it, times the kernel weight "
+               "that met it"),
     "norm_defs": N_("{op} normalizes each group of {n}: x̂ = (x − mean)·σ⁻¹ with σ⁻¹ = "
                     "1/√(var + eps), and within a group ∂x̂[k]/∂x[j] = σ⁻¹·(δₖⱼ − 1/{n} − "
                     "x̂[k]·x̂[j]/{n})"),

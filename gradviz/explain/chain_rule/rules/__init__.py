@@ -64,4 +64,5 @@ def many_outputs(fn: RuleFn) -> bool:
 # The families import `rule` from here, so they come after it; importing them fills RULES.
 from gradviz.explain.chain_rule.rules import arithmetic, elementwise  # noqa: E402, F401
 from gradviz.explain.chain_rule.rules import reductions, views  # noqa: E402, F401
-from gradviz.explain.chain_rule.rules import matmul, losses, indexing  # noqa: E402, F401
+from gradviz.explain.chain_rule.rules import matmul, losses, indexing, conv, norms  # noqa: E402, F401
+from gradviz.explain.chain_rule.rules import recurrent, custom  # noqa: E402, F401
