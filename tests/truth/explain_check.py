@@ -182,7 +182,7 @@ def _row_fits(row: list, st: StepTruth, i: int, ei: int, upstream_first: bool) -
     jac = st.node.jac
     if jac is None or i >= len(jac) or jac[i] is None:
         return None
-    up = [v for g in st.U if g is not None for v in flat(g)]
+    up = _upstream(st)
     col = jac[i][:, ei].tolist()
     local = row[1:] if upstream_first else row
     prod = math.prod(f.value for f in local)
@@ -194,6 +194,22 @@ def _row_fits(row: list, st: StepTruth, i: int, ei: int, upstream_first: bool) -
         elif abs(prod - u * col[o]) <= rel * abs(prod) + 2e-6 * abs(u * col[o]) + 1e-9:
             return True
     return False
+
+
+def _upstream(st: StepTruth) -> list[float]:
+    """Every output's gradient, flattened one after another as the Jacobian's rows are; an
+    output that got none (unused: None) counts as zeros of its size."""
+    try:
+        sizes = [int(torch.Size(m.shape).numel()) for m in st.node.fn._input_metadata]
+    except Exception:
+        sizes = None
+    out: list[float] = []
+    for q, g in enumerate(st.U):
+        if g is not None:
+            out.extend(flat(g))
+        elif sizes is not None and q < len(sizes):
+            out.extend([0.0] * sizes[q])
+    return out
 
 
 def _arith_problems(line: str, arith, res: float) -> list[str]:
