@@ -310,8 +310,6 @@ def test_item8_constants_wired_to_the_op_that_read_them(prog, names):
 
 
 # 9 ------------------------------------------------------------------------------------------
-@xfail("issue 14 item 9: for elements 6..63 of the 100-element tensors, Mul/Tanh lines print no "
-       "number and x.grad[0,6] prints '—' (autograd sent 0.5, 0.9964...)")
 def test_item9_big_tensors_print_the_number_autograd_sent():
     problems = [p for m in matches("big") for p in check_explanations(m)
                 if "prints no number" in p or "prints —" in p]

@@ -30,7 +30,6 @@ KNOWN: dict[tuple[str, str], str] = {
         ("gru", "add, mul, tanh, sigmoid, sub"), ("attention", "addmm, bmm, softmax, view, t"),
         ("transformer", "addmm, view, t, permute, attention"),
         ("double_backward", "mul, pow of the first grad's graph"))},
-    ("big", "explanations"): "issue 14 item 9: 100-element tensors, elements 6 and up: Mul/TanhBackward0 lines print no number ('∂loss/∂y[0,6] = ∂loss/∂(y × const)[0,6] · const[0,6]', autograd sent 0.5) and 'x.grad[0,6] = —' (.grad 0.9964)",
 }
 
 CHECKS = ["results", "structure", "values", "grads", "steps", "pictures", "json", "explanations",

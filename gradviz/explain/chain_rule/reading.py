@@ -327,6 +327,14 @@ def _log_softmax_np(x: np.ndarray, d: int) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum(axis=d, keepdims=True))
 
 
+def _slice_np(x: np.ndarray, a: dict) -> np.ndarray:
+    d = _dim_of(a, x, "dim", 0)
+    end = a.get("end")
+    cut = slice(int(a.get("start", 0)), None if end is None or end >= 2**62 else int(end),
+                int(a.get("step", 1)))
+    return x[tuple(cut if k == d else slice(None) for k in range(x.ndim))]
+
+
 def _dim_of(a: dict, x: np.ndarray, key: str = "dim", default: int = -1) -> int:
     return _norm_dim(int(a.get(key, default)), x.ndim)
 
@@ -347,6 +355,8 @@ _FORWARD: dict[str, Callable[[np.ndarray, dict, tuple], np.ndarray]] = {
     "NegBackward0": lambda x, a, s: -x,
     "ReluBackward0": lambda x, a, s: np.maximum(x, 0.0),
     "ReciprocalBackward0": lambda x, a, s: 1.0 / x,
+    "SelectBackward0": lambda x, a, s: np.take(x, int(a["index"]), axis=_dim_of(a, x, "dim", 0)),
+    "SliceBackward0": lambda x, a, s: _slice_np(x, a),
 }
 for _name in ("ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "SqueezeBackward0",
               "SqueezeBackward1", "SqueezeBackward2", "SqueezeBackward3", "UnsqueezeBackward0",

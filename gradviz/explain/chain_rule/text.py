@@ -6,6 +6,8 @@ op without a rule, or anything going wrong, gives the generic text (numbers in a
 """
 from __future__ import annotations
 
+import numpy as np
+
 from gradviz.explain.chain_rule.reading import _Index
 from gradviz.explain.chain_rule.rules import find_rule
 from gradviz.explain.chain_rule.steps import step_arithmetic
@@ -122,11 +124,15 @@ def _header(ix: _Index, step: Step) -> str | None:
     operands = [n for n in ix.operands(step.node) if n is not None]
     shapes = [list(n.shape) for n in operands if not (n.constant and not n.shape)]
     out_shapes = [list(o.shape) for o in outs]
+    if len(step.grad_outputs) > 1:  # several outputs: in their order, those that got a gradient
+        by_q = [_output_shape(ix, step, q) for q in range(len(step.grad_outputs))]
+        if all(s is not None for s in by_q):
+            out_shapes = [s for s in by_q if s is not False]
     if not any(shapes) and not any(out_shapes):
         return None
     full = ix.expr(step.node, depth=0, limit=48)
-    expr = full or op_word(node)
-    if len(outs) == 1:
+    expr = full or f"{op_word(node)}(…)"
+    if len(outs) == 1 and len(step.grad_outputs) <= 1:
         # the name the lines below use for the output, defined by its expression
         short, word = ix.label(outs[0]), op_word(node)
         if full:
@@ -135,6 +141,19 @@ def _header(ix: _Index, step: Step) -> str | None:
             expr = f"{word}(…)" if short == word else f"{short} = {word}(…)"
     ins = ", ".join(fmt_shape(s) for s in shapes)
     return f"{expr}: {ins} → {', '.join(fmt_shape(s) for s in out_shapes) or '?'}"
+
+
+def _output_shape(ix: _Index, step: Step, q: int) -> list[int] | bool | None:
+    """Output q's shape: its tensor's, or its gradient's; False when no gradient came to it,
+    None when one came but its shape is not known here (not kept, no tensor matched)."""
+    node = ix.output_of(step.node, q)
+    if node is not None:
+        return list(node.shape)
+    g = step.grad_outputs[q]
+    if g is None:
+        summary = step.grad_output_summaries[q] if q < len(step.grad_output_summaries) else None
+        return None if summary else False
+    return list(np.shape(g))
 
 
 def _generic(ix: _Index, step: Step, lang: str) -> str:

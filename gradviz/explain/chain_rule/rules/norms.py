@@ -147,10 +147,16 @@ def _eval(op: _Op, norm: _Norm, i: int, j: tuple) -> Term:
     """batch_norm in eval mode: fixed statistics, so each element is only scaled."""
     stats = [n for n in op.consts if n.dtype.startswith("float") and
              list(n.shape) == [norm.x.shape[1]]]
-    if i != 0 or len(stats) < 2:
-        raise _Unsupported("batch_norm eval: weight, bias or statistics")
-    rv = op.raw(stats[1]).astype(float)
+    if len(stats) < 2:
+        raise _Unsupported("batch_norm eval: statistics")
+    rm, rv = (op.raw(n).astype(float) for n in stats[:2])
     rstd = norm.along(1.0 / np.sqrt(rv + norm.eps))
+    if i in (1, 2):  # weight: Σ ∂y · x̂ over its channel; bias: Σ ∂y
+        xhat = (norm.x - norm.along(rm)) * rstd
+        rows = [(p, [float(xhat[p])] if i == 1 else []) for p in _param_places(norm, j)]
+        letters = _param_letters(norm, j)
+        return op.chain(i, j, letters, ["n"], [f"x̂{_idx(letters)}"] if i == 1 else [], rows,
+                        [("norm_eval", {"op": op_word(op.node)})])
     w = norm.along(norm.w)
     cx = [str(j[1])]
     factors = ([(op.osym(1, cx), w)] if norm.w is not None else []) + [("σ⁻¹" + _idx(cx), rstd)]

@@ -51,9 +51,7 @@ def _inputs(op: _Op) -> list[np.ndarray]:
     if int(op.attrs.get("mode", -1)) != _LSTM or not op.attrs.get("has_biases", True) or \
             len(op.step.grad_inputs) != 7:
         raise _Unsupported("only an LSTM layer with biases")
-    x = op.val(0)
-    if op.attrs.get("batch_first"):
-        x = np.swapaxes(x, 0, 1)
+    x = op.val(0)  # time first, even with batch_first (the layer gets it transposed)
     w = [op.val(k) for k in range(1, 5)]
     hidden = w[1].shape[1]
     shape = (x.shape[1], hidden)
@@ -67,13 +65,9 @@ def _inputs(op: _Op) -> list[np.ndarray]:
 @rule("MkldnnRnnLayerBackward0", many=True)
 def _rnn_layer(op: _Op, i: int, j: tuple) -> Term:
     args = _inputs(op)
-    first = bool(op.attrs.get("batch_first"))
     tangents = [np.zeros_like(a) for a in args]
-    at = (j[1], j[0]) + tuple(j[2:]) if i == 0 and first else tuple(j)
-    tangents[i][at] = 1.0
+    tangents[i][tuple(j)] = 1.0
     outs, derivs = _lstm(args, tangents, bool(op.attrs.get("reverse")))
-    if first:
-        outs[0], derivs[0] = np.swapaxes(outs[0], 0, 1), np.swapaxes(derivs[0], 0, 1)
     y = op.ix.value(op.out_of(0)) if op.out_of(0) is not None else None
     if y is not None and not op.symbolic and not np.allclose(y, outs[0], rtol=1e-4, atol=1e-5):
         raise _Unsupported("the layer's output is not the LSTM recomputed")
