@@ -14,12 +14,11 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
-from test_chain_rule import _check_step, _record
+from test_chain_rule import check_case
 from torch import nn
 
 import gradviz
-from gradviz.explain.chain_rule import RULES, explain_step, step_arithmetic
-from gradviz.explain.chain_rule.rules import find_rule
+from gradviz.explain.chain_rule import explain_step, step_arithmetic
 from gradviz.numbers import flatten
 from gradviz.recording import Edge, GradInput, Graph, Node, Step
 
@@ -43,11 +42,12 @@ CASES = {
                ["ConvolutionBackward0"]),
     "conv1d_stride_pad": (lambda x, w: F.conv1d(x, w, stride=2, padding=1), [(1, 2, 6), (2, 2, 3)],
                           ["ConvolutionBackward0"]),
-    "conv1d_unbatched": (lambda x, w: F.conv1d(x, w), [(2, 5), (3, 2, 2)], ["ConvolutionBackward0"]),
-    "conv2d_groups": (lambda x, w: F.conv2d(x, w, groups=2, padding=1), [(1, 4, 3, 3), (4, 2, 2, 2)],
-                      ["ConvolutionBackward0"]),
-    "conv2d_dilation": (lambda x, w, b: F.conv2d(x, w, b, dilation=2), [(2, 1, 4, 4), (1, 1, 2, 2), (1,)],
-                        ["ConvolutionBackward0"]),
+    "conv1d_unbatched": (lambda x, w: F.conv1d(x, w), [(2, 5), (3, 2, 2)],
+                         ["ConvolutionBackward0"]),
+    "conv2d_groups": (lambda x, w: F.conv2d(x, w, groups=2, padding=1),
+                      [(1, 4, 3, 3), (4, 2, 2, 2)], ["ConvolutionBackward0"]),
+    "conv2d_dilation": (lambda x, w, b: F.conv2d(x, w, b, dilation=2),
+                        [(2, 1, 4, 4), (1, 1, 2, 2), (1,)], ["ConvolutionBackward0"]),
     "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(1, 1, 4, 4)], ["MaxPool2DWithIndicesBackward0"]),
     "max_pool2d_overlap": (lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [(1, 2, 5, 5)],
                            ["MaxPool2DWithIndicesBackward0"]),
@@ -77,7 +77,8 @@ CASES = {
     "gather": (lambda x: x.gather(1, _I), [(2, 4)], ["GatherBackward0"]),
     "gather_dim0": (lambda x: x.gather(0, torch.tensor([[1, 0, 1, 1]])), [(2, 4)],
                     ["GatherBackward0"]),
-    "scatter_add": (lambda a, s: a.scatter_add(1, _I, s), [(2, 4), (2, 3)], ["ScatterAddBackward0"]),
+    "scatter_add": (lambda a, s: a.scatter_add(1, _I, s), [(2, 4), (2, 3)],
+                    ["ScatterAddBackward0"]),
     "index_select": (lambda x: x.index_select(1, torch.tensor([0, 3, 0])), [(2, 4)],
                      ["IndexSelectBackward0"]),
     "sort": (lambda x: x.sort(dim=1).values, [(2, 4)], ["SortBackward0"]),
@@ -112,21 +113,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_every_number_matches_autograd(name):
-    fn, specs, classes = CASES[name]
-    graph = _record(fn, specs)
-    ops = {s.op for s in graph.steps}
-    for cls in classes:
-        assert cls in ops, (cls, ops)
-        assert cls in RULES
-    for step in graph.steps:
-        if step.op == "AccumulateGrad":
-            continue
-        assert find_rule(step.op) is not None, step.op
-        n = max([len(flatten(gi.grad)) for gi in step.grad_inputs if gi.grad is not None] or [1])
-        for e in range(n):
-            _check_step(graph, step, e)
-        assert "no formula" not in step.explanation, step.explanation
-        assert "공식은 준비되지" not in step.explanation_ko, step.explanation_ko
+    check_case(*CASES[name])
 
 
 # The same ops in float32, each line read by the independent checker (tests/truth) ---------

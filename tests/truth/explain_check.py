@@ -523,8 +523,9 @@ def _claim_index_pick(st, g, e):
 
 
 def _claim_unused(st, g, e):
-    return _claim_zero_grad(st, g, e) or \
-        (None if any(u is None for u in st.U) else "says an output was not used; every one got a gradient")
+    if any(u is None for u in st.U):
+        return _claim_zero_grad(st, g, e)
+    return "says an output was not used; every one got a gradient"
 
 
 def _claim_class(*words: str):
@@ -651,8 +652,8 @@ NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
      r".+은\(는\) 모든 시간 단계에서 셀을 실행하므로, .+은\(는\) 자기 단계와 그 뒤 모든 단계의 "
      r"출력에 닿습니다: ∂y\[o\]/∂.+은\(는\) 게이트와 은닉\(및 셀\) 상태를 따라 단계마다 이어집니다",
      _claim_class("Rnn")),
-    (r"(?P<cls>\w+) is a custom autograd.Function: these numbers are what its backward returned; it "
-     r"received .+? = (?P<value>.+)",
+    (r"(?P<cls>\w+) is a custom autograd.Function: these numbers are what its backward "
+     r"returned; it received .+? = (?P<value>.+)",
      r"(?P<cls>\w+)은\(는\) 사용자 정의 autograd.Function입니다: 이 값들은 그 backward가 돌려준 "
      r"것이며, 받은 값은 .+? = (?P<value>.+)입니다", _claim_custom),
     (r"\(no formula for this op here: the numbers in and out\)",

@@ -47,8 +47,8 @@ class _Index:
         rn = self.nodes.get(self.root_id) if self.root_id else None
         self.root_label = rn.name if rn is not None and rn.name and len(roots) <= 1 else "L"
         self._labels: dict[str, str] = {}
-        self._roles: dict[str, str] = {}
-        self._outputs_by_q: dict[str, dict[int, Node]] = {}  # unnamed leaves -> their part in the op reading them
+        self._roles: dict[str, str] = {}  # unnamed leaves -> their part in the op reading them
+        self._outputs_by_q: dict[str, dict[int, Node]] = {}  # op -> output number -> tensor
         self._values: dict[str, np.ndarray | None] = {}
 
     # values --------------------------------------------------------------------------

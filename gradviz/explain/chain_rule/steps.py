@@ -6,7 +6,8 @@ AccumulateGrad step gets `_accumulate`. A Term whose arithmetic does not match w
 autograd sent becomes "recorded" (the number only); values that were not kept give
 "rule" Terms (the rule's text and the number autograd sent, with a note that says why
 the values are missing). An element whose number was not kept (past the first 64 of a
-big gradient) prints no number and a note that says so, never a dash. `step_arithmetic` is the public entry.
+big gradient) prints no number and a note that says so, never a dash. `step_arithmetic` is
+the public entry.
 """
 from __future__ import annotations
 

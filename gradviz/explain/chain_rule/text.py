@@ -138,7 +138,7 @@ def _header(ix: _Index, step: Step) -> str | None:
         if full:
             expr = full if short == full else f"{short} = {full}"
         else:
-            expr = f"{word}(…)" if short == word else f"{short} = {word}(…)"
+            expr = f"{word}(…)" if short in (word, f"{word}(…)") else f"{short} = {word}(…)"
     ins = ", ".join(fmt_shape(s) for s in shapes)
     return f"{expr}: {ins} → {', '.join(fmt_shape(s) for s in out_shapes) or '?'}"
 

@@ -27,15 +27,16 @@ _FOR_CUSTOM: list[RuleFn] = []  # the rule of every custom autograd.Function
 _CUSTOM = re.compile(r"([A-Za-z_]\w*)Backward")  # torch's own classes end in a digit
 
 
-def rule(*names: str, many: bool = False, custom: bool = False) -> Callable[[RuleFn], RuleFn]:
+def rule(*names: str, many: bool = False,
+         every_custom: bool = False) -> Callable[[RuleFn], RuleFn]:
     """Register the decorated function as the rule of each autograd class in `names`
-    (custom=True: of every custom autograd.Function)."""
+    (every_custom=True: of every custom autograd.Function)."""
     def deco(fn: RuleFn) -> RuleFn:
         for n in names:
             RULES[n] = fn
         if many:
             _MANY.add(fn)
-        if custom:
+        if every_custom:
             _FOR_CUSTOM[:] = [fn]
         return fn
 
@@ -64,5 +65,6 @@ def many_outputs(fn: RuleFn) -> bool:
 # The families import `rule` from here, so they come after it; importing them fills RULES.
 from gradviz.explain.chain_rule.rules import arithmetic, elementwise  # noqa: E402, F401
 from gradviz.explain.chain_rule.rules import reductions, views  # noqa: E402, F401
-from gradviz.explain.chain_rule.rules import matmul, losses, indexing, conv, norms  # noqa: E402, F401
+from gradviz.explain.chain_rule.rules import matmul, losses  # noqa: E402, F401
+from gradviz.explain.chain_rule.rules import indexing, conv, norms  # noqa: E402, F401
 from gradviz.explain.chain_rule.rules import recurrent, custom  # noqa: E402, F401

@@ -80,7 +80,7 @@ class _Conv:
 def _conv(op: _Op, i: int, j: tuple) -> Term:
     c = _Conv(op)
     nd = c.nd
-    os, ks = _letters("o", nd), _letters("k", nd)
+    os = _letters("o", nd)
     up = c.unbatch
     if i == 2:  # bias: every output of its channel
         rows = [(up((n,) + (j[0],) + o), []) for n in range(c.out[0])

@@ -12,7 +12,7 @@ from gradviz.explain.chain_rule.terms import Term, _Missing
 from gradviz.numbers import flatten, fmt_value
 
 
-@rule(many=True, custom=True)
+@rule(many=True, every_custom=True)
 def _custom(op: _Op, i: int, j: tuple) -> Term:
     """∂L/∂x[j] = Cube.backward(ctx, ∂L/∂y)[j]: the number it returned, as it returned it."""
     cls = custom_class(op.cls) or op.cls
@@ -29,8 +29,9 @@ def _custom(op: _Op, i: int, j: tuple) -> Term:
     pick = f"[{i}]" if len(op.step.grad_inputs) > 1 else ""
     rule_text = f"{cls}.backward(ctx, {got}){pick}{_idx([str(v) for v in j])}"
     notes = []
+    sums = op.step.grad_output_summaries
     for q, g in enumerate(op.step.grad_outputs):
-        summary = op.step.grad_output_summaries[q] if q < len(op.step.grad_output_summaries) else None
+        summary = sums[q] if q < len(sums) else None
         if g is not None or summary:
             notes.append(("custom", {"cls": cls, "up": f"∂{op.root}/∂{ups[q]}",
                                      "value": fmt_value(g, summary)}))

@@ -1,8 +1,9 @@
 """Rules for one-input elementwise functions.
 
 exp, log, sqrt, sigmoid, tanh; the masks relu, threshold, clamp; leaky relu, abs,
-sin, cos, reciprocal (at exactly 0, relu and abs say which derivative PyTorch takes); and the copies with no factor at all: expand (a sum over the
-places it stretched to), clone, to, alias.
+sin, cos, reciprocal (at exactly 0, relu and abs say which derivative PyTorch takes);
+and the copies with no factor at all: expand (a sum over the places it stretched to),
+clone, to, alias.
 """
 from __future__ import annotations
 
@@ -104,7 +105,8 @@ def _leaky(op: _Op, i: int, j: tuple) -> Term:
 
 @rule("AbsBackward0")
 def _abs(op: _Op, i: int, j: tuple) -> Term:
-    return _pointwise(op, i, j, [("sign({a0})", np.sign(op.val(0)))], _at_zero(op, i, j, "abs_zero"))
+    return _pointwise(op, i, j, [("sign({a0})", np.sign(op.val(0)))],
+                      _at_zero(op, i, j, "abs_zero"))
 
 
 @rule("SinBackward0")

@@ -35,7 +35,8 @@ def _gathered(op: _Op, i: int, j: tuple, rows: list[tuple]) -> Term:
         return _moved(op, i, j, None)
     if len(rows) == 1:
         return _moved(op, i, j, rows[0], "copied")
-    return op.chain(i, j, [], [], [], [(o, []) for o in rows], [("copied", {"op": op_word(op.node)})])
+    return op.chain(i, j, [], [], [], [(o, []) for o in rows],
+                    [("copied", {"op": op_word(op.node)})])
 
 
 @rule("GatherBackward0")
@@ -87,19 +88,20 @@ def _scatter_add(op: _Op, i: int, j: tuple) -> Term:
     return _moved(op, i, j, o)
 
 
-def _mask_name(op: _Op, node: Node, word: str) -> str:
-    return node.name or word
+def _bool_operand(op: _Op, word: str) -> tuple[int, np.ndarray, str]:
+    """The op's one boolean constant: its place among the operands, its value, its name
+    (the learner's, else `word`)."""
+    found = _consts(op, ("bool",))
+    if len(found) != 1:
+        raise _Unsupported(word)
+    k = op.ops.index(found[0])
+    return k, op.val(k).astype(bool), found[0].name or word
 
 
 @rule("WhereBackward0")
 def _where(op: _Op, i: int, j: tuple) -> Term:
     """y = where(cond, a, b): a's gradient passes where cond holds, b's where it does not."""
-    conds = _consts(op, ("bool",))
-    if len(conds) != 1:
-        raise _Unsupported("condition")
-    k = op.ops.index(conds[0])
-    cond = op.val(k).astype(bool)
-    name = _mask_name(op, conds[0], "cond")
+    k, cond, name = _bool_operand(op, "cond")
     mask = cond if i == 0 else ~cond
     neg = "" if i == 0 else "¬"
     return _passes(op, i, j, mask, lambda e: f"[{neg}{op.bsym(k, e, name=name)}]")
@@ -119,12 +121,7 @@ def _passes(op: _Op, i: int, j: tuple, mask: np.ndarray, sym) -> Term:
 def _masked_fill(op: _Op, i: int, j: tuple) -> Term:
     """y = x.masked_fill(mask, v): x's gradient passes where mask is False; a tensor v gets
     the sum of the gradients of the places it filled."""
-    masks = _consts(op, ("bool",))
-    if len(masks) != 1:
-        raise _Unsupported("mask")
-    k = op.ops.index(masks[0])
-    mask = op.val(k).astype(bool)
-    name = _mask_name(op, masks[0], "mask")
+    k, mask, name = _bool_operand(op, "mask")
     if i == 0:
         return _passes(op, i, j, ~mask, lambda e: f"[¬{op.bsym(k, e, name=name)}]")
     full = np.broadcast_to(mask, op.out_shape)

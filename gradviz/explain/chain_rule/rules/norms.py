@@ -111,8 +111,8 @@ def _norm(op: _Op, i: int, j: tuple) -> Term:
     wsym = [op.osym(1, _pidx(norm, letters))] if norm.w is not None else []
     if i == 1:  # weight: Σ over the places it scales of ∂y · x̂
         rows = [(p, [float(xhat[p])]) for p in _param_places(norm, j)]
-        return op.chain(i, j, _param_letters(norm, j), ["n"], [f"x̂{_idx(_param_letters(norm, j))}"],
-                        rows)
+        letters = _param_letters(norm, j)
+        return op.chain(i, j, letters, ["n"], [f"x̂{_idx(letters)}"], rows)
     if i == 2:  # bias: Σ of ∂y over the places it shifts
         rows = [(p, []) for p in _param_places(norm, j)]
         return op.chain(i, j, _param_letters(norm, j), ["n"], [], rows)
