@@ -52,6 +52,7 @@ class _Op:
                 self.up = np.asarray(up, dtype=float).reshape(self.out_shape)
             except (ValueError, TypeError):
                 self.up = None
+        self._qshape: dict[int, list[int]] = {}
         self.omit_up = bool(self.out is not None and (self.out.output or self.out.id == ix.root_id)
                             and self.up is not None and np.all(self.up == 1.0))
 
@@ -95,14 +96,16 @@ class _Op:
         return bool(q < len(sums) and sums[q])
 
     def Uq(self, q: int, shape: list[int] | None = None) -> np.ndarray | None:
-        """The gradient that arrived at output q; None when none did (the output was unused)."""
+        """The gradient that arrived at output q, of `shape` (a rule knows its outputs'
+        shapes; later calls remember it); None when none did (the output was unused)."""
+        shape = self._qshape.setdefault(q, shape) if shape is not None else self._qshape.get(q)
         g = self.step.grad_outputs[q] if q < len(self.step.grad_outputs) else None
         if g is None:
-            if self.symbolic and (self._big_up(q) or shape is not None):
-                return np.ones(shape or [])
-            if self._big_up(q):
-                raise _Missing(f"upstream {q}", big=True)
-            return None
+            if not self._big_up(q):
+                return None
+            if self.symbolic and shape is not None:
+                return np.ones(shape)
+            raise _Missing(f"upstream {q}", big=True)
         a = np.asarray(g, dtype=float)
         return a.reshape(shape) if shape is not None and a.size == _numel(shape) else a
 

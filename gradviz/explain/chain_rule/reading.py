@@ -205,7 +205,9 @@ class _Index:
             found = self._outputs_by_q[op_id] = {}
             step = self.step_of.get(op_id)
             outs = [self.nodes[o] for o in self.outputs.get(op_id, []) if o in self.nodes]
-            arrived = [k for k, g in enumerate(step.grad_outputs) if g is not None] if step else []
+            sums = step.grad_output_summaries if step else []
+            arrived = [k for k, g in enumerate(step.grad_outputs)  # a value, or a big one's summary
+                       if g is not None or (k < len(sums) and sums[k])] if step else []
             if len(outs) == 1 and len(arrived) == 1:
                 found[arrived[0]] = outs[0]
             elif step is not None:
