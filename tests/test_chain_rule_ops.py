@@ -353,3 +353,18 @@ def test_missing_values_say_why():
     assert "more than 64 elements" in explain_step(big, 0, "en", 63)
     past = explain_step(big, 0, "ko", 70)
     assert "—" not in past and "처음 64개 값만 저장합니다" in past and "원소 70에" in past
+
+
+def test_big_ops_with_several_outputs_show_the_rule():
+    """Past 64 elements: the rule and the number autograd sent, the output by its name; an
+    element that went to an unused output says so."""
+    x = torch.randn(10, 20, requires_grad=True)
+    with gradviz.record() as rec:
+        a, b = x.split(10, dim=1)
+        (b * 2).sum().backward()
+    step = next(s for s in rec.graph.steps if s.op == "SplitBackward0")
+    used = explain_step(rec.graph, step, "en", 15)
+    assert "∂L/∂x[0,15] = ∂L/∂b[0,5] = 2" in used and "more than 64 elements" in used
+    unused = explain_step(rec.graph, step, "ko", 3)
+    assert "∂L/∂x[0,3] = 0" in unused and "split(x)[0](으)로" not in unused
+    assert "어디에도 쓰이지 않았으므로" in unused
