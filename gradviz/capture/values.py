@@ -11,6 +11,7 @@ import torch
 
 SMALL = 64  # tensors with at most this many elements are kept whole
 PREVIEW = 6  # elements shown in a summary
+GRAD_PREVIEW = SMALL  # a big gradient's summary keeps its first 64: explanations quote any of them
 
 # dtypes numpy reads straight from a CPU tensor's memory, without a copy
 _NUMPY_OK = {torch.float32, torch.float64, torch.float16, torch.int8, torch.int16, torch.int32,
@@ -286,8 +287,12 @@ class Deferred:
                     tensors.append(t)
             with no_torch_function():
                 results = plain_many(tensors)
+                heads = {id(t): t.detach().reshape(-1)[:GRAD_PREVIEW].double().cpu().tolist()
+                         for t, _, owner, *_ in items if not hasattr(owner, "note")}  # gradients
             for t, version, owner, container, key, value_key in items:
                 value, summary = results[where[id(t)]]
+                if summary is not None and id(t) in heads and not hasattr(owner, "note"):
+                    summary = dict(summary, first=heads[id(t)])
                 put(container, key, summary)
                 if value_key is not None:
                     put(container, value_key, value)

@@ -182,7 +182,7 @@ def _row_fits(row: list, st: StepTruth, i: int, ei: int, upstream_first: bool) -
     jac = st.node.jac
     if jac is None or i >= len(jac) or jac[i] is None:
         return None
-    up = [v for g in st.U if g is not None for v in flat(g)]
+    up = _upstream(st)
     col = jac[i][:, ei].tolist()
     local = row[1:] if upstream_first else row
     prod = math.prod(f.value for f in local)
@@ -194,6 +194,22 @@ def _row_fits(row: list, st: StepTruth, i: int, ei: int, upstream_first: bool) -
         elif abs(prod - u * col[o]) <= rel * abs(prod) + 2e-6 * abs(u * col[o]) + 1e-9:
             return True
     return False
+
+
+def _upstream(st: StepTruth) -> list[float]:
+    """Every output's gradient, flattened one after another as the Jacobian's rows are; an
+    output that got none (unused: None) counts as zeros of its size."""
+    try:
+        sizes = [int(torch.Size(m.shape).numel()) for m in st.node.fn._input_metadata]
+    except Exception:
+        sizes = None
+    out: list[float] = []
+    for q, g in enumerate(st.U):
+        if g is not None:
+            out.extend(flat(g))
+        elif sizes is not None and q < len(sizes):
+            out.extend([0.0] * sizes[q])
+    return out
 
 
 def _arith_problems(line: str, arith, res: float) -> list[str]:
@@ -424,6 +440,109 @@ def _claim_line_sum(st, g, e):
         f"the sum {g['value']} is none of the true row sums"
 
 
+def _made_unseen(st: StepTruth) -> list[str]:
+    """The step's tensors no Python-level op made (made inside torch's C++ functions): its
+    outputs, and inputs that are not leaves, missing from the reference's Python-level log,
+    and tensors its aten op read that are none of the Python-level arguments (dropout's mask)."""
+    ref, call = st.m.ref, st.m.call
+    out = [f"output {q}" for q in range(len(st.U)) if (id(st.node.fn), q) not in ref.values]
+    for nk, nr in st.node.nexts:
+        nxt = call.nodes[nk] if nk is not None else None
+        if nxt is not None and nxt.leaf is None and (id(nxt.fn), nr) not in ref.values:
+            out.append(f"input from {nxt.cls}")
+    known = [t for t in [*st.X, *ref.args.get(id(st.node.fn), [])] if isinstance(t, torch.Tensor)]
+    scalars = {float(a) for a in ref.args.get(id(st.node.fn), [])
+               if isinstance(a, (int, float)) and not isinstance(a, bool)}
+    for ins in ref.internal_args(st.node.fn):
+        for t in ins:
+            if t.dim() == 0 and float(t.detach()) in scalars:
+                continue
+            if not any(k.shape == t.shape and torch.equal(k.to(t.dtype), t) for k in known):
+                out.append(f"an argument {tuple(t.shape)} made inside")
+    return out
+
+
+def _claim_unseen(st, g, e):
+    return None if _made_unseen(st) else \
+        "says a tensor of this step was made out of gradviz's sight; Python made every one of them"
+
+
+def _claim_not_kept(st, g, e):
+    big = max(_numels(st), default=0) > int(g["n"])
+    return None if big and int(g["e"]) >= int(g["n"]) else \
+        f"says element {g['e']} was not kept; the step's tensors have {sorted(set(_numels(st)))}"
+
+
+def _at_index(t: torch.Tensor, idx: str) -> float | None:
+    parts = [int(v) for v in idx.strip("[]").split(",")] if idx.strip("[]") else []
+    try:
+        return float(t[tuple(parts)])
+    except (IndexError, TypeError):
+        return None
+
+
+def _claim_exact_zero(st, g, e):
+    """'x[j] is exactly 0: PyTorch takes relu'(0) = 0': the input there is 0, no gradient."""
+    x = next((t for t in st.X if t is not None), None)
+    v = _at_index(x, g["idx"]) if x is not None else None
+    if v != 0.0:
+        return f"says {g['idx']} is exactly 0; it is {v}"
+    return _claim_zero_grad(st, g, e)
+
+
+def _claim_even_split(st, g, e):
+    """'n elements tie: PyTorch shares the gradient evenly, 1/n each': some output's local
+    derivatives are n shares of 1/n."""
+    jac = st.node.jac[st.flowing()[0]] if st.node.jac is not None and st.flowing() else None
+    if jac is None:
+        return None
+    n = int(g["n"])
+    for row in jac.tolist():
+        nz = [v for v in row if v != 0]
+        if len(nz) == n and all(abs(v - 1 / n) <= 1e-9 for v in nz):
+            return None
+    return f"says {n} tied elements share 1/{n} each; no output's local derivatives show that"
+
+
+def _claim_index_pick(st, g, e):
+    """'n elements of x[1,:] tie for the max: the gradient goes only to x[1,0]'."""
+    x = next((t for t in st.X if t is not None), None)
+    jac = st.node.jac[st.flowing()[0]] if st.node.jac is not None and st.flowing() else None
+    if x is None or jac is None:
+        return None
+    row = tuple(slice(None) if p == ":" else int(p) for p in g["row"].strip("[]").split(","))
+    v = _at_index(x, g["idx"])
+    ties = int((x[row] == v).sum()) if v is not None else 0
+    k = int(np.ravel_multi_index([int(p) for p in g["idx"].strip("[]").split(",")], x.shape))
+    goes = [o for o in range(jac.shape[0]) if jac[o, k] == 1.0]
+    if ties != int(g["n"]):
+        return f"says {g['n']} elements tie; {ties} equal {g['idx']}"
+    others = [j for o in goes for j in range(jac.shape[1]) if j != k and jac[o, j] != 0]
+    return None if goes and not others else \
+        f"says the gradient goes only to {g['idx']}; the local derivatives say otherwise"
+
+
+def _claim_unused(st, g, e):
+    if any(u is None for u in st.U):
+        return _claim_zero_grad(st, g, e)
+    return "says an output was not used; every one got a gradient"
+
+
+def _claim_class(*words: str):
+    """A note that defines the op's formula: the op is of that kind."""
+    def check(st, g, e):
+        return None if any(w in st.node.cls for w in words) else \
+            f"a note for {words} on {st.node.cls}"
+    return check
+
+
+def _claim_custom(st, g, e):
+    if st.node.cls != f"{g['cls']}Backward":
+        return f"says {g['cls']} is a custom Function; the node is {st.node.cls}"
+    problems = [value_problem(g["value"], u) for u in st.U if u is not None]
+    return None if any(p is None for p in problems) else f"received: {problems[0]}"
+
+
 _N = r"(?P<n>\d+)"
 # (English pattern, Korean pattern, check(step truth, match groups, element) -> problem or None)
 NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
@@ -468,15 +587,95 @@ NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
       r"가고 나머지는 0입니다"), _claim_single_pick),
     (rf"(.+, )?g = ∂.+: Σₖ g.*= (?P<value>{NUM})", rf"(.+, )?g = ∂.+: Σₖ g.*= (?P<value>{NUM})",
      _claim_line_sum),
+    ((r"values not recorded \(a tensor of this step was made where gradviz could not see it, "
+      r"such as inside one of torch's C\+\+ functions\): the rule and the result only"),
+     (r"값이 기록되지 않았습니다 \(이 단계의 텐서가 gradviz가 볼 수 없는 곳, 예를 들어 torch의 "
+      r"C\+\+ 함수 안에서 만들어졌습니다\): 규칙과 결과만 보여 줍니다"), _claim_unseen),
+    ((r"the number autograd sent for element (?P<e>\d+) was not kept: gradviz keeps the first "
+      r"(?P<n>\d+) numbers of a bigger gradient"),
+     (r"autograd가 원소 (?P<e>\d+)에 보낸 값은 저장되지 않았습니다: gradviz는 큰 기울기의 처음 "
+      r"(?P<n>\d+)개 값만 저장합니다"), _claim_not_kept),
+    (rf"{_N} elements tie for the (max|min): PyTorch shares the gradient evenly among them, "
+     rf"1/(?P=n) each; the others get 0",
+     rf"{_N}개의 원소가 똑같이 (max|min) 값입니다: PyTorch는 기울기를 이들에게 1/(?P=n)씩 똑같이 "
+     r"나누고, 나머지는 0입니다", _claim_even_split),
+    (rf"{_N} elements of .+(?P<row>\[[\d,:]+\]) tie for the (max|min): the gradient goes only to "
+     r"the one at the index (max|min) returned, .+(?P<idx>\[[\d,]+\]); the others get 0",
+     rf".+(?P<row>\[[\d,:]+\])에서 {_N}개의 원소가 똑같이 (max|min) 값입니다: 기울기는 (max|min)"
+     r"이\(가\) 돌려준 인덱스의 원소 .+(?P<idx>\[[\d,]+\])에만 가고, 나머지는 0입니다",
+     _claim_index_pick),
+    (r".+(?P<idx>\[[\d,]*\]) is exactly 0: PyTorch takes relu'\(0\) = 0, so no gradient passes",
+     r".+(?P<idx>\[[\d,]*\])이\(가\) 정확히 0입니다: PyTorch는 relu'\(0\) = 0으로 정하므로 기울기가 "
+     r"흐르지 않습니다", _claim_exact_zero),
+    (r".+(?P<idx>\[[\d,]*\]) is exactly 0: PyTorch takes abs'\(0\) = sign\(0\) = 0",
+     r".+(?P<idx>\[[\d,]*\])이\(가\) 정확히 0입니다: PyTorch는 abs'\(0\) = sign\(0\) = 0으로 "
+     r"정합니다", _claim_exact_zero),
+    (rf"{_N} elements of its row equal .+: each gets the gradient of the place .+ put it \(the "
+     r"order of .+'s indices\)",
+     rf"행에서 {_N}개의 원소가 .+와\(과\) 같습니다: 각 원소는 .+이\(가\) 그것을 놓은 자리의 "
+     r"기울기를 받습니다 \(.+이\(가\) 돌려준 인덱스의 순서\)", _claim_copies),
+    (r".+\[\d+\] is the padding row \(padding_idx=\d+\): PyTorch gives it no gradient",
+     r".+\[\d+\]은\(는\) 패딩 행입니다 \(padding_idx=\d+\): PyTorch는 이 행에 기울기를 주지 않습니다",
+     _claim_zero_grad),
+    (r".+ went to .+, which nothing used: its gradient is 0",
+     r".+은\(는\) .+\(으\)로 갔지만 그 출력은 어디에도 쓰이지 않았으므로 기울기는 0입니다", _claim_unused),
+    (r".+ copies numbers to the places its index names: each gradient goes back to where its "
+     r"number came from, and a number copied to several places gets their sum",
+     r".+은\(는\) 인덱스가 가리키는 자리로 숫자를 복사합니다: 각 기울기는 숫자가 온 자리로 돌아가고, "
+     r"여러 자리로 복사된 숫자는 그 기울기들의 합을 받습니다", _claim_copies),
+    (r".+ adds each element into its own place and every later one: its gradient is the sum of "
+     r"the gradients of those places",
+     r".+은\(는\) 각 원소를 자기 자리와 그 뒤의 모든 자리에 더합니다: 기울기는 그 자리들의 기울기의 "
+     r"합입니다", _claim_copies),
+    (r".+ sends each window's gradient to the largest element in it \(the first, if several are "
+     r"equal\); the others get 0",
+     r".+은\(는\) 각 창의 기울기를 그 안에서 가장 큰 원소\(같은 값이 여럿이면 첫 번째\)로만 보내고, "
+     r"나머지는 0입니다", _claim_copies),
+    (rf".+ shares each window's gradient equally: each element in a window gets 1/{_N} of it",
+     rf".+은\(는\) 각 창의 기울기를 똑같이 나눕니다: 창 안의 각 원소는 1/{_N}씩 받습니다", _claim_mean),
+    (r".+: each output adds up kernel × the window of the input under it, so .+ gets the gradient "
+     r"of every output whose window holds it, times the kernel weight that met it",
+     r".+: 각 출력은 커널 × 그 아래 입력 창을 더한 값이므로, .+은\(는\) 자신을 창 안에 담은 모든 "
+     r"출력의 기울기에 자신과 만난 커널 가중치를 곱한 값을 받습니다", _claim_class("Convolution")),
+    (rf".+ normalizes each group of {_N}: x̂ = \(x − mean\)·σ⁻¹ with σ⁻¹ = 1/√\(var \+ eps\), and "
+     r"within a group ∂x̂\[k\]/∂x\[j\] = σ⁻¹·\(δₖⱼ − 1/(?P=n) − x̂\[k\]·x̂\[j\]/(?P=n)\)",
+     rf".+은\(는\) 원소 {_N}개씩 묶어 정규화합니다: x̂ = \(x − mean\)·σ⁻¹, σ⁻¹ = 1/√\(var \+ eps\)"
+     r"이고, 한 묶음 안에서 ∂x̂\[k\]/∂x\[j\] = σ⁻¹·\(δₖⱼ − 1/(?P=n) − x̂\[k\]·x̂\[j\]/(?P=n)\)"
+     r"입니다", _claim_class("LayerNorm", "BatchNorm")),
+    (r".+ in eval mode uses the running statistics: x̂ = \(x − running_mean\)·σ⁻¹ with σ⁻¹ = "
+     r"1/√\(running_var \+ eps\), the same for every element of a channel",
+     r"eval 모드의 .+은\(는\) 누적 통계를 씁니다: x̂ = \(x − running_mean\)·σ⁻¹, σ⁻¹ = "
+     r"1/√\(running_var \+ eps\)이며, 한 채널의 모든 원소에 같습니다", _claim_class("BatchNorm")),
+    (r".+ runs its cell at every time step, so .+ reaches the outputs of its own step and of every "
+     r"later one: ∂y\[o\]/∂.+ goes through the gates and the hidden \(and cell\) state, step after "
+     r"step",
+     r".+은\(는\) 모든 시간 단계에서 셀을 실행하므로, .+은\(는\) 자기 단계와 그 뒤 모든 단계의 "
+     r"출력에 닿습니다: ∂y\[o\]/∂.+은\(는\) 게이트와 은닉\(및 셀\) 상태를 따라 단계마다 이어집니다",
+     _claim_class("Rnn")),
+    (r"(?P<cls>\w+) is a custom autograd.Function: these numbers are what its backward "
+     r"returned; it received .+? = (?P<value>.+)",
+     r"(?P<cls>\w+)은\(는\) 사용자 정의 autograd.Function입니다: 이 값들은 그 backward가 돌려준 "
+     r"것이며, 받은 값은 .+? = (?P<value>.+)입니다", _claim_custom),
     (r"\(no formula for this op here: the numbers in and out\)",
      r"\(이 연산의 공식은 준비되지 않았습니다: 들어오고 나간 값만 보여 줍니다\)", lambda *a: None),
 ]
 
 
+# Korean particle pairs as the catalog writes them, and the forms gradviz.words resolves them to
+_PARTICLES = {r"은\(는\)": "은|는", r"이\(가\)": "이|가", r"\(으\)로": "으로|로", r"와\(과\)": "와|과"}
+
+
+def _resolved(ko: str) -> str:
+    """A Korean pattern that also matches its particle pairs resolved (x는, 6이, (3)으로)."""
+    for pair, forms in _PARTICLES.items():
+        ko = ko.replace(pair, f"(?:{pair}|{forms})")
+    return ko
+
+
 def note_problem(line: str, lang: str, st: StepTruth, e: int) -> str | None:
     """The claim of one note line, checked; 'unparsed' when no known note matches."""
     for en, ko, check in NOTES:
-        m = re.fullmatch(ko if lang == "ko" else en, line)
+        m = re.fullmatch(_resolved(ko) if lang == "ko" else en, line)
         if m:
             p = check(st, m.groupdict(), e)
             return f"note {line!r}: {p}" if p else None

@@ -231,20 +231,9 @@ def test_item5_post_accumulate_hook_is_said():
 _BIG_NOTE = "says more than 64 elements"
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("l1", marks=xfail("issue 14 item 6: AbsBackward0 of F.l1_loss (6 elements)")),
-    pytest.param("cross_entropy_probs", marks=xfail("issue 14 item 6: MulBackward0 (12 elements)")),
-    pytest.param("cross_entropy_smoothing",
-                 marks=xfail("issue 14 item 6: DivBackward0 (1 element), NllLossBackward0 (12)")),
-    pytest.param("dropout", marks=xfail("issue 14 item 6: dropout's MulBackward0 (8 elements)")),
-    "custom_function",
-    pytest.param("rnn", marks=xfail("issue 14 item 6: TanhBackward0 (3), AddmmBackward0 (≤ 12)")),
-    "lstm",
-    pytest.param("gru", marks=xfail("issue 14 item 6: Mul/Tanh/SigmoidBackward0 (3), Addmm (≤ 27)")),
-    pytest.param("attention", marks=xfail("issue 14 item 6: Addmm (≤ 16), Bmm (≤ 18), Softmax (18)")),
-    pytest.param("transformer", marks=xfail("issue 14 item 6: AddmmBackward0 (≤ 16 elements)")),
-    pytest.param("double_backward", marks=xfail("issue 14 item 6: MulBackward0 (2 elements)")),
-])
+@pytest.mark.parametrize("name", ["l1", "cross_entropy_probs", "cross_entropy_smoothing", "dropout",
+                                  "custom_function", "rnn", "lstm", "gru", "attention",
+                                  "transformer", "double_backward"])
 def test_item6_no_false_more_than_64_note(name):
     problems = [p for m in matches(name) for p in check_explanations(m) if _BIG_NOTE in p]
     assert not problems, report(problems)
@@ -321,8 +310,6 @@ def test_item8_constants_wired_to_the_op_that_read_them(prog, names):
 
 
 # 9 ------------------------------------------------------------------------------------------
-@xfail("issue 14 item 9: for elements 6..63 of the 100-element tensors, Mul/Tanh lines print no "
-       "number and x.grad[0,6] prints '—' (autograd sent 0.5, 0.9964...)")
 def test_item9_big_tensors_print_the_number_autograd_sent():
     problems = [p for m in matches("big") for p in check_explanations(m)
                 if "prints no number" in p or "prints —" in p]
@@ -374,15 +361,11 @@ def test_item10_max_tie_marks_are_true():
     assert not problems, report(problems)
 
 
-@xfail("issue 14 item 10: x.max() with x = [1, 3, 3, 2]: the note says 'the gradient goes there, "
-       "the others get 0'; autograd gives 0.5 to each of the two 3s")
 def test_item10_max_tie_note_is_true():
     problems = [p for p in check_explanations(one_match(run_three(_max_tie))) if "note" in p]
     assert not problems, report(problems)
 
 
-@xfail("issue 14 item 10: max(dim=1) of [[1, 3, 0], [2, 0, 2]]: '[x[1,2] = max] = 1 · 0' prints "
-       "0 for the bracket although x[1,2] = 2 is the row's max (autograd took index 0); no tie note")
 def test_item10_max_dim_tie_marks_are_true():
     m = one_match(run_three(_max_dim_tie))
     problems = _bracket_problems(m) + check_explanations(m)
@@ -506,7 +489,6 @@ _OPS = {
     "gru": lambda x: nn.GRU(4, 2)(x.reshape(2, 1, 4))[0],
     "custom_function": lambda x: Cube.apply(x),
 }
-_HAS_FORMULA = {"advanced_indexing"}
 _NO_FORMULA = re.compile(r"\(no formula for this op here|이 연산의 공식은 준비되지 않았습니다")
 
 
@@ -520,10 +502,7 @@ def _op_program(op):
     return prog
 
 
-@pytest.mark.parametrize("op", [
-    op if op in _HAS_FORMULA else pytest.param(op, marks=xfail(
-        f"issue 14 item 15: {op}: '(no formula for this op here: the numbers in and out)'"))
-    for op in _OPS])
+@pytest.mark.parametrize("op", list(_OPS))
 def test_item15_formula_exists(op):
     m = one_match(run_three(_op_program(op)))
     generic = [(s.op, t.splitlines()[0][:80]) for s in m.graph.steps

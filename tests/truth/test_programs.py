@@ -16,21 +16,11 @@ from .truth import matches, report, runs_of
 
 SHOW_NOTE = "value not kept: use gradviz.record()"
 
-_SMALL_NOTE = "issue 14 item 6: 'values not kept (more than 64 elements)' on a step whose tensors have"
 _RECORD_NOTE = "issue 14 item 7: nodes made inside torch's C++ functions say 'value not kept: use gradviz.record()' in a record() graph"
 # (program, check) -> why it fails today
 KNOWN: dict[tuple[str, str], str] = {
     ("two_backwards", "steps"): "issue 14 (not numbered): the second backward() adds into the .grad buffer the first graph's AccumulateGrad step holds: that step (index 3) shows [12, 24] arriving, autograd sent [6, 12]",
     ("two_backwards", "json"): "issue 14 (not numbered): as two_backwards-steps, read back from JSON ([12, 24] shown, [6, 12] sent)",
-    ("l1", "explanations"): f"{_SMALL_NOTE} 6 elements (AbsBackward0)",
-    ("cross_entropy_smoothing", "explanations"): f"{_SMALL_NOTE} 1 and 12 elements (DivBackward0, NllLossBackward0)",
-    ("cross_entropy_probs", "explanations"): f"{_SMALL_NOTE} 12 elements (MulBackward0)",
-    ("dropout", "explanations"): f"{_SMALL_NOTE} 8 elements (MulBackward0)",
-    ("rnn", "explanations"): f"{_SMALL_NOTE} 3 (TanhBackward0) or at most 12 elements (AddmmBackward0)",
-    ("gru", "explanations"): f"{_SMALL_NOTE} 3 (Mul/Tanh/SigmoidBackward0) or at most 27 elements (AddmmBackward0)",
-    ("attention", "explanations"): f"{_SMALL_NOTE} at most 16 (AddmmBackward0), 18 (BmmBackward0, SoftmaxBackward0) elements",
-    ("transformer", "explanations"): f"{_SMALL_NOTE} at most 16 elements (AddmmBackward0)",
-    ("double_backward", "explanations"): f"{_SMALL_NOTE} 2 elements (MulBackward0 of the double backward)",
     **{(name, "notes"): f"{_RECORD_NOTE} ({what})" for name, what in (
         ("l1", "abs, sub of F.l1_loss"), ("cross_entropy", "its log_softmax"),
         ("cross_entropy_ignore", "its log_softmax"),
@@ -40,7 +30,6 @@ KNOWN: dict[tuple[str, str], str] = {
         ("gru", "add, mul, tanh, sigmoid, sub"), ("attention", "addmm, bmm, softmax, view, t"),
         ("transformer", "addmm, view, t, permute, attention"),
         ("double_backward", "mul, pow of the first grad's graph"))},
-    ("big", "explanations"): "issue 14 item 9: 100-element tensors, elements 6 and up: Mul/TanhBackward0 lines print no number ('∂loss/∂y[0,6] = ∂loss/∂(y × const)[0,6] · const[0,6]', autograd sent 0.5) and 'x.grad[0,6] = —' (.grad 0.9964)",
 }
 
 CHECKS = ["results", "structure", "values", "grads", "steps", "pictures", "json", "explanations",

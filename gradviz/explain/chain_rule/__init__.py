@@ -16,14 +16,20 @@ For tensors, a term explains one element: `element` is a flat index into the
 gradient being explained (the input's shape; it wraps around smaller tensors).
 Reductions that undo broadcasting show as a sum (Σⱼ) with a note. Tensors of more
 than 64 elements keep no values: their terms show the rule and the number autograd
-sent. Values of tensors made inside torch's own functions (the weight.t() in
-F.linear, the log_softmax in F.cross_entropy) are recomputed from their input.
+sent (capture keeps the first 64 numbers of a big gradient; past those the text says
+the number was not kept, it never prints a dash). Values of tensors made inside
+torch's own functions (the weight.t() in F.linear, the log_softmax in F.cross_entropy)
+are recomputed from their input where that is simple; where not, the note says the
+values were not recorded (not that they were too many). Where PyTorch picks a
+convention (relu'(0) = 0, abs'(0) = 0, how max shares a tie, which index sort gives
+equal values) a note says so. Tensors print under the learner's names or their
+expression, the same in every line (reading.py).
 
 Public: `explain_graph(graph, element=0)` fills every step's `explanation` and
 `explanation_ko`; `explain_step(graph, step, lang="en", element=0)` gives one text
 for a learner-picked element; `step_arithmetic(graph, step, element=0)` the Terms.
-`RULES` maps autograd class names to their rules; any other op gets a generic text
-with the numbers in and out.
+`RULES` maps autograd class names to their rules (`find_rule` adds custom
+autograd.Functions); any other op gets a generic text with the numbers in and out.
 
 No torch here: everything is read from the plain Graph.
 
@@ -34,7 +40,9 @@ Files of this package, each with one job:
     reading.py      _Index: look-ups over one Graph, recomputed values, printed names
     op_context.py   _Op: everything one rule needs about one op step
     rules/          the RULES registry and one module per family of ops:
-                    arithmetic, elementwise, reductions, views, matmul, losses
+                    arithmetic, elementwise, reductions, views (split too), matmul,
+                    losses, indexing (gather, embedding, where, sort...), conv (and
+                    pooling), norms, recurrent (an LSTM layer), custom (autograd.Function)
                     (shared.py: the rule shapes several families use)
     steps.py        the Terms of one step: accumulate, fan-in, checked against autograd
     text.py         Terms -> text, and explain_step / explain_graph

@@ -4,18 +4,23 @@ Values (`val`, `y`, `U`: an operand, the output, the gradient that arrived), sha
 the symbols the text prints (`bsym`, `ysym`, `up_sym`, `fill`) and `chain`, which
 makes the Term a rule returns. With symbolic=True, values that were not kept read
 as ones: the rule's text is still right, its numbers are not shown.
+
+Ops with several outputs (split, unbind, an LSTM layer) read output q's gradient
+with `Uq(q)` (None: nothing arrived, the output was not used) and name it with
+`qlabel(q)`: the output tensor whose gradient is that one, or the op's words.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from gradviz.explain.chain_rule.indices import _idx
+from gradviz.explain.chain_rule.indices import _idx, _numel
 from gradviz.explain.chain_rule.reading import _Index
-from gradviz.explain.chain_rule.terms import Term, _Missing
+from gradviz.explain.chain_rule.terms import KEPT, Term, _Missing
 from gradviz.numbers import as_signed, fmt_number
+from gradviz.opnames import op_word
 from gradviz.recording import Node, Step
 
-_SUBSCRIPT = str.maketrans("ijkmnp", "ᵢⱼₖₘₙₚ")
+_SUBSCRIPT = str.maketrans("ijkmnoprstuv", "ᵢⱼₖₘₙₒₚᵣₛₜᵤᵥ")
 
 
 class _Op:
@@ -29,6 +34,7 @@ class _Op:
         self.cls = step.op
         self.attrs = {k: as_signed(v) for k, v in (self.node.attrs or {}).items()}
         outs = [ix.nodes[o] for o in ix.outputs.get(step.node, []) if o in ix.nodes]
+        self.outs = outs
         self.out: Node | None = outs[0] if len(outs) == 1 else None
         self.slots = [ix.nodes.get(gi.edge_to) if gi.edge_to else None for gi in step.grad_inputs]
         self.ops = ix.operands(step.node)
@@ -46,6 +52,7 @@ class _Op:
                 self.up = np.asarray(up, dtype=float).reshape(self.out_shape)
             except (ValueError, TypeError):
                 self.up = None
+        self._qshape: dict[int, list[int]] = {}
         self.omit_up = bool(self.out is not None and (self.out.output or self.out.id == ix.root_id)
                             and self.up is not None and np.all(self.up == 1.0))
 
@@ -57,7 +64,7 @@ class _Op:
             if v is None:
                 if self.symbolic:
                     return np.ones(list(n.shape) if n.shape else ())
-                raise _Missing(n.id)
+                raise _Missing(n.id, big=_numel(list(n.shape)) > KEPT)
             return v
         key = ("self", "other")[k] if k < 2 else None
         if key and key in self.attrs and isinstance(self.attrs[key], (int, float)):
@@ -66,7 +73,7 @@ class _Op:
 
     def raw(self, node: Node) -> np.ndarray:
         if node.value is None:
-            raise _Missing(node.id)
+            raise _Missing(node.id, big=_numel(list(node.shape)) > KEPT)
         return np.asarray(node.value)
 
     def y(self) -> np.ndarray:
@@ -74,15 +81,45 @@ class _Op:
         if v is None:
             if self.symbolic:
                 return np.ones(self.out_shape)
-            raise _Missing("output")
+            raise _Missing("output", big=_numel(self.out_shape) > KEPT)
         return v.reshape(self.out_shape)
 
     def U(self) -> np.ndarray:
         if self.up is None:
             if self.symbolic:
                 return np.ones(self.out_shape)
-            raise _Missing("upstream")
+            raise _Missing("upstream", big=self._big_up(0) or _numel(self.out_shape) > KEPT)
         return self.up
+
+    def _big_up(self, q: int) -> bool:
+        sums = self.step.grad_output_summaries
+        return bool(q < len(sums) and sums[q])
+
+    def Uq(self, q: int, shape: list[int] | None = None) -> np.ndarray | None:
+        """The gradient that arrived at output q, of `shape` (a rule knows its outputs'
+        shapes; later calls remember it); None when none did (the output was unused)."""
+        shape = self._qshape.setdefault(q, shape) if shape is not None else self._qshape.get(q)
+        g = self.step.grad_outputs[q] if q < len(self.step.grad_outputs) else None
+        if g is None:
+            if not self._big_up(q):
+                return None
+            if self.symbolic and shape is not None:
+                return np.ones(shape)
+            raise _Missing(f"upstream {q}", big=True)
+        a = np.asarray(g, dtype=float)
+        return a.reshape(shape) if shape is not None and a.size == _numel(shape) else a
+
+    def out_of(self, q: int) -> Node | None:
+        """The output tensor node of output q (see _Index.output_of)."""
+        return self.ix.output_of(self.step.node, q)
+
+    def qlabel(self, q: int) -> str:
+        """Output q's name: its tensor's label, or the op's words (split(x)[1])."""
+        t = self.out_of(q)
+        if t is not None:
+            return self.ix.label(t)
+        x = self.name(0) if self.ops else "…"
+        return f"{op_word(self.node)}({x})[{q}]"
 
     def in_shape(self, i: int) -> list[int]:
         gi = self.step.grad_inputs[i]
@@ -116,7 +153,8 @@ class _Op:
         shape = self.operand_shape(k)
         return self.name(k) + (_idx(parts) if shape else "")
 
-    def bsym(self, k: int, out_expr: list[str], ref: list[int] | None = None) -> str:
+    def bsym(self, k: int, out_expr: list[str], ref: list[int] | None = None,
+             name: str | None = None) -> str:
         """Operand k at a position of the output (or of `ref`): broadcast dims read 0."""
         ref = self.out_shape if ref is None else ref
         shape = self.operand_shape(k)
@@ -127,7 +165,7 @@ class _Op:
             inside = 0 <= D < len(out_expr)
             stretched = s == 1 and not (inside and D < len(ref) and ref[D] == 1)
             parts.append("0" if stretched or not inside else out_expr[D])
-        return self.name(k) + _idx(parts)
+        return (name or self.name(k)) + _idx(parts)
 
     def ylabel(self) -> str:
         return self.ix.label(self.out) if self.out is not None else "y"
@@ -135,7 +173,9 @@ class _Op:
     def ysym(self, out_expr: list[str]) -> str:
         return self.ylabel() + _idx(out_expr)
 
-    def up_sym(self, out_expr: list[str]) -> str:
+    def up_sym(self, out_expr: list[str], q: int | None = None) -> str:
+        if q is not None:
+            return f"∂{self.root}/∂{self.qlabel(q)}{_idx(out_expr)}"
         return f"∂{self.root}/∂{self.ysym(out_expr)}"
 
     def fill(self, template: str, out_expr: list[str], ref: list[int] | None = None) -> str:
@@ -157,23 +197,30 @@ class _Op:
     # terms ---------------------------------------------------------------------------
     def chain(self, i: int, j: tuple, up_expr: list[str], letters: list[str], symbols: list[str],
               rows: list[tuple[tuple, list[float]]], notes: list | None = None,
-              upstream: bool = True) -> Term:
-        """A term: Σ over rows of ∂R/∂y[o] · factors (the upstream left out at the root)."""
-        use_up = upstream and not self.omit_up
-        U = self.U() if use_up else None
+              upstream: bool = True, q: int | None = None) -> Term:
+        """A term: Σ over rows of ∂R/∂y[o] · factors (the upstream left out at the root).
+
+        q: the rows are places of output q of a several-output op (its upstream, its name)."""
+        use_up = upstream and (q is not None or not self.omit_up)
+        U = (self.U() if q is None else self.Uq(q)) if use_up and rows else None
         products: list[list[float]] = []
         for o, fs in rows:
             p = ([float(U[o])] if use_up else []) + list(fs)
             products.append(p or [1.0])
         if use_up and len(rows) > 1 and not letters and not symbols:
-            rule = " + ".join(self.up_sym([str(x) for x in o]) for o, _ in rows)
+            rule = " + ".join(self.up_sym([str(x) for x in o], q) for o, _ in rows)
         else:
-            syms = ([self.up_sym(up_expr)] if use_up else []) + list(symbols)
+            syms = ([self.up_sym(up_expr, q)] if use_up else []) + list(symbols)
             rule = " · ".join(syms) if syms else "1"
             if letters and rows:
                 rule = "Σ" + "".join(letters).translate(_SUBSCRIPT) + " " + rule
         if not rows:
             rule, products = "0", []
+        return self.term(i, j, rule, products, notes)
+
+    def term(self, i: int, j: tuple, rule: str, products: list[list[float]],
+             notes: list | None = None) -> Term:
+        """A chain Term for input i, element j: the rule's text and the products it prints."""
         target = self.target(i)
         t = Term(kind="chain", edge=i, target=target.id if target else "",
                  label=self.ix.label(target), element=0, index=list(j), lhs=self.lhs(i, j),

@@ -47,6 +47,8 @@ class _Index:
         rn = self.nodes.get(self.root_id) if self.root_id else None
         self.root_label = rn.name if rn is not None and rn.name and len(roots) <= 1 else "L"
         self._labels: dict[str, str] = {}
+        self._roles: dict[str, str] = {}  # unnamed leaves -> their part in the op reading them
+        self._outputs_by_q: dict[str, dict[int, Node]] = {}  # op -> output number -> tensor
         self._values: dict[str, np.ndarray | None] = {}
 
     # values --------------------------------------------------------------------------
@@ -93,26 +95,146 @@ class _Index:
 
     # names ---------------------------------------------------------------------------
     def label(self, node: Node | None, depth: int = 0) -> str:
+        """The name a tensor prints as, the same in every line that names it.
+
+        The learner's name; else its expression over its operands' own labels
+        ((x + b), Wᵀ, exp(a)); else, too long, its op's word (add(…)). A leaf with no
+        name gets the part it plays in the op that reads it (emb.weight, LSTM.weight_ih),
+        never an internal id. (`depth` is not used: a label does not depend on where it
+        is printed.)
+        """
         if node is None:
             return "?"
-        if depth == 0 and node.id in self._labels:
-            return self._labels[node.id]
+        hit = self._labels.get(node.id)
+        if hit is None:
+            self._fill_labels(node)
+            hit = self._labels.get(node.id) or "?"
+        return hit
+
+    def _fill_labels(self, node: Node) -> None:
+        """Label `node` and, first, every unnamed tensor its expression reads (post-order)."""
+        stack: list[tuple[Node, bool]] = [(node, False)]
+        open_: set[str] = set()
+        while stack:
+            n, ready = stack.pop()
+            if n.id in self._labels:
+                continue
+            if ready:
+                self._labels[n.id] = self._own_label(n)
+                continue
+            open_.add(n.id)
+            stack.append((n, True))
+            for d in self._label_deps(n):
+                if d.id not in self._labels and d.id not in open_:
+                    stack.append((d, False))
+
+    def _label_deps(self, node: Node) -> list[Node]:
+        if node.name or node.id == self.root_id or node.output or node.constant:
+            return []
+        producer = self.producer.get(node.id)
+        if producer is None:
+            return []
+        return [n for n in self.operands(producer) if n is not None]
+
+    def _own_label(self, node: Node) -> str:
         if node.name:
-            out = node.name
-        elif node.id == self.root_id or node.output:
-            out = self.root_label
-        elif node.constant:
-            out = node.label or "c"
-        else:
-            out = ""
-            if node.kind == "tensor" and node.op and depth < 2:
-                producer = self.producer.get(node.id)
-                if producer is not None:
-                    out = self.expr(producer, depth + 1) or ""
-            out = out or node.label or node.id
-        if depth == 0:
-            self._labels[node.id] = out
-        return out
+            return node.name
+        if node.id == self.root_id or node.output:
+            return self.root_label
+        if node.constant:
+            return node.label or "c"
+        producer = self.producer.get(node.id)
+        if producer is None:
+            return self._role_label(node)
+        text = self.expr(producer, limit=32, names=lambda n: self._labels.get(n.id, "…"))
+        text = text or f"{op_word(self.nodes[producer])}(…)"
+        q = self._output_number(node, producer)  # one of several outputs: which
+        return text if q is None else f"{text}[{q}]"
+
+    def _role_label(self, node: Node) -> str:
+        """An unnamed leaf: its part in the op that reads it, as PyTorch names that argument.
+
+        All such leaves are named at once, in graph order, so that two of one part are
+        told apart the same way in every text (GRU.bias, GRU.bias₂)."""
+        if not self._roles:
+            taken: set[str] = set()
+            for n in self.graph.nodes:
+                if n.kind != "tensor" or n.name or n.constant or n.id in self.producer:
+                    continue
+                base = self._role(n)
+                out, k = base, 1
+                while out in taken:
+                    k += 1
+                    out = base + "".join(_SUB_DIGITS[int(c)] for c in str(k))
+                taken.add(out)
+                self._roles[n.id] = out
+        return self._roles.get(node.id) or self._role(node)
+
+    def _role(self, node: Node) -> str:
+        role, module = "leaf", None
+        seen = node
+        for _ in range(3):  # through a view of it (the weight.t() in F.linear)
+            found = self._reader(seen)
+            if found is None:
+                break
+            op, k = found
+            names = _ROLES.get(op.op or "")
+            module = op.module or module
+            if names is not None and k < len(names):
+                role = names[k]
+                break
+            outs = self.outputs.get(op.id, [])
+            if (op.op or "") not in _VIEWS or len(outs) != 1:
+                break
+            seen = self.nodes[outs[0]]
+        return f"{module}.{role}" if module else role
+
+    def _reader(self, node: Node) -> tuple[Node, int] | None:
+        """The first op (in backward order) that sent `node` a gradient, and its slot there."""
+        for s, k in self.sent_to.get(node.id, []):
+            op = self.nodes.get(s.node)
+            if op is not None and op.kind == "op":
+                return op, k
+        return None
+
+    def output_of(self, op_id: str, q: int) -> Node | None:
+        """Output q of an op as a tensor node: the one whose incoming gradients add up to
+        what arrived at q (capture keeps no output numbers), when that is unambiguous."""
+        found = self._outputs_by_q.get(op_id)
+        if found is None:
+            found = self._outputs_by_q[op_id] = {}
+            step = self.step_of.get(op_id)
+            outs = [self.nodes[o] for o in self.outputs.get(op_id, []) if o in self.nodes]
+            sums = step.grad_output_summaries if step else []
+            arrived = [k for k, g in enumerate(step.grad_outputs)  # a value, or a big one's summary
+                       if g is not None or (k < len(sums) and sums[k])] if step else []
+            if len(outs) == 1 and len(arrived) == 1:
+                found[arrived[0]] = outs[0]
+            elif step is not None:
+                for t in outs:
+                    ks = [k for k in arrived if self._received(t, step, k)]
+                    if len(ks) == 1 and ks[0] not in found:
+                        found[ks[0]] = t
+        return found.get(q)
+
+    def _received(self, t: Node, step: Step, q: int) -> bool:
+        vals = [g for _, g in self.sent_before(t.id, step.index) if g is not None]
+        try:
+            got = sum(np.asarray(g, dtype=float) for g in vals)
+            want = np.asarray(step.grad_outputs[q], dtype=float)
+            return bool(vals) and got.shape == want.shape and \
+                bool(np.allclose(got, want, rtol=1e-6, atol=1e-12))
+        except (TypeError, ValueError):
+            return False
+
+    def _output_number(self, node: Node, op_id: str) -> int | None:
+        step = self.step_of.get(op_id)
+        if step is None or len(step.grad_outputs) < 2:
+            return None
+        for q in range(len(step.grad_outputs)):
+            if self.output_of(op_id, q) is node:
+                return q
+        return None
 
     def operands(self, op_id: str) -> list[Node | None]:
         """The op's forward inputs: its gradient slots, constants filling the empty ones."""
@@ -120,28 +242,45 @@ class _Index:
         ins = [self.nodes[i] for i in self.inputs.get(op_id, []) if i in self.nodes]
         if step is None:
             return list(ins)
-        consts = iter(n for n in ins if n.constant)
+        # a slot that takes a gradient holds a float tensor: indices and masks come last
+        consts = iter(sorted((n for n in ins if n.constant),
+                             key=lambda n: n.dtype.startswith(("int", "uint", "long", "bool"))))
         out: list[Node | None] = []
         for gi in step.grad_inputs:
             out.append(self.nodes.get(gi.edge_to) if gi.edge_to else next(consts, None))
         out.extend(consts)  # constants with no slot (the 2 in 2 - x, an index)
         return out
 
-    def expr(self, op_id: str, depth: int = 1, limit: int = 28) -> str | None:
+    def sent_before(self, node_id: str, before: int) -> list[tuple[Step, Any]]:
+        """Gradients earlier steps sent to one tensor, in forward order (first use first)."""
+        sent = [(s, s.grad_inputs[k].grad) for s, k in self.sent_to.get(node_id, [])
+                if s.index < before]
+
+        def key(item: tuple[Step, Any]) -> tuple:
+            node = self.nodes.get(item[0].node)
+            line = node.line if node is not None and node.line is not None else 10**9
+            return (line, -item[0].index)
+
+        return sorted(sent, key=key)
+
+    def expr(self, op_id: str, depth: int = 1, limit: int = 28,
+             names: Callable[[Node], str] | None = None) -> str | None:
         """A short forward expression for an unnamed tensor: (f + x), exp(a), Wᵀ."""
         op = self.nodes.get(op_id)
         if op is None:
             return None
+        name = names or self.label
         fwd = op_word(op)
         cls = op.op or ""
         attrs = {k: as_signed(v) for k, v in op.attrs.items()}
-        args = []
+        args, absent = [], []
         for k, n in enumerate(self.operands(op_id)):
             key = ("self", "other")[k] if k < 2 else ""
             if n is None and isinstance(attrs.get(key), (int, float)):
                 args.append(fmt_number(attrs[key]))
             else:
-                args.append(self.label(n, depth) if n is not None else "const")
+                args.append(name(n) if n is not None else "const")
+            absent.append(n is None and args[-1] == "const")
         if cls.startswith("Rsub") and len(args) >= 2:
             text = f"({args[1]} − {args[0]})"
         elif cls.startswith("Pow") and "exponent" in attrs and args:
@@ -167,9 +306,13 @@ class _Index:
             end = "" if end >= 2**62 else str(end)
             step = f":{attrs['step']}" if attrs.get("step", 1) != 1 else ""
             text = f"{args[0]}[{':, ' * int(attrs.get('dim', 0) or 0)}{attrs['start']}:{end}{step}]"
+        elif cls == "WhereBackward0" and len(args) >= 3:
+            text = f"where({args[2]}, {args[0]}, {args[1]})"
         elif cls == "IndexBackward0" and len(args) >= 2:
             text = f"{args[0]}[{args[1]}]"
         else:
+            while args and absent[len(args) - 1]:  # optional arguments not given (no bias)
+                args.pop()
             name = {"_threshold": "threshold"}.get(fwd, fwd)
             inner = [a[1:-1] if a.startswith("(") and a.endswith(")") else a for a in args[:3]]
             text = f"{name}({', '.join(inner)})"
@@ -184,6 +327,14 @@ def _softmax_np(x: np.ndarray, d: int) -> np.ndarray:
 def _log_softmax_np(x: np.ndarray, d: int) -> np.ndarray:
     m = x.max(axis=d, keepdims=True)
     return x - m - np.log(np.exp(x - m).sum(axis=d, keepdims=True))
+
+
+def _slice_np(x: np.ndarray, a: dict) -> np.ndarray:
+    d = _dim_of(a, x, "dim", 0)
+    end = a.get("end")
+    cut = slice(int(a.get("start", 0)), None if end is None or end >= 2**62 else int(end),
+                int(a.get("step", 1)))
+    return x[tuple(cut if k == d else slice(None) for k in range(x.ndim))]
 
 
 def _dim_of(a: dict, x: np.ndarray, key: str = "dim", default: int = -1) -> int:
@@ -206,11 +357,30 @@ _FORWARD: dict[str, Callable[[np.ndarray, dict, tuple], np.ndarray]] = {
     "NegBackward0": lambda x, a, s: -x,
     "ReluBackward0": lambda x, a, s: np.maximum(x, 0.0),
     "ReciprocalBackward0": lambda x, a, s: 1.0 / x,
+    "SelectBackward0": lambda x, a, s: np.take(x, int(a["index"]), axis=_dim_of(a, x, "dim", 0)),
+    "SliceBackward0": lambda x, a, s: _slice_np(x, a),
 }
 for _name in ("ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "SqueezeBackward0",
               "SqueezeBackward1", "SqueezeBackward2", "SqueezeBackward3", "UnsqueezeBackward0",
               "UnsqueezeBackward1", "CloneBackward0", "ToCopyBackward0", "AliasBackward0"):
     _FORWARD[_name] = lambda x, a, s: x.reshape(s)
+
+
+# The part each input of an op plays, as PyTorch names that argument: unnamed leaves'
+# labels. Views of a leaf (its .t() in F.linear) are looked through.
+_ROLES: dict[str, tuple[str, ...]] = {
+    "AddmmBackward0": ("bias", "input", "weight"),
+    "MmBackward0": ("input", "weight"),
+    "ConvolutionBackward0": ("input", "weight", "bias"),
+    "NativeLayerNormBackward0": ("input", "weight", "bias"),
+    "NativeBatchNormBackward0": ("input", "weight", "bias"),
+    "EmbeddingBackward0": ("weight",),
+    "MkldnnRnnLayerBackward0": ("input", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "h0",
+                                "c0"),
+}
+_VIEWS = {"TBackward0", "TransposeBackward0", "ViewBackward0", "ExpandBackward0",
+          "UnsqueezeBackward0", "ReshapeAliasBackward0"}
+_SUB_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
 
 
 def _pow_text(base: str, n: Any) -> str:

@@ -4,7 +4,10 @@ An op step gets a Term per input from its rule (`_op_terms`), preceded by a fan-
 Term when the gradient that arrived is the sum of several uses; a leaf's
 AccumulateGrad step gets `_accumulate`. A Term whose arithmetic does not match what
 autograd sent becomes "recorded" (the number only); values that were not kept give
-"rule" Terms (the rule's text only). `step_arithmetic` is the public entry.
+"rule" Terms (the rule's text and the number autograd sent, with a note that says why
+the values are missing). An element whose number was not kept (past the first 64 of a
+big gradient) prints no number and a note that says so, never a dash. `step_arithmetic` is
+the public entry.
 """
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ import numpy as np
 from gradviz.explain.chain_rule.indices import _idx, _numel
 from gradviz.explain.chain_rule.op_context import _Op
 from gradviz.explain.chain_rule.reading import _Index
-from gradviz.explain.chain_rule.rules import RULES, RuleFn
-from gradviz.explain.chain_rule.terms import Term, _Missing, _Unsupported
+from gradviz.explain.chain_rule.rules import RuleFn, find_rule, many_outputs
+from gradviz.explain.chain_rule.terms import KEPT, Term, _Missing, _Unsupported
 from gradviz.numbers import flatten, fmt_number
 from gradviz.recording import Graph, Step
 
@@ -33,18 +36,6 @@ def _close(a: float, b: float, scale: float) -> bool:
     if math.isinf(a) or math.isinf(b):
         return a == b
     return abs(a - b) <= _REL_TOL * (scale + abs(b)) + _ABS_TOL
-
-
-def _contributions(ix: _Index, node_id: str, before: int) -> list[tuple[Step, Any]]:
-    """Gradients earlier steps sent to one tensor, in forward order (first use first)."""
-    sent = [(s, s.grad_inputs[k].grad) for s, k in ix.sent_to.get(node_id, []) if s.index < before]
-
-    def key(item: tuple[Step, Any]) -> tuple:
-        node = ix.nodes.get(item[0].node)
-        line = node.line if node is not None and node.line is not None else 10**9
-        return (line, -item[0].index)
-
-    return sorted(sent, key=key)
 
 
 def _at(v: Any, e: int) -> float | None:
@@ -77,9 +68,9 @@ def _accumulate(ix: _Index, step: Step, element: int) -> list[Term]:
             t.lhs, t.result = f"{lhs} +=", float(first[e])
         else:
             t.result = after
-        t.notes.append(("no_values", {}))
+        t.notes.append(("no_values", {}) if t.result is not None else _not_kept(e))
         return [t]
-    contribs = _contributions(ix, step.node, step.index)
+    contribs = ix.sent_before(step.node, step.index)
     vals = [_at(g, e) for _, g in contribs]
     if len(vals) < 2 or any(v is None for v in vals) or \
             not _close(sum(vals), incoming, sum(abs(v) for v in vals)):
@@ -103,7 +94,7 @@ def _fan_in(op: _Op, element: int) -> Term | None:
     out = op.out
     if out is None or op.up is None:
         return None
-    contribs = _contributions(op.ix, out.id, op.step.index)
+    contribs = op.ix.sent_before(out.id, op.step.index)
     if len(contribs) < 2:
         return None
     n = _numel(op.out_shape)
@@ -130,22 +121,32 @@ def _sent(gi: Any, e: int) -> float | None:
     return value
 
 
+def _not_kept(e: int) -> tuple[str, dict]:
+    return ("not_kept", {"n": KEPT, "e": e})
+
+
 def _recorded(op: _Op, i: int, j: tuple, e: int, note: tuple[str, dict] | None) -> Term:
     gi = op.step.grad_inputs[i]
     target = op.target(i)
     value = _sent(gi, e)
     t = Term(kind="recorded", edge=i, target=target.id if target else "",
              label=op.ix.label(target), element=e, index=list(j), lhs=op.lhs(i, j), result=value)
-    if note:
+    if value is None:
+        t.notes.append(_not_kept(e))
+    elif note:
         t.notes.append(note)
     return t
 
 
-_VALUE_NOTES = {"stopped", "softmax_sum", "log_softmax_sum"}  # notes that quote numbers
+# notes that quote numbers, or claim what only the values show
+_VALUE_NOTES = {"stopped", "softmax_sum", "log_softmax_sum", "relu_zero", "abs_zero", "max_split",
+                "max_index", "ties"}
 
 
-def _rule_only(ix: _Index, step: Step, fn: RuleFn, i: int, j: tuple, e: int) -> Term:
-    """Values were not kept (large tensors): the rule, and the number autograd sent."""
+def _rule_only(ix: _Index, step: Step, fn: RuleFn, i: int, j: tuple, e: int,
+               missing: _Missing) -> Term:
+    """Values were not kept: the rule, and the number autograd sent. The note says why:
+    too many elements, or made where capture could not see (inside torch's C++ code)."""
     op = _Op(ix, step, symbolic=True)
     t = _recorded(op, i, j, e, None)
     try:
@@ -156,14 +157,22 @@ def _rule_only(ix: _Index, step: Step, fn: RuleFn, i: int, j: tuple, e: int) -> 
     if sym is not None:
         t.kind = "rule"
         t.rule = sym.rule
-        t.notes = [n for n in sym.notes if n[0] not in _VALUE_NOTES]
-    t.notes.append(("no_values", {}))
+        t.notes = [n for n in sym.notes if n[0] not in _VALUE_NOTES] + t.notes
+    if t.result is not None:
+        t.notes.append(("no_values", {}) if missing.big else ("no_values_unseen", {}))
     return t
+
+
+def _explained(op: _Op, fn: RuleFn | None) -> bool:
+    """Can this step's rule run: one output with one gradient, or a rule for several."""
+    if fn is None:
+        return False
+    return many_outputs(fn) or (op.out is not None and len(op.step.grad_outputs) == 1)
 
 
 def _op_terms(ix: _Index, step: Step, element: int) -> list[Term]:
     op = _Op(ix, step)
-    fn = RULES.get(step.op)
+    fn = find_rule(step.op)
     terms: list[Term] = []
     fan = _fan_in(op, element)
     if fan is not None:
@@ -175,14 +184,14 @@ def _op_terms(ix: _Index, step: Step, element: int) -> list[Term]:
         n = _numel(shape)
         e = element % n if n else 0
         j = tuple(int(v) for v in np.unravel_index(e, shape)) if shape else ()
-        if fn is None or op.out is None or len(step.grad_outputs) != 1:
+        if not _explained(op, fn):
             terms.append(_recorded(op, i, j, e, None))
             continue
         try:
             with np.errstate(all="ignore"):
                 t = fn(op, i, j)
-        except _Missing:
-            terms.append(_rule_only(ix, step, fn, i, j, e))
+        except _Missing as missing:
+            terms.append(_rule_only(ix, step, fn, i, j, e, missing))
             continue
         except (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError,
                 FloatingPointError):
@@ -197,7 +206,7 @@ def _op_terms(ix: _Index, step: Step, element: int) -> list[Term]:
         actual = _sent(gi, e)
         if actual is None:  # nothing to check the arithmetic against: the rule only
             t.kind, t.products, t.result = "rule", None, None
-            t.notes = [n for n in t.notes if n[0] not in _VALUE_NOTES] + [("no_values", {})]
+            t.notes = [n for n in t.notes if n[0] not in _VALUE_NOTES] + [_not_kept(e)]
             terms.append(t)
             continue
         scale = sum(abs(math.prod(p)) for p in t.products) if t.products is not None else 0.0

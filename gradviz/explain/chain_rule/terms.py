@@ -55,8 +55,16 @@ class Term:
         return float(sum(math.prod(p) for p in self.products))
 
 
+KEPT = 64  # tensors with at most this many elements keep their values (capture's rule)
+
+
 class _Missing(Exception):
-    """A value the rule needs was not kept (too large, or not recorded)."""
+    """A value the rule needs was not kept: `big` when it has more than KEPT elements,
+    else it was made where capture could not see it (inside one of torch's C++ functions)."""
+
+    def __init__(self, what: str, big: bool = False):
+        super().__init__(what)
+        self.big = big
 
 
 class _Unsupported(Exception):

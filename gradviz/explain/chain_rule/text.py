@@ -6,8 +6,10 @@ op without a rule, or anything going wrong, gives the generic text (numbers in a
 """
 from __future__ import annotations
 
+import numpy as np
+
 from gradviz.explain.chain_rule.reading import _Index
-from gradviz.explain.chain_rule.rules import RULES
+from gradviz.explain.chain_rule.rules import find_rule
 from gradviz.explain.chain_rule.steps import step_arithmetic
 from gradviz.explain.chain_rule.terms import Term, _fmt_factor, _fmt_products
 from gradviz.numbers import fmt_number, fmt_shape, fmt_value
@@ -27,11 +29,47 @@ NOTES = {
                      "loss, so its gradient is 0"),
     "stopped": N_("{op} is flat at {name}{idx}: the gradient stops there (0)"),
     "no_values": N_("values not kept (more than 64 elements): the rule and the result only"),
+    "no_values_unseen": N_("values not recorded (a tensor of this step was made where gradviz could not "
+                           "see it, such as inside one of torch's C++ functions): the rule and the "
+                           "result only"),
+    "not_kept": N_("the number autograd sent for element {e} was not kept: gradviz keeps the first "
+                   "{n} numbers of a bigger gradient"),
     "moved": N_("{op} only moves numbers: each gradient goes back to the place its number came from"),
     "sum_copy": N_("sum copies the gradient to every element it added"),
     "mean_split": N_("mean shares the gradient equally: each element gets 1/{n} of it"),
     "max_pick": N_("only the largest element decides max: the gradient goes there, the others get 0"),
     "min_pick": N_("only the smallest element decides min: the gradient goes there, the others get 0"),
+    "max_split": N_("{n} elements tie for the {op}: PyTorch shares the gradient evenly among them, "
+                    "1/{n} each; the others get 0"),
+    "max_index": N_("{n} elements of {name}{row} tie for the {op}: the gradient goes only to the one "
+                    "at the index {op} returned, {name}{idx}; the others get 0"),
+    "relu_zero": N_("{name}{idx} is exactly 0: PyTorch takes relu'(0) = 0, so no gradient passes"),
+    "abs_zero": N_("{name}{idx} is exactly 0: PyTorch takes abs'(0) = sign(0) = 0"),
+    "ties": N_("{n} elements of its row equal {name}{idx}: each gets the gradient of the place {op} "
+               "put it (the order of {op}'s indices)"),
+    "padding": N_("{name}[{row}] is the padding row (padding_idx={row}): PyTorch gives it no gradient"),
+    "unused_output": N_("{name}{idx} went to {out}, which nothing used: its gradient is 0"),
+    "copied": N_("{op} copies numbers to the places its index names: each gradient goes back to where "
+                 "its number came from, and a number copied to several places gets their sum"),
+    "cumsum": N_("{op} adds each element into its own place and every later one: its gradient is the "
+                 "sum of the gradients of those places"),
+    "pool_max": N_("{op} sends each window's gradient to the largest element in it (the first, if "
+                   "several are equal); the others get 0"),
+    "pool_avg": N_("{op} shares each window's gradient equally: each element in a window gets 1/{n} "
+                   "of it"),
+    "conv": N_("{op}: each output adds up kernel × the window of the input under it, so {name}{idx} "
+               "gets the gradient of every output whose window holds it, times the kernel weight "
+               "that met it"),
+    "norm_defs": N_("{op} normalizes each group of {n}: x̂ = (x − mean)·σ⁻¹ with σ⁻¹ = "
+                    "1/√(var + eps), and within a group ∂x̂[k]/∂x[j] = σ⁻¹·(δₖⱼ − 1/{n} − "
+                    "x̂[k]·x̂[j]/{n})"),
+    "norm_eval": N_("{op} in eval mode uses the running statistics: x̂ = (x − running_mean)·σ⁻¹ "
+                    "with σ⁻¹ = 1/√(running_var + eps), the same for every element of a channel"),
+    "rnn": N_("{op} runs its cell at every time step, so {name}{idx} reaches the outputs of its own "
+              "step and of every later one: ∂y[o]/∂{name}{idx} goes through the gates and the "
+              "hidden (and cell) state, step after step"),
+    "custom": N_("{cls} is a custom autograd.Function: these numbers are what its backward returned; "
+                 "it received {up} = {value}"),
     "softmax_sum": N_("{defs}g = ∂{root}/∂{y}: Σₖ g{k}·{y}{k} = {value}"),
     "log_softmax_sum": N_("{defs}g = ∂{root}/∂{y}: Σₖ g{k} = {value}"),
 }
@@ -51,8 +89,10 @@ def _term_line(t: Term) -> str:
             ([fmt_number(t.result)] if t.result is not None else [])
         return " = ".join(parts)
     if t.kind == "recorded" or t.products is None:
+        if t.result is None:  # not kept: a note says so
+            return t.lhs
         sep = " " if t.lhs.endswith("+=") else " = "
-        return f"{t.lhs}{sep}{fmt_number(t.result) if t.result is not None else '—'}"
+        return f"{t.lhs}{sep}{fmt_number(t.result)}"
     parts = [t.lhs]
     if t.rule:
         parts.append(t.rule)
@@ -84,19 +124,36 @@ def _header(ix: _Index, step: Step) -> str | None:
     operands = [n for n in ix.operands(step.node) if n is not None]
     shapes = [list(n.shape) for n in operands if not (n.constant and not n.shape)]
     out_shapes = [list(o.shape) for o in outs]
+    if len(step.grad_outputs) > 1:  # several outputs: in their order, those that got a gradient
+        by_q = [_output_shape(ix, step, q) for q in range(len(step.grad_outputs))]
+        if all(s is not None for s in by_q):
+            out_shapes = [s for s in by_q if s is not False]
     if not any(shapes) and not any(out_shapes):
         return None
     full = ix.expr(step.node, depth=0, limit=48)
-    expr = full or op_word(node)
-    if len(outs) == 1:
+    expr = full or f"{op_word(node)}(…)"
+    if len(outs) == 1 and len(step.grad_outputs) <= 1:
         # the name the lines below use for the output, defined by its expression
         short, word = ix.label(outs[0]), op_word(node)
         if full:
             expr = full if short == full else f"{short} = {full}"
         else:
-            expr = f"{word}(…)" if short == word else f"{short} = {word}(…)"
+            expr = f"{word}(…)" if short in (word, f"{word}(…)") else f"{short} = {word}(…)"
     ins = ", ".join(fmt_shape(s) for s in shapes)
     return f"{expr}: {ins} → {', '.join(fmt_shape(s) for s in out_shapes) or '?'}"
+
+
+def _output_shape(ix: _Index, step: Step, q: int) -> list[int] | bool | None:
+    """Output q's shape: its tensor's, or its gradient's; False when no gradient came to it,
+    None when one came but its shape is not known here (not kept, no tensor matched)."""
+    node = ix.output_of(step.node, q)
+    if node is not None:
+        return list(node.shape)
+    g = step.grad_outputs[q]
+    if g is None:
+        summary = step.grad_output_summaries[q] if q < len(step.grad_output_summaries) else None
+        return None if summary else False
+    return list(np.shape(g))
 
 
 def _generic(ix: _Index, step: Step, lang: str) -> str:
@@ -118,7 +175,7 @@ def _generic(ix: _Index, step: Step, lang: str) -> str:
 def _render(ix: _Index, step: Step, terms: list[Term], lang: str) -> str:
     lines: list[str] = []
     chain = [t for t in terms if t.kind in ("chain", "fan_in")]
-    if step.op != "AccumulateGrad" and step.op not in RULES and not chain:
+    if step.op != "AccumulateGrad" and find_rule(step.op) is None and not chain:
         return _generic(ix, step, lang)
     header = _header(ix, step)
     if header:

@@ -4,32 +4,67 @@ A rule gets (op, i, j): the op step, which input's gradient (i) and which elemen
 it (j, an index tuple). It returns a chain Term, or raises _Missing (a value was not
 kept) or _Unsupported (the op was used in a way the rule does not model). Importing
 this package registers every rule: each family module registers its own.
+
+A rule registered with many=True also explains ops with several outputs (split, an
+LSTM layer); the others only see ops with one. `find_rule` adds what no name lists:
+the backward of a custom autograd.Function (`CubeBackward` for a class Cube).
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from gradviz.explain.chain_rule.op_context import _Op
 from gradviz.explain.chain_rule.terms import Term
 
-__all__ = ["RULES", "RuleFn", "rule"]
+__all__ = ["RULES", "RuleFn", "rule", "find_rule", "many_outputs", "custom_class"]
 
 
 RuleFn = Callable[[_Op, int, tuple], "Term | None"]
 RULES: dict[str, RuleFn] = {}
+_MANY: set[RuleFn] = set()
+_FOR_CUSTOM: list[RuleFn] = []  # the rule of every custom autograd.Function
+_CUSTOM = re.compile(r"([A-Za-z_]\w*)Backward")  # torch's own classes end in a digit
 
 
-def rule(*names: str) -> Callable[[RuleFn], RuleFn]:
-    """Register the decorated function as the rule of each autograd class in `names`."""
+def rule(*names: str, many: bool = False,
+         every_custom: bool = False) -> Callable[[RuleFn], RuleFn]:
+    """Register the decorated function as the rule of each autograd class in `names`
+    (every_custom=True: of every custom autograd.Function)."""
     def deco(fn: RuleFn) -> RuleFn:
         for n in names:
             RULES[n] = fn
+        if many:
+            _MANY.add(fn)
+        if every_custom:
+            _FOR_CUSTOM[:] = [fn]
         return fn
 
     return deco
+
+
+def custom_class(cls: str) -> str | None:
+    """The user's class of a custom autograd.Function's backward node (Cube), else None."""
+    m = _CUSTOM.fullmatch(cls or "")
+    return m.group(1) if m and cls not in RULES else None
+
+
+def find_rule(cls: str) -> RuleFn | None:
+    """The rule of an autograd class: registered by name, or a custom Function's."""
+    fn = RULES.get(cls)
+    if fn is None and _FOR_CUSTOM and custom_class(cls) is not None:
+        fn = _FOR_CUSTOM[0]
+    return fn
+
+
+def many_outputs(fn: RuleFn) -> bool:
+    """Does this rule explain ops with several outputs too?"""
+    return fn in _MANY
 
 
 # The families import `rule` from here, so they come after it; importing them fills RULES.
 from gradviz.explain.chain_rule.rules import arithmetic, elementwise  # noqa: E402, F401
 from gradviz.explain.chain_rule.rules import reductions, views  # noqa: E402, F401
 from gradviz.explain.chain_rule.rules import matmul, losses  # noqa: E402, F401
+from gradviz.explain.chain_rule.rules import indexing, conv, norms  # noqa: E402, F401
+from gradviz.explain.chain_rule.rules import recurrent, custom  # noqa: E402, F401

@@ -1,17 +1,19 @@
 """Rules for one-input elementwise functions.
 
 exp, log, sqrt, sigmoid, tanh; the masks relu, threshold, clamp; leaky relu, abs,
-sin, cos, reciprocal; and the copies with no factor at all: expand (a sum over the
-places it stretched to), clone, to, alias.
+sin, cos, reciprocal (at exactly 0, relu and abs say which derivative PyTorch takes);
+and the copies with no factor at all: expand (a sum over the places it stretched to),
+clone, to, alias.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from gradviz.explain.chain_rule.indices import _idx
 from gradviz.explain.chain_rule.op_context import _Op
 from gradviz.explain.chain_rule.rules import rule
 from gradviz.explain.chain_rule.rules.shared import _masked, _pointwise
-from gradviz.explain.chain_rule.terms import Term
+from gradviz.explain.chain_rule.terms import Term, _Missing
 from gradviz.numbers import fmt_number
 
 
@@ -42,9 +44,24 @@ def _tanh(op: _Op, i: int, j: tuple) -> Term:
     return _pointwise(op, i, j, [("(1 − tanh²({a0}))", 1.0 - y * y)])
 
 
+def _at_zero(op: _Op, i: int, j: tuple, key: str) -> list:
+    """A note where x[j] is exactly 0, the point where PyTorch picks the derivative."""
+    try:
+        x = op.val(0)
+    except _Missing:
+        return []
+    if op.symbolic or x.shape != tuple(op.in_shape(i)) or float(x[j]) != 0.0:
+        return []
+    return [(key, {"name": op.ix.label(op.target(i)), "idx": _idx(j)})]
+
+
 @rule("ReluBackward0")
 def _relu(op: _Op, i: int, j: tuple) -> Term:
-    return _masked(op, i, j, "[{a0} > 0]", op.y() > 0)
+    t = _masked(op, i, j, "[{a0} > 0]", op.y() > 0)
+    zero = _at_zero(op, i, j, "relu_zero")
+    if zero:  # not flat there: a kink, where PyTorch takes relu'(0) = 0
+        t.notes = [n for n in t.notes if n[0] != "stopped"] + zero
+    return t
 
 
 @rule("ThresholdBackward0")
@@ -88,7 +105,8 @@ def _leaky(op: _Op, i: int, j: tuple) -> Term:
 
 @rule("AbsBackward0")
 def _abs(op: _Op, i: int, j: tuple) -> Term:
-    return _pointwise(op, i, j, [("sign({a0})", np.sign(op.val(0)))])
+    return _pointwise(op, i, j, [("sign({a0})", np.sign(op.val(0)))],
+                      _at_zero(op, i, j, "abs_zero"))
 
 
 @rule("SinBackward0")

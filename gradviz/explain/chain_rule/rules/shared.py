@@ -20,9 +20,12 @@ from gradviz.opnames import op_word
 _LETTERS = "jkmnp"
 
 
-def _pointwise(op: _Op, i: int, j: tuple, factors: list[tuple[str, Any]],
+def _pointwise(op: _Op, i: int, j: tuple, factors: list[tuple[Any, Any]],
                notes: list | None = None) -> Term:
-    """An elementwise rule: ∂R/∂x[j] = Σ over the output places x[j] reached of ∂R/∂y · factors."""
+    """An elementwise rule: ∂R/∂x[j] = Σ over the output places x[j] reached of ∂R/∂y · factors.
+
+    A factor is (symbol, values): the symbol a template ("1/{a1}") or a function of the
+    output place's index text; the values broadcast to the output."""
     out_shape = op.out_shape
     in_shape = op.in_shape(i)
     nd = len(out_shape)
@@ -51,7 +54,7 @@ def _pointwise(op: _Op, i: int, j: tuple, factors: list[tuple[str, Any]],
     if op.symbolic:  # the rule text only: one place is enough
         ranges = [r[:1] for r in ranges]
     rows = [(o, [float(a[o]) for a in arrays]) for o in itertools.product(*ranges)]
-    symbols = [op.fill(t, out_expr) for t, _ in factors]
+    symbols = [t(out_expr) if callable(t) else op.fill(t, out_expr) for t, _ in factors]
     notes = list(notes or [])
     if bdims:
         notes.append(("broadcast", {"name": op.ix.label(op.target(i)), "src": fmt_shape(in_shape),

@@ -1,6 +1,7 @@
 """Rules for ops that move elements without arithmetic: the gradient moves back.
 
-view/reshape/squeeze, t, transpose, permute, select, slice, cat, stack, index.
+view/reshape/squeeze, t, transpose, permute, select, slice, cat, stack, index, and the ops
+with several outputs that cut a tensor: split, chunk, unbind.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from gradviz.explain.chain_rule.indices import _norm_dim
+from gradviz.explain.chain_rule.indices import _idx, _norm_dim
 from gradviz.explain.chain_rule.op_context import _Op
 from gradviz.explain.chain_rule.rules import rule
 from gradviz.explain.chain_rule.rules.shared import _moved
@@ -120,3 +121,37 @@ def _index(op: _Op, i: int, j: tuple) -> Term:
     if len(rows) == 1:
         return _moved(op, i, j, rows[0][0])
     return op.chain(i, j, [], [], [], rows, [("moved", {"op": word})])
+
+
+def _split_sizes(op: _Op, size: int) -> list[int]:
+    if "split_sizes" in op.attrs:
+        return [int(v) for v in op.attrs["split_sizes"]]
+    s = int(op.attrs.get("split_size", size)) or size
+    return [min(s, size - k) for k in range(0, size, s)] or [0]
+
+
+@rule("SplitBackward0", "SplitWithSizesBackward0", "UnsafeSplitBackward0",
+      "UnsafeSplitWithSizesBackward0", "UnbindBackward0", many=True)
+def _split(op: _Op, i: int, j: tuple) -> Term:
+    """split/chunk/unbind: x[j] is element o of output q; its gradient is what reached there."""
+    shape = op.in_shape(i)
+    d = _norm_dim(int(op.attrs.get("dim", 0)), len(shape))
+    if op.cls == "UnbindBackward0":
+        q = j[d]
+        o = tuple(v for n, v in enumerate(j) if n != d)
+        out_shape = [s for n, s in enumerate(shape) if n != d]
+    else:
+        sizes = _split_sizes(op, shape[d])
+        q, start = 0, 0
+        while q < len(sizes) - 1 and j[d] >= start + sizes[q]:
+            start += sizes[q]
+            q += 1
+        o = tuple(v - start if n == d else v for n, v in enumerate(j))
+        out_shape = [sizes[q] if n == d else s for n, s in enumerate(shape)]
+    if q >= len(op.step.grad_outputs):
+        raise _Unsupported("more outputs than gradients")
+    if op.Uq(q, out_shape) is None:
+        return op.chain(i, j, [], [], [], [], [("unused_output", {
+            "name": op.ix.label(op.target(i)), "idx": _idx(j), "out": op.qlabel(q)})])
+    return op.chain(i, j, [str(v) for v in o], [], [], [(o, [])],
+                    [("moved", {"op": op_word(op.node)})], q=q)
