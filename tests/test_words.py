@@ -161,6 +161,8 @@ def test_the_cli_offers_the_catalogs_languages():
     ("`MulBackward0`은(는)", "`MulBackward0`은"), ("`w`은(는)", "`w`는"), ("**18**이(가)", "**18**이"),
     ("x(모양 [2, 3])이(가)", "x(모양 [2, 3])가"), ("mean()을(를)", "mean()을"), ("x.add_(1)이(가)", "x.add_(1)가"),
     ("h(3번째 줄)이(가)", "h(3번째 줄)가"), ('"loss"은(는)', '"loss"는'),
+    # subscripts read as digits, powers as 제곱 (ㅂ)
+    ("GRU.bias₂은(는)", "GRU.bias₂는"), ("w₁₀을(를)", "w₁₀을"), ("x²이(가)", "x²이"), ("a³(으)로", "a³으로"),
     # several in one text, and the pair in either order
     ("w은(는) x와(과) y을(를)", "w는 x와 y를"), ("텐서는(은)", "텐서는"), ("값를(을)", "값을"), ("x가(이)", "x가"),
     # unknown readings keep the pair as written

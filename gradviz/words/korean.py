@@ -85,6 +85,10 @@ def final_sound(before: str) -> str | None:
     if i == 0:
         return None
     c = before[i - 1]
+    if c in _POWERS:  # x² is read "x 제곱", x³ "x 세제곱": both end in ㅂ
+        return "ㅂ"
+    if c in _SMALL:  # GRU.bias₂: a subscript is read as the digit (이)
+        return _number(before[:i].translate(_SMALL_DIGITS))
     if "가" <= c <= "힣":
         return _JONG[(ord(c) - 0xAC00) % 28]
     if c.isascii() and c.isdigit():
@@ -92,6 +96,11 @@ def final_sound(before: str) -> str | None:
     if c.isascii() and c.isalpha():
         return _latin(before[:i])
     return None
+
+
+_POWERS = "⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ"
+_SMALL = "₀₁₂₃₄₅₆₇₈₉"
+_SMALL_DIGITS = str.maketrans(_SMALL, "0123456789")
 
 
 def _opening(text: str, close: int) -> int | None:
