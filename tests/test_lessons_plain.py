@@ -78,6 +78,9 @@ RUNS = {
     "test_07_linear_regression": [("07_linear_regression.py",)],
     "test_11_char_rnn": [("11_char_rnn.py",)],
     "test_08_two_layer_net": [("08_two_layer_net.py",)],
+    "test_12_classification_quick": [_quick("classification")],
+    "test_12_classification_full_reaches_accuracy_1": [("12_classification.py",)],
+    "test_13_rnn_padding_and_packing": [("13_rnn_padding_packing.py",)],
     **{f"test_{name[:-3]}": [("basics",)] for name in BASICS},
 }
 
@@ -129,7 +132,7 @@ def test_catalogue_matches_examples_folder():
         assert "gradviz" not in source
         assert "cuda" not in source and "device=" not in source
     assert {g: [l.number for l in lessons.by_group(g)] for g in lessons.GROUP_TITLES} == {
-        "basics": [1, 2, 3, 4, 5], "descent": [6, 7], "models": [8, 9, 11], "restoration": [10]}
+        "basics": [1, 2, 3, 4, 5], "descent": [6, 7], "models": [8, 9, 11, 12, 13], "restoration": [10]}
     with pytest.raises(KeyError):
         lessons.get("no_such_lesson")
 
@@ -333,3 +336,32 @@ def test_safe_pickle_refuses_object_arrays_and_non_arrays():
     with pytest.raises(UnsafePickleError):
         load_array(b"not a pickle at all")
     assert issubclass(UnsafePickleError, ValueError)
+
+
+# ---------------------------------------------------------------- classification and RNN inputs
+
+
+def test_12_classification_quick():
+    lesson = lessons.get("classification")
+    out = run(lesson.script, *lesson.quick_args)
+    assert number(r"logistic epoch +0 +cost (\S+)", out) == lesson.expect["logistic_cost_start"]
+    assert number(r"softmax epoch +0 +cost (\S+)", out) == lesson.expect["softmax_cost_start"]
+
+
+@pytest.mark.slow
+def test_12_classification_full_reaches_accuracy_1():
+    out = run("12_classification.py")
+    for model in ("logistic", "softmax"):
+        assert number(rf"{model} epoch 199 .* accuracy (\S+)", out) == 1.0
+
+
+def test_13_rnn_padding_and_packing():
+    expect = lessons.get("rnn_padding_packing").expect
+    out = run("13_rnn_padding_packing.py")
+    assert "input (3, 5, 4) outputs (3, 5, 2) final state (1, 3, 2)" in out
+    assert "last output equals the final state: True" in out
+    assert f"lengths {expect['lengths']}" in out
+    assert out.count(f"batch sizes per time step {expect['batch_sizes']}") == 1
+    assert f"packed batch sizes {expect['batch_sizes']}" in out
+    assert number(r"padded run: gradient on padding (\S+)", out) > 0
+    assert number(r"packed run: gradient on padding (\S+)", out) == expect["packed_padding_grad"]

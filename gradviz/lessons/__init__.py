@@ -223,6 +223,48 @@ LESSONS: list[Lesson] = [
                 "around 0.8 because `nn.RNN` outputs pass through tanh and cannot exceed 1."),
         expect={"prediction": "if you want you"},
     ),
+    Lesson(
+        id="classification",
+        number=12,
+        group="models",
+        script="12_classification.py",
+        title=N_("Classification: sigmoid and softmax"),
+        text=N_("A classifier turns scores into probabilities. With two classes, "
+                "`p = torch.sigmoid(x_train @ W + b)` is the probability of class 1 and "
+                "`F.binary_cross_entropy(p, y_train)` the loss; with three classes, "
+                "`F.cross_entropy(z, y_train)` applies the softmax itself to the scores `z`. "
+                "In both cases the gradient that reaches the scores is the same simple rule: "
+                "**(probability − target) / N**. At the start W = 0, so every p is 0.5, the "
+                "cost is ln 2 = **0.6931**, and each of the 6 samples sends ±0.5/6 = "
+                "**±0.08333** back to `z` (step through the first graph). The three-class cost "
+                "starts at ln 3 = **1.0986**. After 200 epochs both models classify every "
+                "training point correctly (accuracy **1.00**)."),
+        expect={"logistic_cost_start": 0.6931, "softmax_cost_start": 1.0986,
+                "final_accuracy": 1.0, "dcost_dz_start": 0.08333},
+        quick_args=["--epochs", "20"],
+    ),
+    Lesson(
+        id="rnn_padding_packing",
+        number=13,
+        group="models",
+        script="13_rnn_padding_packing.py",
+        title=N_("RNN inputs: padding and packing"),
+        text=N_("With `batch_first=True`, `nn.RNN` reads a batch as (batch, time, features): "
+                "here three one-hot words, (3, 5, 4). It returns `outputs`, the hidden state at "
+                "every step, (3, 5, 2), and the final state, (1, 3, 2), one per layer; the last "
+                "output equals the final state. Without `batch_first` the same tensor would be "
+                "read as 3 time steps of 5 sequences. Words differ in length, so a batch is "
+                "made even by **padding** (`pad_sequence`: zeros after the short words, (5, 13)) "
+                "or by **packing** (`pack_sequence`, `pack_padded_sequence`): at each time step "
+                "only the words still running are computed, **5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, "
+                "1, 1** of them. The padded run reads the padding too: the final state of "
+                "\"path\" has passed 9 padding steps, and the padded positions get a gradient. "
+                "In the packed run they get exactly **0**, because nothing read them. "
+                "`pad_packed_sequence` turns the packed outputs back into a padded (5, 13, 3) "
+                "tensor."),
+        expect={"batch_sizes": [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 1, 1], "padded_shape": [5, 13],
+                "lengths": [11, 8, 11, 4, 13], "packed_padding_grad": 0.0},
+    ),
 ]
 
 _BY_ID = {lesson.id: lesson for lesson in LESSONS}
