@@ -523,6 +523,28 @@ class _Pitfalls(_Later):
 
 
 @dataclass
+class TangentStep:
+    """One op of a forward-mode (dual number) pass: the value it made and the tangent it
+    carried forward, from the tangents its inputs carried (None: a constant, no tangent)."""
+
+    index: int
+    op: str  # the forward function: make_dual, sin, mul
+    output: str  # the label of the tensor it made
+    inputs: list[str] = field(default_factory=list)  # labels of its tensor inputs, in order
+    input_values: list[Any] = field(default_factory=list)  # (None past 64 elements)
+    input_tangents: list[Any] = field(default_factory=list)
+    value: Any = None
+    summary: dict | None = None
+    tangent: Any = None
+    tangent_summary: dict | None = None
+    shape: list[int] = field(default_factory=list)
+    line: int | None = None
+    source: str | None = None
+    explanation: str = ""
+    explanation_ko: str = ""
+
+
+@dataclass
 class TimelineFacts:
     """What capture saw along the timeline that the words about it are made from.
 
@@ -548,6 +570,7 @@ class Recording(_Settled):
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
     stdout: str = ""
+    tangents: list[TangentStep] = field(default_factory=list)  # forward-mode ops, in order
     version: int = JSON_VERSION
 
     def settle(self) -> "Recording":
@@ -593,6 +616,7 @@ class Recording(_Settled):
         its = d["iterations"]
         d["iterations"] = _without_gc(lambda: [it.to_dict() for it in its])
         d["pitfalls"] = [p.to_dict() for p in d["pitfalls"]]
+        d["tangents"] = [asdict(t) for t in self.tangents]
         d["error"] = asdict(self.error) if self.error is not None else None
         return d
 
@@ -613,6 +637,7 @@ class Recording(_Settled):
         its = d.get("iterations") or []
         d["iterations"] = _without_gc(lambda: [Iteration.from_dict(it) for it in its])
         d["pitfalls"] = [Pitfall.from_dict(p) for p in d.get("pitfalls") or []]
+        d["tangents"] = [TangentStep(**_known(TangentStep, t)) for t in d.get("tangents") or []]
         if d.get("error"):
             d["error"] = ErrorInfo(**_known(ErrorInfo, d["error"]))
         return cls(**_known(cls, d))

@@ -132,7 +132,7 @@ def test_catalogue_matches_examples_folder():
         assert "gradviz" not in source
         assert "cuda" not in source and "device=" not in source
     assert {g: [l.number for l in lessons.by_group(g)] for g in lessons.GROUP_TITLES} == {
-        "basics": [1, 2, 3, 4, 5], "descent": [6, 7], "models": [8, 9, 11, 12, 13], "restoration": [10]}
+        "basics": [1, 2, 3, 4, 5, 14], "descent": [6, 7], "models": [8, 9, 11, 12, 13], "restoration": [10]}
     with pytest.raises(KeyError):
         lessons.get("no_such_lesson")
 
@@ -365,3 +365,15 @@ def test_13_rnn_padding_and_packing():
     assert f"packed batch sizes {expect['batch_sizes']}" in out
     assert number(r"padded run: gradient on padding (\S+)", out) > 0
     assert number(r"packed run: gradient on padding (\S+)", out) == expect["packed_padding_grad"]
+
+
+def test_14_forward_and_reverse_mode_give_the_same_jacobian():
+    expect = lessons.get("forward_reverse_mode").expect
+    out = run("14_forward_reverse_mode.py")
+    jacobians = [json.loads(j) for j in re.findall(r"^J = (.*)$", out, re.M)]
+    assert len(jacobians) == 2
+    for J in jacobians:
+        assert np.allclose(J, expect["J"], rtol=1e-6)
+    assert f"forward mode: {expect['forward_passes']} passes" in out
+    assert f"reverse mode: {expect['reverse_passes']} passes" in out
+    assert "same Jacobian: True" in out and "w.grad equals 2w: True" in out

@@ -35,6 +35,7 @@ from gradviz.capture.backward_trap import BackwardTrap
 from gradviz.capture.forward import ForwardLog, source_line
 from gradviz.capture.graph import LiveGraph, build, no_torch_function, paused_gc, trace
 from gradviz.capture.optimizers import OptimizerWatch
+from gradviz.capture.tangents import TangentWatch
 from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
 from gradviz.names import Names
 from gradviz.user_code import user_frame, user_frames
@@ -103,6 +104,7 @@ class Recorder:
         self.meter = ProgressMeter(progress, total)
         self._trap = BackwardTrap(self._on_backward)
         self._optim = OptimizerWatch(self.timeline)
+        self._tangents = TangentWatch()
         self._sites: dict[tuple, str] = {}  # backward() line -> "full" | "light"
         self._locate: dict | None = None  # a NaN event waiting for a logged iteration
         self._last_loss: float | None = None
@@ -114,6 +116,7 @@ class Recorder:
     def __enter__(self) -> Recording:
         self._trap.__enter__()
         self._optim.__enter__()
+        self._tangents.__enter__()
         self.log.start()
         self._entered = True
         return self.recording
@@ -123,6 +126,7 @@ class Recorder:
             self.log.remove()
         finally:
             self.log.forget()
+            self._tangents.__exit__()
             self._optim.__exit__()
             self._trap.__exit__()
             self._entered = False
@@ -151,6 +155,13 @@ class Recorder:
             except Exception:
                 pass
         rec._pending = _Timeline(rec, tl, lines)  # iterations and pitfalls: when first read
+        try:
+            rec.tangents, dropped = self._tangents.finish()
+            if dropped:
+                rec.notes.append(f"forward mode: the first {len(rec.tangents)} ops with a tangent "
+                                 f"were kept, {dropped} more were not")
+        except Exception as e:  # forward-mode steps must never cost the user their graphs
+            rec.notes.append(f"forward-mode steps unavailable: {type(e).__name__}: {e}")
         self.meter.finish(self._last_loss)
         if self.on_finish is not None:
             self.on_finish(rec)

@@ -265,6 +265,25 @@ LESSONS: list[Lesson] = [
         expect={"batch_sizes": [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 1, 1], "padded_shape": [5, 13],
                 "lengths": [11, 8, 11, 4, 13], "packed_padding_grad": 0.0},
     ),
+    Lesson(
+        id="forward_reverse_mode",
+        number=14,
+        group="basics",
+        script="14_forward_reverse_mode.py",
+        title=N_("Forward mode and reverse mode"),
+        text=N_("`f` takes 3 numbers and returns 2, so its Jacobian J holds 2 × 3 partial "
+                "derivatives. **Forward mode** (`torch.autograd.forward_ad`) sends a direction "
+                "`v` through `f` together with the values: every op computes its value and its "
+                "tangent t(·) side by side, and the output's tangent is J·v, one **column** of "
+                "J per pass, so 3 passes. **Reverse mode** (`backward()`) sends a gradient back "
+                "from one output and gets one **row** of J per pass, so 2 passes. Both give the "
+                "same J. A loss has many inputs and one output: reverse mode gets all 1000 "
+                "partial derivatives of `(w ** 2).sum()` in one pass, where forward mode would "
+                "need 1000. That is why training uses `backward()`; forward mode wins when a "
+                "function has few inputs and many outputs."),
+        expect={"J": [[2.0, 1.0, 0.8775825], [0.9588511, 0.4794255, 1.7551651]],
+                "forward_passes": 3, "reverse_passes": 2},
+    ),
 ]
 
 _BY_ID = {lesson.id: lesson for lesson in LESSONS}

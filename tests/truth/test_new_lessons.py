@@ -1,4 +1,4 @@
-"""Lessons 12 and 13 under gradviz against the same lessons run plainly.
+"""Lessons 12 to 14 under gradviz against the same lessons run plainly, and PyTorch itself.
 
 The truth is what PyTorch left in the plain run's variables (the leaves' .grad, the
 scores and targets), not gradviz's bookkeeping: the classifier's gradient at the
@@ -8,6 +8,7 @@ padding while a padded one does.
 from __future__ import annotations
 
 import contextlib
+import re
 import io
 import runpy
 import sys
@@ -100,3 +101,57 @@ def test_lesson13_parameter_grads_match(lesson13):
     for name, p in [*plain["rnn"].named_parameters(prefix="rnn"), *plain["head"].named_parameters(prefix="head")]:
         node = _leaf(packed_run, name)
         assert np.allclose(np.array(node.grad, dtype=np.float32), p.grad.numpy(), rtol=1e-6, atol=0), name
+
+
+# 14: forward mode -------------------------------------------------------------------------
+def _tail_number(text: str) -> list[float]:
+    """The numbers after the last '=' of an explanation (one, or a [list])."""
+    tail = text.rsplit("=", 1)[1].split(":")[0]
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", tail)]
+
+
+def test_lesson14_every_tangent_is_torch_funcs_jvp():
+    rec = gradviz.run_script(get("forward_reverse_mode").path)
+    x = torch.tensor([1.0, 2.0, 0.5])
+    parts = {  # every value the lesson's f makes, as a function of x
+        "x_dual": lambda x: x, "a": lambda x: x[0] * x[1], "b": lambda x: torch.sin(x[2]),
+        "y": lambda x: torch.stack([x[0] * x[1] + torch.sin(x[2]), x[0] * x[1] * torch.sin(x[2])]),
+    }
+    passes = [rec.tangents[i:i + 9] for i in range(0, len(rec.tangents), 9)]
+    assert len(passes) == 3 and all(p[0].op == "_make_dual" for p in passes), [t.op for t in rec.tangents]
+    for i, steps in enumerate(passes):
+        direction = torch.zeros(3)
+        direction[i] = 1.0
+        named = {s.output: s for s in steps}
+        assert set(parts) <= set(named), sorted(named)
+        for name, fn in parts.items():
+            value, tangent = torch.func.jvp(fn, (x,), (direction,))
+            step = named[name]
+            assert np.allclose(step.value, value.tolist(), rtol=1e-6), (i, name)
+            assert np.allclose(step.tangent, tangent.tolist(), rtol=1e-6), (i, name)
+        for step in steps:  # the number each explanation ends on is the recorded tangent
+            for text in (step.explanation, step.explanation_ko):
+                if step.op != "_make_dual":
+                    assert np.allclose(_tail_number(text), np.ravel(step.tangent), atol=5e-4), text
+
+
+def test_forward_mode_outside_record_costs_nothing_and_json_round_trips():
+    import torch.autograd.forward_ad as fwAD
+
+    from gradviz.recording import Recording
+
+    enter = fwAD.dual_level.__enter__
+    with gradviz.record() as rec:
+        with fwAD.dual_level():
+            x = fwAD.make_dual(torch.tensor([0.5, 1.0]), torch.tensor([1.0, 1.0]))
+            y = torch.exp(x) * x
+        z = y * 2  # after the level: no tangent, no step
+    assert fwAD.dual_level.__enter__ is enter  # nothing left patched
+    expected = torch.func.jvp(lambda v: torch.exp(v) * v, (torch.tensor([0.5, 1.0]),),
+                              (torch.tensor([1.0, 1.0]),))[1]
+    assert [s.op for s in rec.tangents] == ["_make_dual", "exp", "mul"]
+    assert np.allclose(rec.tangents[-1].tangent, expected.tolist(), rtol=1e-6)
+    assert rec.tangents[-1].output == "y"
+    back = Recording.from_json(rec.to_json())
+    assert [s.tangent for s in back.tangents] == [s.tangent for s in rec.tangents]
+    assert back.tangents[-1].explanation == rec.tangents[-1].explanation
