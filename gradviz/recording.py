@@ -571,6 +571,7 @@ class Recording(_Settled):
     error: ErrorInfo | None = None
     stdout: str = ""
     tangents: list[TangentStep] = field(default_factory=list)  # forward-mode ops, in order
+    metrics: list[dict] = field(default_factory=list)  # add_scalar calls: tag, step, value
     version: int = JSON_VERSION
 
     def settle(self) -> "Recording":

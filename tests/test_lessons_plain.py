@@ -81,6 +81,8 @@ RUNS = {
     "test_12_classification_quick": [_quick("classification")],
     "test_12_classification_full_reaches_accuracy_1": [("12_classification.py",)],
     "test_13_rnn_padding_and_packing": [("13_rnn_padding_packing.py",)],
+    "test_14_forward_and_reverse_mode_give_the_same_jacobian": [("14_forward_reverse_mode.py",)],
+    "test_15_lightning_digits_quick": [_quick("lightning_digits")],
     **{f"test_{name[:-3]}": [("basics",)] for name in BASICS},
 }
 
@@ -377,3 +379,13 @@ def test_14_forward_and_reverse_mode_give_the_same_jacobian():
     assert f"forward mode: {expect['forward_passes']} passes" in out
     assert f"reverse mode: {expect['reverse_passes']} passes" in out
     assert "same Jacobian: True" in out and "w.grad equals 2w: True" in out
+
+
+def test_15_lightning_digits_quick():
+    pytest.importorskip("pytorch_lightning")
+    pytest.importorskip("sklearn")
+    lesson = lessons.get("lightning_digits")
+    out = run(lesson.script, *lesson.quick_args)
+    rows = re.findall(r"epoch (\d+)  train loss (\S+) acc (\S+)  val loss (\S+) acc (\S+)", out)
+    assert [int(r[0]) for r in rows] == [1, 2]
+    assert float(rows[-1][2]) > float(rows[0][2]) and float(rows[-1][4]) > 0.85

@@ -33,6 +33,7 @@ import torch
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.backward_trap import BackwardTrap
 from gradviz.capture.forward import ForwardLog, source_line
+from gradviz.capture.metrics import MetricWatch
 from gradviz.capture.graph import LiveGraph, build, no_torch_function, paused_gc, trace
 from gradviz.capture.optimizers import OptimizerWatch
 from gradviz.capture.tangents import TangentWatch
@@ -105,6 +106,7 @@ class Recorder:
         self._trap = BackwardTrap(self._on_backward)
         self._optim = OptimizerWatch(self.timeline)
         self._tangents = TangentWatch()
+        self._metrics = MetricWatch()
         self._sites: dict[tuple, str] = {}  # backward() line -> "full" | "light"
         self._locate: dict | None = None  # a NaN event waiting for a logged iteration
         self._last_loss: float | None = None
@@ -117,6 +119,7 @@ class Recorder:
         self._trap.__enter__()
         self._optim.__enter__()
         self._tangents.__enter__()
+        self._metrics.__enter__()
         self.log.start()
         self._entered = True
         return self.recording
@@ -127,6 +130,7 @@ class Recorder:
         finally:
             self.log.forget()
             self._tangents.__exit__()
+            self._metrics.__exit__()
             self._optim.__exit__()
             self._trap.__exit__()
             self._entered = False
@@ -162,6 +166,10 @@ class Recorder:
                                  f"were kept, {dropped} more were not")
         except Exception as e:  # forward-mode steps must never cost the user their graphs
             rec.notes.append(f"forward-mode steps unavailable: {type(e).__name__}: {e}")
+        rec.metrics = self._metrics.points
+        if self._metrics.dropped:
+            rec.notes.append(f"logged numbers: the first {len(rec.metrics)} were kept, "
+                             f"{self._metrics.dropped} more were not")
         self.meter.finish(self._last_loss)
         if self.on_finish is not None:
             self.on_finish(rec)

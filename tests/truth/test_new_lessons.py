@@ -155,3 +155,69 @@ def test_forward_mode_outside_record_costs_nothing_and_json_round_trips():
     back = Recording.from_json(rec.to_json())
     assert [s.tangent for s in back.tangents] == [s.tangent for s in rec.tangents]
     assert back.tangents[-1].explanation == rec.tangents[-1].explanation
+
+
+# 15: Lightning -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lesson15(tmp_path_factory):
+    pytest.importorskip("pytorch_lightning")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("tensorboard")
+    logs = tmp_path_factory.mktemp("lightning")
+    args = ["--epochs", "2", "--logdir", str(logs / "gradviz")]
+    rec = gradviz.run_script(get("lightning_digits").path, args)
+
+    first: dict[int, torch.Tensor] = {}  # id(parameter) -> its grad after the first backward()
+    original = torch.Tensor.backward
+
+    def spy(self, *a, **k):
+        out = original(self, *a, **k)
+        if not first:
+            stack, seen = [self.grad_fn], set()
+            while stack:
+                fn = stack.pop()
+                if fn is None or id(fn) in seen:
+                    continue
+                seen.add(id(fn))
+                if hasattr(fn, "variable"):
+                    first[id(fn.variable)] = fn.variable.grad.clone()
+                stack.extend(f for f, _ in fn.next_functions)
+        return out
+
+    torch.Tensor.backward = spy
+    try:
+        plain = _plain("lightning_digits", "--epochs", "2", "--logdir", str(logs / "plain"))
+    finally:
+        torch.Tensor.backward = original
+    return rec, plain, first, logs
+
+
+def test_lesson15_first_step_grads_equal_a_plain_run(lesson15):
+    rec, plain, first, _ = lesson15
+    assert rec.error is None, rec.error
+    params = dict(plain["model"].named_parameters())  # model.0.weight, ...
+    assert len(first) == len(params) == 4
+    graph = rec.graphs[0]
+    for name, p in params.items():  # named through `self` or the global `model`: the part is the same
+        node = next(n for n in graph.nodes if n.is_leaf and (n.name or "").endswith("." + name))
+        assert np.array_equal(np.array(node.grad if node.grad is not None else node.grad_summary["first"],
+                                       dtype=np.float32).ravel(),
+                              first[id(p)].numpy().ravel()[: np.size(node.grad or node.grad_summary["first"])]), name
+    assert len(rec.iterations) == 2 * 22  # 1400 samples in batches of 64, two epochs
+
+
+def test_lesson15_logged_numbers_are_tensorboards(lesson15):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    rec, _, _, logs = lesson15
+    event_dirs = [p.parent for p in (logs / "gradviz").rglob("events.out.tfevents.*")]
+    assert len(event_dirs) == 1
+    events = EventAccumulator(str(event_dirs[0]))
+    events.Reload()
+    for tag in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        logged = [(p["step"], p["value"]) for p in rec.metrics if p["tag"] == tag]
+        written = [(e.step, e.value) for e in events.Scalars(tag)]
+        assert len(logged) == 2 and [s for s, _ in logged] == [s for s, _ in written], tag
+        assert [v for _, v in logged] == pytest.approx([v for _, v in written], rel=1e-6), tag
+    val_acc = [p["value"] for p in rec.metrics if p["tag"] == "val_acc"]
+    assert val_acc[-1] > 0.85
