@@ -59,7 +59,7 @@ def _start(script: str, *args: str):
         else:
             cmd = [PY, str(LESSONS_DIR / script), *args]
         _runs[key] = _pool.submit(
-            subprocess.run, cmd, capture_output=True, text=True, timeout=180, env=ENV
+            subprocess.run, cmd, capture_output=True, text=True, timeout=600, env=ENV
         )
     return _runs[key]
 
