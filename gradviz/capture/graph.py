@@ -116,6 +116,8 @@ class LiveGraph:
     grad_copies: dict[int, Any] | None = None  # id(tensor) -> its .grad after the backward
     sparse_grads: dict[int, tuple] = field(default_factory=dict)  # id(tensor) -> sparse_counts
     retained_now: list = field(default_factory=list)  # retain_grad tensors seen by trace()
+    inputs: list = field(default_factory=list)  # a grad call's inputs
+    results: list | None = None  # ... and copies of what it returned, one per input
     watcher: Any = None  # the StepWatcher whose hooks saw the backward
     finished: bool = False  # no more data to come (the backward is over, or there is none)
     built: bool = False
@@ -125,6 +127,7 @@ class LiveGraph:
     retained: dict[str, torch.Tensor] = field(default_factory=dict)
     key_of: dict[int, str] = field(default_factory=dict)  # id(fn) -> node id
     by_id: dict[str, Node] = field(default_factory=dict)  # node id -> node (Graph.node scans)
+    tensor_ids: dict[Any, str] = field(default_factory=dict)  # (id(fn), nr) | ("leaf", id) -> id
     deferred: Deferred = field(default_factory=Deferred)  # big tensors, summarised when read
 
     def node(self, nid: str) -> Node:
@@ -173,6 +176,9 @@ class LiveGraph:
                                 node.note = (f"its .grad is a sparse tensor ({layout}): {stored} of "
                                              f"{total} elements stored, shown here as the dense tensor "
                                              f"it stands for")
+            if self.results is not None and self.finished:
+                results, self.results = self.results, None
+                g.returned = [self._returned(t, r) for t, r in zip(self.inputs, results)]
             w = self.watcher
             if w is not None and w.done:
                 self.watcher = None
@@ -187,6 +193,14 @@ class LiveGraph:
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
             self.versions = {}
             self.feeds, self.acc_users = {}, {}
+            self.inputs, self.tensor_ids = [], {}
+
+    def _returned(self, t: torch.Tensor, r: Any) -> dict:
+        """What a grad call returned for its input t: the gradient and the node it is for."""
+        key = ("leaf", id(t)) if t.grad_fn is None else (id(t.grad_fn), t.output_nr)
+        value, summary = r if type(r) is tuple else plain(r)
+        return {"node": self.tensor_ids.get(key), "value": value, "summary": summary,
+                "shape": None if r is None else list(t.shape)}
 
     def _put(self, c: Any, node: Node, key: str) -> Any:
         """The value of a copy (see _copy); its summary goes to node.key, now or when first read."""
@@ -358,7 +372,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
     roots, names, calls, copies = live.roots, live.names, live.calls, live.copies
     named = names.by_grad_fn()
     g = live.graph
-    tensor_ids: dict[Any, str] = {}
+    tensor_ids = live.tensor_ids
     pending: dict[int, list[str]] = {}  # id(fn) -> tensors it made, drawn before it
     counter = {"t": 0, "op": 0, "c": 0}
     deferred = live.deferred
@@ -381,7 +395,8 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         if t is not None:
             name = names.name(t)
             requires_grad, is_leaf = t.requires_grad, t.is_leaf
-            node = Node(id=nid, kind="tensor", name=name, shape=list(t.shape),
+            node = Node(id=nid, kind="tensor", name=name,
+                        shape=list((t if value is None else value).shape),
                         dtype=dtype_name(t.dtype), device=device_name(t.device),
                         requires_grad=requires_grad, is_leaf=is_leaf, **kw)
             copy = copies.get(id(t)) if value is None else None

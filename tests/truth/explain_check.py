@@ -376,6 +376,26 @@ def _claim_output_uses(st, g, e):
     return None if int(g["n"]) == n else f"says used {g['n']} times; autograd has {n} uses"
 
 
+def _claim_returned(st, g, e):
+    """The note of a torch.autograd.grad step: what the call returned for an input it feeds."""
+    m = st.m
+    if m.call.kind != "grad":
+        return "names a torch.autograd.grad result in a backward() call"
+    fed = []
+    for t, r in zip(m.call.inputs, m.call.returned):
+        if t.grad_fn is None:
+            k = next((k for k, n in enumerate(m.call.nodes) if n.leaf is t), None)
+            key = (k, 0)
+        else:
+            key = (m.call.index(t.grad_fn), t.output_nr)
+        if key in st.node.nexts:
+            fed.append(r)
+    if not fed:
+        return "no input of the grad call is fed by this step"
+    problems = [value_problem(g["value"], r) for r in fed]
+    return None if not all(problems) else problems[0]
+
+
 def _claim_retain(st, g, e):
     m = st.m
     outs = [t for t in m.call.retained if t.grad_fn is st.node.fn]
@@ -546,6 +566,10 @@ def _claim_custom(st, g, e):
 _N = r"(?P<n>\d+)"
 # (English pattern, Korean pattern, check(step truth, match groups, element) -> problem or None)
 NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
+    (r"torch\.autograd\.grad returns the whole ∂.+/∂.+ = (?P<value>.+) as its result: it goes "
+     r"into no \.grad",
+     r"torch\.autograd\.grad는 ∂.+/∂.+ 전체 = (?P<value>.+)(?:을|를) 결과로 돌려줍니다: 어떤 "
+     r"\.grad에도 들어가지 않습니다", _claim_returned),
     (r"values not kept \(more than 64 elements\): the rule and the result only",
      r"값이 저장되지 않았습니다 \(원소 64개 초과\): 규칙과 결과만 보여 줍니다", _claim_big),
     (r".+ is a constant \(requires_grad=False\): it gets no gradient",

@@ -86,6 +86,7 @@ class Call:
     retained: list[torch.Tensor] = field(default_factory=list)  # retain_grad tensors in the graph
     retained_after: dict[int, torch.Tensor | None] = field(default_factory=dict)  # id -> .grad
     returned: tuple | None = None  # autograd.grad's result
+    inputs: list[torch.Tensor] = field(default_factory=list)  # autograd.grad's inputs
 
     def index(self, fn: Any) -> int | None:
         for k, n in enumerate(self.nodes):
@@ -208,12 +209,20 @@ class Reference(TorchFunctionMode):
             roots = args[0] if args else kwargs["tensors"]
         roots = [roots] if isinstance(roots, torch.Tensor) else list(roots)
         call = Call(kind="grad" if name == "grad" else "backward", roots=roots)
+        if name == "grad":
+            inputs = args[1] if len(args) > 1 else kwargs["inputs"]
+            inputs = inputs.values() if isinstance(inputs, dict) else inputs
+            call.inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
         self._internals.__exit__(None, None, None)  # the backward makes no forward values
         try:
             self._walk(call)
             handles = self._hook(call)
             try:
-                result = func(*args, **kwargs)
+                if _creates_graph(func, args, kwargs):  # ... unless it makes a graph of its own
+                    with self._internals:
+                        result = func(*args, **kwargs)
+                else:
+                    result = func(*args, **kwargs)
             finally:
                 for h in handles:
                     h.remove()
@@ -224,8 +233,9 @@ class Reference(TorchFunctionMode):
                 call.grad_after[k] = _clone(n.leaf.grad)
         call.retained_after = {id(t): _clone(t.grad) for t in call.retained}
         if name == "grad":
-            call.returned = tuple(_clone(r) for r in result)
-            for r in result:  # with create_graph=True they are op outputs of a later graph
+            result_list = result.values() if isinstance(result, dict) else result
+            call.returned = tuple(_clone(r) for r in result_list)
+            for r in result_list:  # with create_graph=True they are op outputs of a later graph
                 if isinstance(r, torch.Tensor) and r.grad_fn is not None:
                     self.values.setdefault((id(r.grad_fn), r.output_nr), r.detach().clone())
                     self.keep.append(r)
@@ -269,6 +279,16 @@ class Reference(TorchFunctionMode):
         for t in tracked:
             handles.append(t.register_hook(_total_hook(call, id(t))))
         return handles
+
+
+def _creates_graph(func, args: tuple, kwargs: dict) -> bool:
+    """create_graph=True: the backward's own ops make nodes of a new graph."""
+    import inspect
+
+    try:
+        return bool(inspect.signature(func).bind(*args, **kwargs).arguments.get("create_graph"))
+    except (TypeError, ValueError):
+        return False
 
 
 def _pre_hook(arrived: dict, k: int):

@@ -22,6 +22,7 @@ from gradviz.render.html import recording_html
 from .compare import (
     Match,
     check_grads,
+    check_returned,
     check_steps,
     check_values,
     picture_labels,
@@ -84,13 +85,12 @@ def test_item2_autograd_grad_leaves_results_alone():
     assert runs.plain["x"]["grad"] is None  # autograd.grad accumulates nothing
 
 
-@xfail("issue 14 item 2: torch.autograd.grad is not recorded: 0 graphs (backward() only)")
 def test_item2_autograd_grad_is_recorded_like_backward():
     runs = run_three(_grad_call)
     call = runs.ref.calls[0]
     assert call.kind == "grad" and len(runs.graphs) == 1, f"{len(runs.graphs)} graphs"
     m = Match(call, runs.graphs[0], runs.ref)
-    problems = m.problems + check_values(m) + check_steps(m)
+    problems = m.problems + check_values(m) + check_steps(m) + check_returned(m)
     assert not problems, report(problems)
     x = next(n for n in m.graph.nodes if n.name == "x")
     assert x.grad is None, "autograd.grad fills no .grad"
@@ -103,20 +103,38 @@ def _jacobian_hessian():
     return {"j": j, "h": h}
 
 
-@xfail("issue 14 item 2: jacobian/hessian make 5 autograd.grad calls; gradviz records 0 graphs")
 def test_item2_jacobian_and_hessian_are_recorded():
     runs = run_three(_jacobian_hessian)
     assert runs.rec_out == runs.plain
     assert len(runs.graphs) == len(runs.ref.calls), \
         f"{len(runs.graphs)} graphs for {len(runs.ref.calls)} autograd.grad calls"
+    problems = []
+    for call, graph in pairs(runs):
+        m = Match(call, graph, runs.ref)
+        problems += m.problems + check_values(m) + check_steps(m) + check_returned(m)
+    assert not problems, report(problems)
 
 
-@xfail("issue 14 item 2: with create_graph=True, the autograd.grad call is not recorded (1 graph "
-       "for 2 calls) and the backward's graph says 'value not kept: use gradviz.record()'")
 def test_item2_double_backward_records_both_calls():
     runs = runs_of("double_backward")
     assert len(runs.graphs) == len(runs.ref.calls), \
         f"{len(runs.graphs)} graphs for {len(runs.ref.calls)} calls (autograd.grad, backward)"
+    grad_graph = next(g for g in runs.graphs if g.call == "grad")
+    assert grad_graph.iteration is None and grad_graph.returned
+    # the first-order gradient is a tensor of the second graph, named and with its value
+    second = next(g for g in runs.graphs if g.call == "backward")
+    g = second.by_name("g")
+    assert g.value == grad_graph.returned[0]["value"] and not g.is_leaf
+
+
+def test_item2_grad_call_is_said_in_both_languages():
+    runs = run_three(_grad_call)
+    m = Match(runs.ref.calls[0], runs.graphs[0], runs.ref)
+    texts = [(s.explanation, s.explanation_ko) for s in m.graph.steps]
+    assert any("autograd.grad" in en and "no .grad" in en and "autograd.grad" in ko
+               for en, ko in texts), texts
+    problems = check_explanations(m)  # the note's number is checked against the result
+    assert not problems, report(problems)
 
 
 # 3 ------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import pytest
 
 from gradviz.recording import Recording
 
-from .compare import Match, check_grads, check_pictures, check_steps, check_values
+from .compare import (Match, check_grads, check_pictures, check_returned, check_steps,
+                      check_values)
 from .explain_check import check_explanations
 from .programs import PROGRAMS
 from .truth import matches, report, runs_of
@@ -29,11 +30,11 @@ KNOWN: dict[tuple[str, str], str] = {
         ("einsum", "permute, view, bmm, unsqueeze"), ("rnn", "tanh, add, addmm, unbind"),
         ("gru", "add, mul, tanh, sigmoid, sub"), ("attention", "addmm, bmm, softmax, view, t"),
         ("transformer", "addmm, view, t, permute, attention"),
-        ("double_backward", "mul, pow of the first grad's graph"))},
+        )},
 }
 
 CHECKS = ["results", "structure", "values", "grads", "steps", "pictures", "json", "explanations",
-          "notes"]
+          "notes", "returned"]
 
 
 def _cases():
@@ -65,7 +66,8 @@ def _json(name: str) -> list[str]:
     out = []
     for m in matches(name):
         m2 = Match(m.call, back.graphs[m.graph.index], m.ref)
-        out += m2.problems + check_values(m2) + check_grads(m2) + check_steps(m2)
+        out += (m2.problems + check_values(m2) + check_grads(m2) + check_steps(m2)
+                + check_returned(m2))
     return out
 
 
@@ -82,6 +84,7 @@ _CHECK = {
     "pictures": check_pictures,
     "explanations": check_explanations,
     "notes": _notes,
+    "returned": check_returned,
 }
 
 

@@ -201,9 +201,29 @@ def _render(ix: _Index, step: Step, terms: list[Term], lang: str) -> str:
                           name=n.name)
                 if text not in notes:
                     notes.append(text)
+    notes += _returned_notes(ix, step, lang)
     if not lines and not notes:
         return _generic(ix, step, lang)
     return "\n".join(lines + notes)
+
+
+def _returned_notes(ix: _Index, step: Step, lang: str) -> list[str]:
+    """A torch.autograd.grad call: the gradient it returns for an input this step sends to."""
+    if ix.graph.call != "grad":
+        return []
+    returned = {r.get("node"): r for r in ix.graph.returned if r.get("node")}
+    out = []
+    targets = [step.node] if step.op == "AccumulateGrad" else [gi.edge_to for gi in step.grad_inputs]
+    for nid in targets:
+        r = returned.get(nid)
+        if r is None:
+            continue
+        text = tr("torch.autograd.grad returns the whole ∂{root}/∂{name} = {value} as its result: "
+                  "it goes into no .grad", lang, root=ix.root_label, name=ix.label(ix.nodes.get(nid)),
+                  value=fmt_value(r.get("value"), r.get("summary")))
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def _explain(ix: _Index, step: Step, langs: tuple[str, ...], element: int) -> list[str]:
