@@ -270,7 +270,8 @@ class ForwardLog(TorchFunctionMode):
             elif key in own:  # the call's own output: its constants are what its op read
                 call.constants = [c for c in call.constants if not isinstance(c, torch.Tensor)]
                 call.constants += consts
-                if type(m.grad_fn).__name__ in RESHAPES:
+                cls = type(m.grad_fn).__name__
+                if cls in RESHAPES or (call.op in _NAMED_BY_PARTS and cls != "AddmmBackward0"):
                     call.op = m.op
         return True
 
@@ -305,6 +306,11 @@ class ForwardLog(TorchFunctionMode):
         """Drop the log after a backward: those graphs are spent (a graph may keep the old dict)."""
         if self.calls:
             self.calls = {}
+
+
+# Functions whose output node is one of several they make, named after its own op unless
+# it is the addmm that does all of x@Wᵀ+b (a bias-free linear's mm is no "x@Wᵀ+b").
+_NAMED_BY_PARTS = {"linear", "matmul"}
 
 
 def _needs_grad(args: tuple) -> bool:

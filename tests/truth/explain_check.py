@@ -450,7 +450,9 @@ def _claim_constant(st, g, e):
     """'x is a constant (requires_grad=False)': the op took an input that needs no grad."""
     took = st.m.ref.arg_grad.get(id(st.node.fn))
     no_grad_slot = any(nk is None for nk, _ in st.node.nexts)
-    return None if no_grad_slot or (took and not all(took)) else \
+    # an op made inside a C++ function: the aten op that made it read a tensor needing no grad
+    inside = any(not a.requires_grad for ins in st.m.ref.internal_args(st.node.fn) for a in ins)
+    return None if no_grad_slot or inside or (took and not all(took)) else \
         "says an input is a constant; every input of this op requires grad"
 
 

@@ -105,12 +105,13 @@ class _Internals(TorchDispatchMode):
 
     def __init__(self) -> None:
         super().__init__()
-        self.made: list[list] = []  # [tensor, value, tensor args, its grad_fn once read]
+        self.made: list[list] = []  # [tensor, value, tensor args, its grad_fn and output_nr once read]
         self._unread: list[list] = []
 
     def settle(self) -> None:
         for entry in self._unread:
             entry[3] = entry[0].grad_fn
+            entry[4] = entry[0].output_nr  # (a later in-place op gives it another node, output 0)
         self._unread = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -121,7 +122,7 @@ class _Internals(TorchDispatchMode):
                if isinstance(a, torch.Tensor)]
         for o in outs:
             if isinstance(o, torch.Tensor) and o.is_floating_point():
-                entry = [o, o.detach().clone(), ins, None]
+                entry = [o, o.detach().clone(), ins, None, 0]
                 self.made.append(entry)
                 self._unread.append(entry)
         return out
@@ -152,15 +153,15 @@ class Reference(TorchFunctionMode):
     def internal_value(self, fn: Any, nr: int) -> torch.Tensor | None:
         """The value of output nr of fn when it was made, from the dispatch-level log."""
         self._internals.settle()
-        for t, v, _, made_by in self._internals.made:
-            if made_by is fn and t.output_nr == nr:
+        for _, v, _, made_by, made_nr in self._internals.made:
+            if made_by is fn and made_nr == nr:
                 return v  # the first: a no_grad in-place op later keeps the grad_fn
         return None
 
     def internal_args(self, fn: Any) -> list[list[torch.Tensor]]:
         """The tensor arguments of each aten op that made an output of fn."""
         self._internals.settle()
-        return [ins for _, _, ins, made_by in self._internals.made if made_by is fn]
+        return [ins for _, _, ins, made_by, _ in self._internals.made if made_by is fn]
 
     def consumers(self, t: torch.Tensor) -> list:
         """The autograd nodes whose forward op read t, or a view of its memory (a constant
@@ -168,7 +169,7 @@ class Reference(TorchFunctionMode):
         key = t.untyped_storage().data_ptr()
         out = []
         self._internals.settle()
-        for _, _, ins, fn in self._internals.made:
+        for _, _, ins, fn, _ in self._internals.made:
             if fn is not None and fn not in out and any(
                     i.layout == torch.strided and i.untyped_storage().data_ptr() == key for i in ins):
                 out.append(fn)

@@ -311,16 +311,10 @@ def _transformer_input():
 
 
 @pytest.mark.parametrize("prog,names", [
-    pytest.param(_smoothing, ["target"], id="label_smoothing_target", marks=xfail(
-        "issue 14 item 8: the target is drawn into AddBackward0; torch read it in NllLossBackward0")),
-    pytest.param(_l1_target, ["target"], id="l1_target", marks=xfail(
-        "issue 14 item 8: l1_loss's target is drawn into MeanBackward0; torch read it in SubBackward0")),
-    pytest.param(_rnn_inputs, ["x", "h0"], id="rnn_input_h0", marks=xfail(
-        "issue 14 item 8: x and h0 are drawn into StackBackward0; torch read both in "
-        "AddmmBackward0")),
-    pytest.param(_transformer_input, ["src"], id="transformer_input", marks=xfail(
-        "issue 14 item 8: src is drawn into 3 ViewBackward0 nodes besides AddBackward0; torch read "
-        "it in AddBackward0 and AddmmBackward0")),
+    pytest.param(_smoothing, ["target"], id="label_smoothing_target"),
+    pytest.param(_l1_target, ["target"], id="l1_target"),
+    pytest.param(_rnn_inputs, ["x", "h0"], id="rnn_input_h0"),
+    pytest.param(_transformer_input, ["src"], id="transformer_input"),
 ])
 def test_item8_constants_wired_to_the_op_that_read_them(prog, names):
     problems = _wiring_problems(run_three(prog), names)
@@ -538,8 +532,6 @@ def _matmul_1d():
     return {"x": x, "w": w}
 
 
-@xfail("issue 14 item 16: torch.matmul(x, w) with 1-D x: x is drawn into SqueezeBackward4; "
-       "torch read it in MmBackward0")
 def test_item16_matmul_1d_input_wired_into_mm():
     problems = _wiring_problems(run_three(_matmul_1d), ["x"])
     assert not problems, report(problems)
@@ -551,7 +543,6 @@ def _linear_no_bias():
     return {"weight": lin.weight}
 
 
-@xfail("issue 14 item 16: a bias-free nn.Linear's MmBackward0 is drawn as 'x@Wᵀ+b'")
 def test_item16_bias_free_linear_has_no_plus_b():
     m = one_match(run_three(_linear_no_bias))
     assert "ᵀ+b" not in m.graph.dot() and "W+b" not in m.graph.dot()

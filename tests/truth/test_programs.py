@@ -17,20 +17,10 @@ from .truth import matches, report, runs_of
 
 SHOW_NOTE = "value not kept: use gradviz.record()"
 
-_RECORD_NOTE = "issue 14 item 7: nodes made inside torch's C++ functions say 'value not kept: use gradviz.record()' in a record() graph"
 # (program, check) -> why it fails today
 KNOWN: dict[tuple[str, str], str] = {
     ("two_backwards", "steps"): "issue 14 (not numbered): the second backward() adds into the .grad buffer the first graph's AccumulateGrad step holds: that step (index 3) shows [12, 24] arriving, autograd sent [6, 12]",
     ("two_backwards", "json"): "issue 14 (not numbered): as two_backwards-steps, read back from JSON ([12, 24] shown, [6, 12] sent)",
-    **{(name, "notes"): f"{_RECORD_NOTE} ({what})" for name, what in (
-        ("l1", "abs, sub of F.l1_loss"), ("cross_entropy", "its log_softmax"),
-        ("cross_entropy_ignore", "its log_softmax"),
-        ("cross_entropy_smoothing", "mul, nllloss, div, log_softmax, sum, masked_fill, neg"),
-        ("cross_entropy_probs", "neg, sum, mul, log_softmax"), ("matmuls", "mm, view of a @ b"),
-        ("einsum", "permute, view, bmm, unsqueeze"), ("rnn", "tanh, add, addmm, unbind"),
-        ("gru", "add, mul, tanh, sigmoid, sub"), ("attention", "addmm, bmm, softmax, view, t"),
-        ("transformer", "addmm, view, t, permute, attention"),
-        )},
 }
 
 CHECKS = ["results", "structure", "values", "grads", "steps", "pictures", "json", "explanations",
