@@ -121,6 +121,9 @@ class Node(_Settled):
     attrs: dict[str, Any] = field(default_factory=dict)  # saved non-tensor attributes
     module: str | None = None  # qualified nn.Module scope, "" for top level
     note: str | None = None  # a short remark, e.g. why .grad is None
+    # hooks on this tensor when backward() ran: "register_hook" (they may change the gradient
+    # arriving here), "post_accumulate_grad" (a leaf's: they may change .grad once it is stored)
+    hooks: list[str] = field(default_factory=list)
 
     @property
     def role(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import linecache
 import sys
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -89,6 +90,9 @@ class ForwardLog(TorchFunctionMode):
         # torch function -> does it make autograd nodes inside itself (learned on its first call
         # with a tensor that requires grad; see capture/internals.py)
         self._composite: dict[Any, bool] = {}
+        # id(tensor) -> (weakref to it, op, operands): how a no-grad tensor was computed (x ** 2),
+        # so a constant in a graph can say what it is
+        self.made: dict[int, tuple] = {}
 
     # module scopes -----------------------------------------------------------
     def __enter__(self):
@@ -207,6 +211,9 @@ class ForwardLog(TorchFunctionMode):
         if isinstance(out, torch.Tensor):
             if out.grad_fn is not None:
                 site = self._log(name, out, args, kwargs, site)
+            elif not out.requires_grad and 0 < len(args) <= 2 and len(self.made) < self.max_calls:
+                self.made[id(out)] = (weakref.ref(out), name, tuple(
+                    weakref.ref(a) if isinstance(a, torch.Tensor) else a for a in args))
         elif isinstance(out, tuple | list):
             for o in out:
                 if isinstance(o, torch.Tensor) and o.grad_fn is not None:
@@ -306,6 +313,8 @@ class ForwardLog(TorchFunctionMode):
         """Drop the log after a backward: those graphs are spent (a graph may keep the old dict)."""
         if self.calls:
             self.calls = {}
+        if self.made:
+            self.made = {}
 
 
 # Functions whose output node is one of several they make, named after its own op unless
@@ -366,6 +375,37 @@ def _is_constant(a: Any, scalars: bool) -> bool:
     if isinstance(a, int | float):
         return scalars
     return isinstance(a, torch.Tensor) and not a.requires_grad
+
+
+_OPERATORS = {"pow": "**", "mul": "*", "add": "+", "sub": "-", "div": "/", "matmul": "@"}
+
+
+def computed_label(made: dict, t: torch.Tensor, name_of: Callable[[Any], str | None],
+                   depth: int = 2) -> str | None:
+    """What a no-grad tensor was computed from, by name: `x**2`, `exp(x)`; None if unknown."""
+    entry = made.get(id(t))
+    if entry is None or entry[0]() is not t or depth == 0:
+        return None
+    _, op, operands = entry
+    parts = []
+    for a in operands:
+        if isinstance(a, weakref.ref):
+            a = a()
+            if a is None:
+                return None
+            text = name_of(a) or computed_label(made, a, name_of, depth - 1)
+            if text is None:
+                return None
+            if op in _OPERATORS and any(c in text for c in "+-*/@ "):
+                text = f"({text})"
+            parts.append(text)
+        elif isinstance(a, bool | int | float):
+            parts.append(repr(a))
+        else:
+            return None
+    if op in _OPERATORS and len(parts) == 2:
+        return f"{parts[0]}{_OPERATORS[op]}{parts[1]}"
+    return f"{op}({', '.join(parts)})"
 
 
 def source_line(file: str | None, line: int | None) -> str | None:

@@ -309,7 +309,7 @@ class Recorder:
     def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
         names = Names.from_frames(user_frames(frame))
         live = trace(roots, names, self.log.calls if full else None,
-                     index=len(self.recording.graphs))
+                     index=len(self.recording.graphs), made=self.log.made if full else None)
         g = live.graph
         g.line = frame.f_lineno if frame is not None else None
         g.iteration = k

@@ -166,8 +166,6 @@ def _retain_then_inplace():
     return {"x": x, "h": h}
 
 
-@xfail("issue 14 item 4: the first version of h (x * 2, [2, 4]) is marked retain_grad and shows "
-       "grad [12, 24], which is h.grad of the new version; its own gradient is [36, 72]")
 def test_item4_each_version_shows_its_own_grad():
     assert_true(_retain_then_inplace, check_grads, check_values)
 
@@ -207,42 +205,47 @@ def _module_hooks():
 _HOOK_WORD = re.compile(r"hook|훅")
 
 
-@xfail("issue 14 item 5: the leaf hook multiplies by 10: autograd's AccumulateGrad got [30, 30], "
-       "the step shows [3, 3] (made from the producer's grad_input, before the hook)")
 def test_item5_leaf_hook_effect_in_steps():
     assert_true(_leaf_hook, check_steps)
 
 
-@xfail("issue 14 item 5: no note says a hook changed w's gradient ('w.grad[0] = 30' only)")
 def test_item5_leaf_hook_is_said():
     m = one_match(run_three(_leaf_hook))
     acc = [s for s in m.graph.steps if s.op == "AccumulateGrad"]
     assert all(_HOOK_WORD.search(s.explanation) and _HOOK_WORD.search(s.explanation_ko) for s in acc)
+    assert all("from 3 to 30" in s.explanation for s in acc), [s.explanation for s in acc]
+    problems = check_explanations(m)  # the hook note's numbers against autograd's
+    assert not problems, report(problems)
 
 
 def test_item5_intermediate_hook_effect_in_steps():
     assert_true(_inner_hook, check_steps, check_explanations)
 
 
-@xfail("issue 14 item 5: h's hook turns [6, 12] into [60, 120]; the next step says "
-       "'∂l/∂h[0] · 3 = 60 · 3' with no note that a hook changed it")
 def test_item5_intermediate_hook_is_said():
     m = one_match(run_three(_inner_hook))
     after = [s for s in m.graph.steps if s.op == "MulBackward0" and s.grad_outputs == [[60.0, 120.0]]]
-    assert after and all(_HOOK_WORD.search(s.explanation) for s in after)
+    assert after and all(_HOOK_WORD.search(s.explanation) and _HOOK_WORD.search(s.explanation_ko)
+                         for s in after)
+    assert all("from 6 to 60" in s.explanation for s in after), [s.explanation for s in after]
+    others = [s for s in m.graph.steps if s not in after]
+    assert not any(_HOOK_WORD.search(s.explanation) for s in others), "a hook said where none ran"
 
 
 def test_item5_module_and_post_accumulate_hooks_in_steps():
     assert_true(_module_hooks, check_steps, check_grads, check_values)
 
 
-@xfail("issue 14 item 5: the post-accumulate hook doubles lin.weight.grad (incoming [1, 2], "
-       ".grad [2, 4]); the step says 'lin.weight.grad[0,0] = 2' and no note names the hook")
 def test_item5_post_accumulate_hook_is_said():
     m = one_match(run_three(_module_hooks))
     weight = m.graph.by_name("lin.weight")
     step = next(s for s in m.graph.steps if s.op == "AccumulateGrad" and s.node == weight.id)
-    assert _HOOK_WORD.search(step.explanation)
+    assert _HOOK_WORD.search(step.explanation) and _HOOK_WORD.search(step.explanation_ko)
+    module = [s for s in m.graph.steps if s.op == "BackwardHookFunctionBackward"
+              and "register_full_backward_hook" in s.explanation]
+    assert len(module) == 1, "the module hook that made x's gradient 7 is not said"
+    problems = check_explanations(m)
+    assert not problems, report(problems)
 
 
 # 6 ------------------------------------------------------------------------------------------
@@ -555,7 +558,6 @@ def _computed_constants():
     return {"w": w}
 
 
-@xfail("issue 14 item 16: x ** 2 and x ** 3 of a no-grad x are both labelled just 'const'")
 def test_item16_computed_constants_are_told_apart():
     m = one_match(run_three(_computed_constants))
     labels = [n.label for n in m.graph.nodes if n.constant and n.shape == [4, 3]]

@@ -19,8 +19,6 @@ SHOW_NOTE = "value not kept: use gradviz.record()"
 
 # (program, check) -> why it fails today
 KNOWN: dict[tuple[str, str], str] = {
-    ("two_backwards", "steps"): "issue 14 (not numbered): the second backward() adds into the .grad buffer the first graph's AccumulateGrad step holds: that step (index 3) shows [12, 24] arriving, autograd sent [6, 12]",
-    ("two_backwards", "json"): "issue 14 (not numbered): as two_backwards-steps, read back from JSON ([12, 24] shown, [6, 12] sent)",
 }
 
 CHECKS = ["results", "structure", "values", "grads", "steps", "pictures", "json", "explanations",
