@@ -121,6 +121,9 @@ class Node(_Settled):
     attrs: dict[str, Any] = field(default_factory=dict)  # saved non-tensor attributes
     module: str | None = None  # qualified nn.Module scope, "" for top level
     note: str | None = None  # a short remark, e.g. why .grad is None
+    # hooks on this tensor when backward() ran: "register_hook" (they may change the gradient
+    # arriving here), "post_accumulate_grad" (a leaf's: they may change .grad once it is stored)
+    hooks: list[str] = field(default_factory=list)
 
     @property
     def role(self) -> str:
@@ -188,8 +191,12 @@ class Graph(_Settled):
     edges: list[Edge] = _Later(list)
     steps: list[Step] = _Later(list)
     root: str | None = _Later()
-    iteration: int | None = None
-    line: int | None = None  # where backward() was called
+    iteration: int | None = None  # the backward() call it is the graph of (None: a grad call)
+    line: int | None = None  # where backward() (or torch.autograd.grad) was called
+    call: str = "backward"  # "backward" | "grad" (torch.autograd.grad: fills no .grad)
+    grad_call: int | None = None  # which torch.autograd.grad call, counting from 1
+    # a grad call's result, one per input: {"node": tensor id, "value", "summary", "shape"}
+    returned: list[dict] = _Later(list)
     title: str = ""
     notes: list[str] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)  # finite-difference results
@@ -218,6 +225,7 @@ class Graph(_Settled):
         d["nodes"] = [_node_from(n) for n in d.get("nodes", [])]
         d["edges"] = [Edge(**e) for e in d.get("edges", [])]
         d["steps"] = [_step_from(s) for s in d.get("steps", [])]
+        d["returned"] = [dict(r, value=_unclean(r.get("value"))) for r in d.get("returned") or []]
         return cls(**_known(cls, d))
 
     # Conveniences for notebooks and scripts, through the render façade (gradviz.render).
