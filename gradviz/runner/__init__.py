@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gradviz.recording import Recording
 from gradviz.runner.inprocess import (DeviceError, available_devices, check_device, execute,
                                       lesson_total, script_error)
 from gradviz.runner.isolated import (EXIT_MEMORY, EXIT_OK, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE,
                                      run_isolated, sandboxed)
+from gradviz.runner.output import BoundedOutput
 
 __all__ = ["run_script", "execute", "script_error", "lesson_total", "available_devices",
            "check_device", "DeviceError", "sandboxed", "EXIT_OK", "EXIT_SCRIPT", "EXIT_USAGE",
@@ -38,15 +39,16 @@ def run_script(
     memory_limit: int | None = DEFAULT_MEMORY,
     capture_output: bool = False,
     writable: list[str | os.PathLike] | tuple = (),
-    echo: Callable[[bytes], None] | None = None,
+    output: BoundedOutput | None = None,
     **record_options: Any,
 ) -> Recording:
     """Run the script at `path` as `__main__` and return what it did.
 
     `isolate=True` runs it in a sandboxed child with `timeout` seconds and
     `memory_limit` bytes; the folders in `writable` are the only ones it may
-    write besides its scratch folder; `echo` gets the head of its output live;
-    its output (stdout and stderr, head and tail) is in `rec.stdout` either way
+    write besides its scratch folder; its output (stdout and stderr
+    together) goes to `output` as it comes (a BoundedOutput whose on_head may show it
+    live), and its head and tail are in `rec.stdout`
     (`capture_output` is accepted for older callers). Otherwise it runs here
     (for notebooks and tests).
     """
@@ -54,5 +56,5 @@ def run_script(
     if isolate:
         progress = record_options.pop("progress", None)  # a callback: it stays in this process
         return run_isolated(Path(path), list(args), device, timeout, memory_limit, record_options,
-                            progress, writable=[Path(w) for w in writable], echo=echo)
+                            progress, writable=[Path(w) for w in writable], output=output)
     return execute(Path(path), list(args), device=device, **record_options)

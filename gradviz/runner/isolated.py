@@ -53,7 +53,7 @@ def say_once(msgid: str) -> list[str]:
 
 def run_isolated(path: Path, args: list[str], device: str, timeout: float | None,
                  memory_limit: int | None, options: dict, progress: Callable | None = None,
-                 writable: list[Path] | tuple = (), echo: Callable[[bytes], None] | None = None,
+                 writable: list[Path] | tuple = (), output: BoundedOutput | None = None,
                  cwd: Path | None = None) -> Recording:
     """Run `path` in a limited child and return its recording, with output and limits explained."""
     path = Path(os.path.abspath(path))
@@ -87,7 +87,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
             files = group.procs_files + [""]
             cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && { [ -z "$1" ] || echo $$ > "$1"; } '
                    '&& shift && exec "$@"', files[0], files[1], *cmd]
-        output = BoundedOutput(on_head=echo)
+        output = output if output is not None else BoundedOutput()
         timed_out = False
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -115,7 +115,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         rec, read_notes = handback.read_back(scratch)
     if rec is None:
         rec = Recording()
-    rec.script = rec.script or str(path)
+    rec.script = _printable(rec.script or str(path))
     rec.device = device if rec.device == "cpu" else rec.device
     if rec.source is None:
         try:
@@ -132,9 +132,22 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         rec.error = _memory_error(memory_limit)
     elif code != 0 and (rec.error is None or rec.error.type == "MemoryError"):
         rec.error = _child_death(code, output.tail.decode("utf-8", errors="replace"), memory_limit)
+    if rec.error is not None:
+        rec.error.file = _printable(rec.error.file)
+        if "Read-only file system" in rec.error.message and not rec.error.explanation:
+            en, ko = both(N_("The script may write only in its scratch folder (its TMPDIR and HOME) "
+                             "and in folders given with --writable; everything else is read-only to it."))
+            rec.error.explanation, rec.error.explanation_ko = en, ko
     if rec.error is not None and code not in (0, None) and not timed_out and rec.graphs:
         rec.notes.append(f"the {len(rec.graphs)} graph(s) recorded before the process stopped are kept")
     return rec
+
+
+def _printable(name: str | None) -> str | None:
+    """A file name as text that any output takes: bytes that are not UTF-8 become U+FFFD."""
+    if name is None:
+        return None
+    return os.fsencode(name).decode("utf-8", errors="replace")
 
 
 def _end(proc: subprocess.Popen, group: cgroup.RunGroup | None) -> None:
