@@ -17,7 +17,7 @@ The package, one line a part (each folder's __init__ lists its own files):
     capture/        the only code that touches live torch objects
     explain/        words for learners: chain rule per step, updates, errors, pitfalls
     render/         DOT, SVG / PNG / PDF, the HTML stepper, TensorBoard events
-    runner.py       run a script in this process or in a limited child process
+    runner/         run a script in this process, or in a sandboxed child with time and memory caps
     script_watch.py while a script runs: its warnings and dead gradients, as notes
     lessons/        the lesson scripts and their catalogue
     cli.py          `gradviz render | lessons | app`
@@ -31,7 +31,15 @@ The package, one line a part (each folder's __init__ lists its own files):
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os as _os
+import sys as _sys
+
+# `python -m gradviz` puts the current folder first on sys.path, so a learner's json.py or
+# math.py there would be imported by gradviz itself, in this process: drop that entry.
+if _sys.argv[:1] == ["-m"] and _sys.path and _sys.path[0] in ("", _os.getcwd()):
+    del _sys.path[0]
+
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from gradviz.recording import Graph, Recording
 

@@ -8,9 +8,15 @@ from pathlib import Path
 
 from gradviz.recording import Recording
 from gradviz.render.files import FORMATS
-from gradviz.words import languages, pick, tr
+from gradviz.words import N_, languages, pick, tr
+
+DRAW_TIME = 300.0  # seconds for all the pictures of one run; JSON and HTML come first
 
 EPILOG = """exit codes: 0 done, 1 the script failed, 2 bad usage, 3 time limit, 4 memory limit
+
+The script runs in a sandbox (bubblewrap, where installed): no network, its
+stdin is /dev/null, and it may write only to its scratch folder (its TMPDIR and
+HOME) and to folders given with --writable.
 
 examples:
   gradviz render train.py
@@ -21,18 +27,26 @@ examples:
 """
 
 
+MAX_MEMORY = 2**50  # 1 PiB: any larger number is a typo, not a machine
+MAX_TIMEOUT = 7 * 24 * 3600.0  # a week
+
+
 def _parse_size(text: str) -> int:
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
     t = text.strip().lower().rstrip("b")
     mult = units.get(t[-1:], 1)
     num = t[:-1] if t[-1:] in units else t
     try:
         value = float(num) * mult
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 2G or 512M)") from None
+        raise argparse.ArgumentTypeError(tr("not a size: {text} (try 2G or 512M)", "en",
+                                            text=repr(text))) from None
+    if not value == value or value > MAX_MEMORY:  # NaN, inf, 1e30G
+        raise argparse.ArgumentTypeError(tr("the memory limit must be a size up to 1024T, like 2G or "
+                                            "512M, not {text}", "en", text=repr(text)))
     if value < 256 * 1024**2:
-        raise argparse.ArgumentTypeError("the memory limit must be at least 256M: "
-                                         "Python and torch need about that much to start")
+        raise argparse.ArgumentTypeError(tr("the memory limit must be at least 256M: "
+                                            "Python and torch need about that much to start", "en"))
     return int(value)
 
 
@@ -40,9 +54,22 @@ def _positive(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("the time limit must be more than 0 seconds")
+        raise argparse.ArgumentTypeError(tr("not a number of seconds: {text}", "en",
+                                            text=repr(text))) from None
+    if not 0 < value <= MAX_TIMEOUT:  # also NaN and inf
+        raise argparse.ArgumentTypeError(tr("the time limit must be more than 0 seconds and at most "
+                                            "a week ({most:g} s)", "en", most=MAX_TIMEOUT))
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(tr("not a whole number: {text}", "en", text=repr(text))) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(tr("--max-graphs must be at least 1 (each graph is one "
+                                            "backward() call)", "en"))
     return value
 
 
@@ -86,7 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "in DIR (needs the tensorboard package)")
     r.add_argument("--timeout", type=_positive, default=60.0, help="seconds before the script is stopped (default 60)")
     r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
-    r.add_argument("--max-graphs", type=int, default=100, help="record at most this many backward() calls")
+    r.add_argument("--max-graphs", type=_at_least_one, default=100,
+                   help="record at most this many backward() calls (at least 1)")
+    r.add_argument("--writable", metavar="DIR", action="append", default=[],
+                   help="a folder the script may write to (repeatable); everything else but its "
+                        "scratch folder is read-only to it")
+    r.add_argument("--draw-time", type=_positive, default=DRAW_TIME, metavar="SECONDS",
+                   help=f"total time for drawing pictures after the run (default {DRAW_TIME:g}); "
+                        "the JSON and HTML are written first")
     r.add_argument("--at", type=_at, default=None, metavar="LIST",
                    help="iterations (backward() calls, from 1) that keep their full graph besides "
                         "the first, e.g. 1,100,last")
@@ -127,6 +161,11 @@ def _stop_on_sigterm() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _stop_on_sigterm()
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as their bytes
+        try:
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args: list[str] = []
@@ -187,11 +226,52 @@ def _script_of(args: argparse.Namespace) -> Path | None:
         return None
 
 
+def _out_folder(out: Path) -> str | None:
+    """Why `-o` cannot take the files (checked before the script runs), or None."""
+    if out.exists() and not out.is_dir():
+        return tr("the output folder {out} is a file", "en", out=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return tr("cannot make the output folder {out}: {why}", "en", out=str(out), why=e.strerror or e)
+    probe = out / f".gradviz-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        return tr("cannot write in the output folder {out}: {why}", "en", out=str(out), why=e.strerror or e)
+    return None
+
+
+class _Echo:
+    """The script's output, shown live on stderr as it comes (its head; the tail at the end)."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def __call__(self, data: bytes) -> None:
+        from gradviz.runner.output import strip_ansi
+
+        text = data.decode("utf-8", errors="replace")
+        self.stream.write(text if self.tty else strip_ansi(text))
+        self.stream.flush()
+
+
 def _render(args: argparse.Namespace) -> int:
     from gradviz.runner import EXIT_MEMORY, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE, run_script
+    from gradviz.runner.output import BoundedOutput
 
     script = _script_of(args)
     if script is None:
+        return EXIT_USAGE
+    for folder in args.writable:
+        if not Path(folder).is_dir():
+            print("gradviz: " + tr("--writable {dir} is not a folder", args.lang, dir=folder), file=sys.stderr)
+            return EXIT_USAGE
+    problem = _out_folder(Path(args.out))
+    if problem is not None:
+        print(f"gradviz: {problem}", file=sys.stderr)
         return EXIT_USAGE
     if args.tensorboard is not None:
         import importlib.util
@@ -204,18 +284,23 @@ def _render(args: argparse.Namespace) -> int:
     from gradviz.progress import TqdmProgress
 
     bar = None if args.no_progress else TqdmProgress(sys.stderr, desc=script.name)
+    output = BoundedOutput(on_head=_Echo(sys.stderr))
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
                      timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs,
-                     at=args.at, total=args.total, progress=bar)
+                     at=args.at, total=args.total, progress=bar, writable=args.writable, output=output)
     if bar is not None:
         bar.close()
+    rest = output.after_head(args.lang)
+    if rest:
+        sys.stderr.write(rest if rest.endswith("\n") else rest + "\n")
     options = {"constants": not args.no_constants, "values": not args.no_values,
                "lang": args.lang, "rankdir": args.rankdir,
                "depth": args.depth, "budget": args.budget or None, "fold": args.fold}
     try:
-        written = write_outputs(rec, script.stem, Path(args.out), args.format, args.steps, options)
+        written = write_outputs(rec, script.stem, Path(args.out), args.format, args.steps, options,
+                                draw_time=args.draw_time, progress=not args.no_progress)
     except (OSError, RuntimeError) as e:
-        print(f"gradviz: could not write the output: {e}", file=sys.stderr)
+        print("gradviz: " + tr("could not write the output: {why}", args.lang, why=e), file=sys.stderr)
         return EXIT_SCRIPT
     if rec.error is not None and rec.error.type == "DeviceError":
         print(f"gradviz: {rec.error.message}", file=sys.stderr)
@@ -226,7 +311,8 @@ def _render(args: argparse.Namespace) -> int:
         try:
             written.append(write_tensorboard(rec, args.tensorboard))
         except (OSError, RuntimeError) as e:
-            print(f"gradviz: could not write the TensorBoard events: {e}", file=sys.stderr)
+            print("gradviz: " + tr("could not write the TensorBoard events: {why}", args.lang, why=e),
+                  file=sys.stderr)
             return EXIT_SCRIPT
     for path in written:
         print(path)
@@ -246,29 +332,89 @@ def _render(args: argparse.Namespace) -> int:
     return {"TimeLimit": EXIT_TIMEOUT, "MemoryLimit": EXIT_MEMORY}.get(err.type, EXIT_SCRIPT)
 
 
+def _readable(path: Path) -> Path:
+    """Output files get the usual permissions (as the umask says), not a temporary file's 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(path, 0o666 & ~umask)
+    except OSError:
+        pass
+    return path
+
+
+def _stale(out: Path, stem: str, formats: list[str], steps: bool, written: set[Path]) -> None:
+    """Remove `<stem>-N` pictures of an earlier, longer run that this run did not write again."""
+    import re
+
+    kinds = [f for f in formats if f not in ("json", "html")]
+    if not kinds:
+        return
+    pattern = re.compile(re.escape(stem) + r"-\d+(-step-\d+)?\.(" + "|".join(kinds) + ")")
+    for path in out.iterdir():
+        m = pattern.fullmatch(path.name)
+        if m and path not in written and (not m.group(1) or steps) and path.is_file():
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
 def write_outputs(rec: Recording, stem: str, out: Path, formats: list[str], steps: bool,
-                  options: dict) -> list[Path]:
-    """OUT/<stem>-<n>.<ext> per graph, OUT/<stem>.json and .html for the whole run."""
+                  options: dict, draw_time: float = DRAW_TIME, progress: bool = False) -> list[Path]:
+    """OUT/<stem>.json and .html first, then OUT/<stem>-<n>.<ext> per graph and the step pictures.
+
+    Pictures share one time budget (`draw_time` seconds): what it leaves undrawn is said in a
+    note, and the HTML stepper holds every step anyway.
+    """
+    import time
+
     from gradviz.render.files import atomic_write, graph_bytes
 
-    written = []
+    written: list[Path] = []
+    jobs: list[tuple[Path, object, str, int | None]] = []
     for g in rec.graphs:
         n = g.index + 1
         for fmt in formats:
-            if fmt in ("json", "html"):
-                continue
-            path = out / f"{stem}-{n}.{fmt}"
-            atomic_write(path, graph_bytes(g, fmt, **options))
-            written.append(path)
-        if steps:
-            for k in range(len(g.steps)):
-                path = out / f"{stem}-{n}-step-{k + 1}.svg"
-                atomic_write(path, graph_bytes(g, "svg", step=k, **options))
-                written.append(path)
-    if "json" in formats:
-        written.append(rec.save(out / f"{stem}.json"))
-    if "html" in formats:
-        written.append(rec.save(out / f"{stem}.html"))
+            if fmt not in ("json", "html"):
+                jobs.append((out / f"{stem}-{n}.{fmt}", g, fmt, None))
+    if steps:
+        for g in rec.graphs:
+            jobs += [(out / f"{stem}-{g.index + 1}-step-{k + 1}.svg", g, "svg", k) for k in range(len(g.steps))]
+    note = N_("Picture-making stopped after {s:g} s (--draw-time): {done} of {total} pictures "
+              "were drawn; the rest were skipped.")
+    if "json" in formats or "html" in formats:
+        note = N_("Picture-making stopped after {s:g} s (--draw-time): {done} of {total} pictures "
+                  "were drawn; the rest were skipped (every step is in the JSON and HTML).")
+    for fmt in ("json", "html"):
+        if fmt in formats:
+            written.append(_readable(rec.save(out / f"{stem}.{fmt}")))
+    bar = None
+    if progress and jobs:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), desc=tr("pictures", options.get("lang", "en")), unit="pic",
+                   file=sys.stderr, delay=1.0, dynamic_ncols=True)
+    start = time.monotonic()
+    done = 0
+    for path, g, fmt, step in jobs:
+        if time.monotonic() - start > draw_time:
+            break
+        kw = dict(options) if step is None else {**options, "step": step}
+        atomic_write(path, graph_bytes(g, fmt, **kw))
+        written.append(_readable(path))
+        done += 1
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if done < len(jobs):
+        said = tr(note, "en", s=draw_time, done=done, total=len(jobs))
+        rec.notes.append(said)
+        for fmt in ("json", "html"):  # say it in the files that were written before
+            if fmt in formats:
+                rec.save(out / f"{stem}.{fmt}")
+    _stale(out, stem, formats, steps, set(written))
     return written
 
 

@@ -20,6 +20,10 @@ from typing import Any, Callable
 JSON_VERSION = 1
 
 
+class RecordingFormatError(ValueError):
+    """Text that Recording.from_json cannot read as a recording (the one error it raises)."""
+
+
 class _Later:
     """A dataclass field whose value may be filled in later, by a pending batch.
 
@@ -652,8 +656,16 @@ class Recording(_Settled):
         return cls(**_known(cls, d))
 
     @classmethod
-    def from_json(cls, text: str) -> "Recording":
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> "Recording":
+        """Read what to_json() wrote. Raises RecordingFormatError (a ValueError), and only
+        that, for anything else: bad JSON, nesting too deep, fields of the wrong type."""
+        try:
+            d = json.loads(text)
+            if not isinstance(d, dict):
+                raise TypeError(f"a recording is a JSON object, not {type(d).__name__}")
+            return cls.from_dict(d)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as e:
+            raise RecordingFormatError(f"not a gradviz recording: {type(e).__name__}: {e}"[:500]) from None
 
     def save(self, path: str | Path) -> Path:
         """`.html`: the standalone stepper page; anything else: the JSON. Written atomically."""

@@ -9,6 +9,12 @@ app and the CLI load it through a restricted unpickler: it may only rebuild a
 numpy array (``_reconstruct``, ``ndarray``, ``dtype``), every other global is
 refused before it is imported, and arrays whose dtype is not numeric (object
 arrays can hold arbitrary Python objects) are refused after loading.
+
+An array must also get its numbers from the file: `_reconstruct` alone makes an
+array of whatever memory was lying around (bytes the server freed), so only an
+array whose state (shape, dtype, data) the file set, and whose data numpy found
+the right length for that shape, is returned; the array `_reconstruct` starts
+from may hold at most MAX_START elements.
 """
 from __future__ import annotations
 
@@ -30,19 +36,39 @@ _ALLOWED = {
     ("numpy", "dtype"),
 }
 _NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex
+MAX_START = 1  # numpy pickles start from an empty array, then set its state
 
 
 class UnsafePickleError(ValueError):
     """The pickle asks for something other than a plain numeric numpy array."""
 
 
+class _Filled(np.ndarray):
+    """An array being unpickled: it knows whether the file gave it its numbers."""
+
+    filled = False
+
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)  # numpy checks that the data fits the shape
+        self.filled = True
+
+
 def _reconstruct():
     for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
         try:
-            return importlib.import_module(module)._reconstruct
+            real = importlib.import_module(module)._reconstruct
+            break
         except (ImportError, AttributeError):
             continue
-    raise UnsafePickleError("this numpy cannot rebuild pickled arrays")
+    else:
+        raise UnsafePickleError("this numpy cannot rebuild pickled arrays")
+
+    def start(cls, shape, dtype):
+        if cls is not np.ndarray or int(np.prod(shape, dtype=np.int64)) > MAX_START:
+            raise UnsafePickleError("this file asks for an array without giving its numbers")
+        return real(_Filled, shape, dtype)
+
+    return start
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -73,8 +99,16 @@ def load_array(data: bytes | bytearray | str | Path) -> np.ndarray:
         obj = _ArrayUnpickler(io.BytesIO(bytes(data)), encoding="latin1").load()
     except UnsafePickleError:
         raise
-    except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError) as exc:
-        raise UnsafePickleError(f"not a readable numpy array pickle ({exc})") from None
+    except MemoryError:
+        raise UnsafePickleError("this file asks for more memory than gradviz gives a picture") from None
+    except Exception as exc:  # a damaged file: pickle's, numpy's and decoding errors alike
+        raise UnsafePickleError(f"not a readable numpy array pickle ({type(exc).__name__})") from None
+    if isinstance(obj, _Filled):
+        if not obj.filled:
+            raise UnsafePickleError("this file asks for an array without giving its numbers")
+        obj = np.array(obj.view(np.ndarray))  # a plain array of its own
+    elif isinstance(obj, np.ndarray):  # only _reconstruct makes arrays here
+        raise UnsafePickleError("this file asks for an array without giving its numbers")
     if not isinstance(obj, np.ndarray):
         raise UnsafePickleError(
             f"this file holds a {type(obj).__name__}, not a numpy array; gradviz only loads arrays of numbers"

@@ -1,4 +1,9 @@
-"""Your code: an editor, a Run button, and a switch that keeps it off on a public server."""
+"""Your code: an editor, a Run button, and a switch that keeps it off on a public server.
+
+Code runs in the sandbox (gradviz.runner.sandbox). A server reachable from other
+machines runs code only when GRADVIZ_ALLOW_CODE=1 is set AND the sandbox works
+here; without a sandbox, only a localhost-only server runs code.
+"""
 from __future__ import annotations
 
 import ipaddress
@@ -35,11 +40,17 @@ def _loopback(address: str) -> bool:
 
 
 def code_allowed() -> tuple[bool, str]:
-    """(allowed, address): running code needs a localhost-only server or GRADVIZ_ALLOW_CODE=1."""
+    """(allowed, address): a localhost-only server, or GRADVIZ_ALLOW_CODE=1 with a working sandbox."""
     address = st.get_option("server.address") or ""
-    if os.environ.get(ALLOW_ENV, "").strip() == "1":
+    if bool(address) and _loopback(address):
         return True, address
-    return (bool(address) and _loopback(address)), address
+    return os.environ.get(ALLOW_ENV, "").strip() == "1" and _sandboxed(), address
+
+
+def _sandboxed() -> bool:
+    from gradviz.runner import sandboxed
+
+    return sandboxed()
 
 
 def show(device: str, lang: str) -> runs.Run | None:
@@ -52,6 +63,11 @@ def show(device: str, lang: str) -> runs.Run | None:
     if "gv_code" not in st.session_state:
         st.session_state["gv_code"] = STARTER
     st.text_area(tr("Code", lang), key="gv_code", height=300, label_visibility="collapsed")
+    if not allowed and os.environ.get(ALLOW_ENV, "").strip() == "1":
+        st.warning(tr("Running code is off: this server listens on {addr}, and there is no sandbox "
+                      "here to run code from other machines in (install bubblewrap).",
+                      lang, addr=address or tr("all network interfaces", lang)), icon=":material/lock:")
+        return None
     if not allowed:
         st.warning(tr("Running code is off because this server listens on {addr}, not only on "
                       "localhost; set GRADVIZ_ALLOW_CODE=1 before starting it to allow it.",

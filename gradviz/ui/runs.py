@@ -1,8 +1,10 @@
 """Running lessons and pasted code for the page, once per input.
 
-Every run goes through `run_script(..., isolate=True)`: a child process with a
-time limit and a memory limit, so a script that hangs, crashes or eats memory
-costs its own process, never the server. Finished recordings are cached with
+Every run goes through `run_script(..., isolate=True)`: a child process in the
+sandbox (gradviz.runner.sandbox: no network, its own processes only, read-only
+files but its scratch folder) with a time limit and a memory limit, so a script
+that hangs, crashes, eats memory or pokes around costs its own process, never
+the server. Its output (stdout and stderr) comes back as its head and tail. Finished recordings are cached with
 `st.cache_data`, keyed by lesson, device and arguments (or by the code's hash),
 so a step click or a language switch never runs anything again. Each session
 also keeps the recordings it is showing as live objects, which spares the
@@ -89,13 +91,14 @@ def devices() -> list[str]:
 # ------------------------------------------------------------------------------ running
 
 def _run(script: Path, args: list[str], device: str, timeout: float, memory: int,
-         progress: Callable[..., None] | None) -> Recording:
+         progress: Callable[..., None] | None, writable: Path | None = None) -> Recording:
     from gradviz.runner import run_script
 
     kw: dict[str, Any] = {"progress": progress} if progress is not None else {}
     try:
         return run_script(script, args, device=device, isolate=True, timeout=timeout,
-                          memory_limit=memory, capture_output=True, max_graphs=MAX_GRAPHS, **kw)
+                          memory_limit=memory, max_graphs=MAX_GRAPHS,
+                          writable=[writable] if writable is not None else [], **kw)
     except Exception as e:  # the runner itself failed: still an explained error in the page
         rec = Recording(script=str(script), device=device)
         try:
@@ -145,7 +148,7 @@ def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: s
             run_args += ["--image", str(_upload.write(Path(tmp)))]
         if save_images:  # the final pictures, and about 20 snapshots for the iteration slider
             run_args += ["--save", str(Path(tmp) / "images"), "--save-every", str(_snapshot_every(run_args))]
-        rec = _run(Path(script), run_args, device, LESSON_TIMEOUT, LESSON_MEMORY, _progress)
+        rec = _run(Path(script), run_args, device, LESSON_TIMEOUT, LESSON_MEMORY, _progress, Path(tmp))
         if save_images and (Path(tmp) / "images").is_dir():
             extra["images"] = _read_images(Path(tmp) / "images")
     if rec.error is not None and rec.error.type in _TRANSIENT:

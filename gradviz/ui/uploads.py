@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_BYTES = 8 * 1024 * 1024
+MAX_PIXELS = 40_000_000
 SIDE = 100
 PICTURE_TYPES = ("png", "jpg", "jpeg")
 PICKLE_TYPES = ("p", "pkl", "pickle")
@@ -88,11 +89,17 @@ def read_upload(name: str, data: bytes) -> LessonInput:
 def _picture(data: bytes) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = 40_000_000  # a decompression bomb is refused, not decoded
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL itself refuses only past twice this
     try:
         with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > MAX_PIXELS:  # a decompression bomb is refused, not decoded
+                raise UploadRefused(f"the picture has {width}x{height} pixels; at most "
+                                    f"{MAX_PIXELS // 1_000_000} million are read")
             img.draft("L", (SIDE * 4, SIDE * 4))
             grey = img.convert("L").resize((SIDE, SIDE), Image.Resampling.LANCZOS)
+    except UploadRefused:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise UploadRefused(f"the picture could not be read ({e})") from None
     return np.asarray(grey, dtype=np.float32) / 255.0

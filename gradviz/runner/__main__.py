@@ -1,0 +1,5 @@
+import sys
+
+from gradviz.runner.child import run
+
+run(sys.argv[1])
