@@ -414,7 +414,8 @@ def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False) -> 
     extra = ", weight=0" if weight0 else ""
     if state is not None and (src, dst) in state.edge_grads:
         g = state.edge_grads[(src, dst)]
-        return (f'  {quote(src)} -> {quote(dst)} [color="{GRAD}", penwidth=2, '
+        # the gradient flows backward, from the op to its input: the arrowhead sits on the input
+        return (f'  {quote(src)} -> {quote(dst)} [color="{GRAD}", penwidth=2, dir=back, arrowtail=normal, '
                 f'label=<<FONT COLOR="{GRAD}">∂ {esc(g)}</FONT>>{extra}];')
     return f"  {quote(src)} -> {quote(dst)}" + (f" [{extra[2:]}];" if extra else ";")
 
