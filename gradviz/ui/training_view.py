@@ -350,7 +350,7 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     gi = graph_for_iteration(rec, its, pos)
     st.markdown("**" + tr("Graph of iteration {i}", lang, i=selected) + "**")
     if gi is not None:
-        svg = graphs.step_svg(rec_key, gi, rec.graphs[gi], None, opts, prefetch=False)
+        svg = graphs.graph_svg(rec_key, gi, rec.graphs[gi], opts)
         graphs.show(svg, max_height=480)
     else:
         st.caption(tr("The graph of this iteration was not recorded: gradviz keeps the graph of the "
