@@ -205,7 +205,7 @@ def _svg(graph: Graph, step: int | None, lang: str, options: dict[str, Any]) -> 
     from gradviz.render.svg import render_svg
 
     try:
-        text = render_svg(graph_dot(graph, **{**_defaults(graph), **options, "step": step, "lang": lang,
+        text = render_svg(graph_dot(graph, **{**_defaults(graph, options), **options, "step": step, "lang": lang,
                                                "legend": False, "title": ""}))
     except Exception as e:  # no dot, or a layout that failed: the page still teaches
         return (f'<div class="gv-nosvg">{html.escape(type(e).__name__)}: '
@@ -236,15 +236,34 @@ def clean_svg(svg: str) -> str:
 _VIEW_OPTIONS = ("depth", "budget", "fold", "split", "expand")
 
 
-def _defaults(graph: Graph) -> dict[str, Any]:
-    """The stepper's drawing defaults under the graph's own options: repeated module
-    calls (an unrolled RNN's time steps) folded into one block, so the step stays findable."""
-    return {"fold": True} if graph.modules else {}
+FOLD_MODULE_NODES = 40  # a module call with this many ops of its own is one block in the stepper
+
+
+def _defaults(graph: Graph, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stepper's drawing defaults, between the graph's own options and the caller's.
+
+    A big module call (an RNN unrolled over its time steps: 146 ops) is drawn as
+    one block, and a step inside it highlights the block, so the step stays
+    findable; the small modules around it stay open, and runs of identical calls
+    fold into one block (xN). A caller that picks a depth or asks for every node wins.
+    """
+    options = options or {}
+    if not graph.modules or "depth" in options or options.get("budget") == 0 or "depth" in graph.options:
+        return {}
+    count: dict[str, int] = {}
+    for n in graph.nodes:
+        if n.module:
+            count[n.module] = count.get(n.module, 0) + 1
+    parents = {info.get("parent") for info in graph.modules.values()}
+    big = {m for m, c in count.items() if c >= FOLD_MODULE_NODES and m not in parents}  # ops of its own
+    if not big:
+        return {}
+    return {"fold": True, "depth": 0, "expand": sorted(m for m in graph.modules if m not in big)}
 
 
 def _view(graph: Graph, lang: str, options: dict[str, Any] | None = None) -> View:
     """The view the pictures are drawn from: graph_dot makes the same one from the same options."""
-    merged = {**graph.options, **_defaults(graph), **(options or {})}
+    merged = {**graph.options, **_defaults(graph, options), **(options or {})}
     return make_view(graph, lang=lang, **{k: v for k, v in merged.items() if k in _VIEW_OPTIONS})
 
 
