@@ -55,7 +55,10 @@ def test_page_is_self_contained_and_complete(lessons, lesson):
     # one pre-rendered SVG per step, each a template, plus the first step shown at once
     for k in range(n):
         assert f'<template id="gv-f-0-{k}"><svg class="gv-svg"' in page
-    assert page.count('<svg class="gv-svg"') == n + 1
+    # a left-to-right graph also has each step drawn top to bottom, for phones
+    narrow = sum(f'<template id="gv-f-0-t{k}"><svg class="gv-svg"' in page for k in range(n))
+    assert narrow in (0, n)
+    assert page.count('<svg class="gv-svg"') == n + narrow + 1
     data = page_data(page)
     steps = data["graphs"][0]["steps"]
     assert data["graphs"][0]["mode"] == "steps" and len(steps) == n
@@ -406,8 +409,13 @@ def test_card_beside_graph_on_wide_screens_and_below_on_phones(browser, lessons,
             assert card["x"] >= stage["x"] + stage["width"] and card["y"] < stage["y"] + stage["height"]
             assert card["y"] + card["height"] <= 800, "the card is on screen with the graph"
             assert page.locator(".gv-keys").is_visible()
+            svg = page.locator('[data-gv="cam"] svg').bounding_box()
+            wide = svg["width"] / svg["height"]
+            assert wide > 1.5, "left to right on a wide screen"
         else:
             assert card["y"] >= stage["y"] + stage["height"], "stacked on a phone"
+            svg = page.locator('[data-gv="cam"] svg').bounding_box()
+            assert svg["width"] / svg["height"] < wide / 2, "top to bottom on a narrow screen"
             assert not page.locator(".gv-keys").is_visible(), "no key hints on a touch screen"
         assert page.evaluate("getComputedStyle(document.querySelector('.gv')).wordBreak") == "keep-all"
         page.close()

@@ -128,7 +128,7 @@ def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: s
             templates.append(f'<template id="gv-f-{gi}-{key}">{svg}</template>')
     first = ""
     if svgs and svgs[0]:
-        first = svgs[0].get(0) or svgs[0].get("o") or ""
+        first = svgs[0].get(0) or svgs[0].get("o") or ""  # the script swaps in "t0" on a phone
     body = _body(rec, lang, graphs, first, title)
     css = _asset("stepper.css")
     js = _asset("stepper.js")
@@ -185,19 +185,29 @@ def _plan(graphs: list[Graph]) -> list[str]:
 
 def _render_all(graphs: list[Graph], plans: list[str], lang: str, options: dict[str, Any]) -> list[dict]:
     """All SVGs, rendered in parallel (each is one `dot` process)."""
-    jobs: list[tuple[int, Any, Graph, int | None]] = []
+    jobs: list[tuple[int, Any, Graph, int | None, dict[str, Any]]] = []
     for gi, g in enumerate(graphs):
         if plans[gi] == "steps":
-            jobs += [(gi, k, g, k) for k in range(len(g.steps))]
+            jobs += [(gi, k, g, k, options) for k in range(len(g.steps))]
+            if _narrow_variant(g, options):  # key "t<k>": the same step drawn top to bottom
+                jobs += [(gi, f"t{k}", g, k, {**options, "rankdir": "TB"}) for k in range(len(g.steps))]
         else:
-            jobs.append((gi, "o", g, None))
+            jobs.append((gi, "o", g, None, options))
     out: list[dict] = [{} for _ in graphs]
     if not jobs:
         return out
     with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 2))) as pool:
-        for gi, key, svg in pool.map(lambda j: (j[0], j[1], _svg(j[2], j[3], lang, options)), jobs):
+        for gi, key, svg in pool.map(lambda j: (j[0], j[1], _svg(j[2], j[3], lang, j[4])), jobs):
             out[gi][key] = svg
     return out
+
+
+def _narrow_variant(graph: Graph, options: dict[str, Any]) -> bool:
+    """A left-to-right picture also gets a top-to-bottom one, which a phone shows instead."""
+    from gradviz.render.dot import auto_rankdir
+
+    asked = options.get("rankdir", graph.options.get("rankdir", "auto"))
+    return asked not in ("LR", "TB", "RL", "BT") and auto_rankdir(graph) == "LR"
 
 
 def _svg(graph: Graph, step: int | None, lang: str, options: dict[str, Any]) -> str:
