@@ -521,3 +521,32 @@ def test_lesson11_rnn_is_one_block_that_the_step_highlights(browser, lesson_reco
     assert current.get_attribute("data-gv-current") == g["steps"][inside[0]]["node"]
     assert "RNN" in current.text_content()
     page.close()
+
+
+def test_graph_labels_in_korean(lesson_recording):
+    from gradviz.render.dot import graph_dot
+
+    graph = lesson_recording(5).graphs[0]
+    ko = re.sub(r'tooltip="(\\.|[^"\\])*"', "", graph_dot(graph, step=3, lang="ko"))  # tooltips: the source
+    for word in ("스칼라", "값 ", "기울기 ", "상수", "리프 아님"):
+        assert word in ko, word
+    assert not re.search(r"\(\d+ values\)|>data |>grad |\bscalar\b|\(not a leaf\)|\bconst\b", ko)
+    assert re.search(r"\(값 \d+개\)", ko)
+    en = graph_dot(graph, step=3, lang="en")
+    assert re.search(r"\(\d+ values\)", en) and "scalar" in en and "(not a leaf)" in en
+
+
+def test_per_iteration_table_has_no_rows_of_blanks():
+    pytest.importorskip("streamlit")
+    from gradviz.recording import Iteration, ParamUpdate
+    from gradviz.ui.training_view import table_frame
+
+    its = [Iteration(index=i, loss=1.0 / i,
+                     params={"W": ParamUpdate(value=[1.0, 2.0] if i % 10 == 1 else None,
+                                              grad=[0.1, 0.2] if i % 10 == 1 else None,
+                                              update=None, norm={"value": 2.2})})
+           for i in range(1, 31)]
+    frame = table_frame(its, "ko")
+    assert list(frame.iloc[:, 0]) == [1, 11, 21], "only the iterations with a snapshot"
+    assert list(frame.columns[:2]) == ["반복", "손실"] and "W 기울기" in frame.columns
+    assert not frame.isna().any().any()

@@ -28,6 +28,7 @@ from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
 from gradviz.render import stepview, style
 from gradviz.render.collapse import View, make_view
+from gradviz.render.dot import localize
 from gradviz.words import N_, languages, tr
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
@@ -117,7 +118,7 @@ def _stem(rec: Recording) -> str:
 def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: str) -> str:
     plans = _plan(rec.graphs)
     svgs = _render_all(rec.graphs, plans, lang, options)
-    graphs = [_graph_data(g, plans[i], rec, _view(g, lang, options)) for i, g in enumerate(rec.graphs)]
+    graphs = [_graph_data(g, plans[i], rec, _view(g, lang, options), lang) for i, g in enumerate(rec.graphs)]
     words = {code: ui_words(code) for code in languages()}
     data = {"lang": lang, "ui": words, "graphs": graphs, "embed": face == "notebook", "face": face,
             "name": name, "icons": {"play": _ICON["play"], "pause": _ICON["pause"]}}
@@ -291,7 +292,10 @@ def _label(graph: Graph, node_id: str) -> str:
     return n.label or n.name or n.id
 
 
-def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
+def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str = "en") -> dict:
+    def value(v: Any, summary: dict | None = None) -> str:
+        return localize(fmt_value(v, summary), lang)
+
     tracked = stepview.tracked(graph)
     since = stepview.grad_steps(graph)
     grads: dict[str, str | None] = {n.id: None for n in tracked}
@@ -300,7 +304,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
         changed = {n.id for n in tracked if since.get(n.id) == k}
         for n in tracked:
             if n.id in changed:
-                grads[n.id] = fmt_value(*stepview.grad_after(graph, n, k, since))
+                grads[n.id] = value(*stepview.grad_after(graph, n, k, since))
         steps.append({
             "op": s.op,
             "node": _drawn(view, s.node),  # what the overview highlights: node-<id> in its SVG
@@ -310,9 +314,9 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
             "en": s.explanation or _fallback(graph, s, "en"),
             "ko": s.explanation_ko or _fallback(graph, s, "ko"),
             "generated": not s.explanation,
-            "arrived": [fmt_value(v, sm) for v, sm in
+            "arrived": [value(v, sm) for v, sm in
                         zip(s.grad_outputs, s.grad_output_summaries + [None] * len(s.grad_outputs))],
-            "sent": [[_label(graph, gi.edge_to), fmt_value(gi.grad, gi.summary)]
+            "sent": [[_label(graph, gi.edge_to), value(gi.grad, gi.summary)]
                      for gi in s.grad_inputs if gi.edge_to],
             "unsent": sum(1 for gi in s.grad_inputs if not gi.edge_to),
             "edges": _drawn_edges(view, s),

@@ -74,7 +74,8 @@ def recording(run: runs.Run, choice: Choice) -> None:
     if restoration_view.is_restoration(choice.lesson) and run.extra.get("images"):
         names.append(("restoration", tr("Restoration", lang)))
     names.append(("output", tr("Printed output", lang)))
-    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names])))
+    # a keyed tab bar keeps its tab when a widget inside one reruns the page (lesson 10's slider)
+    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names], key=f"gv_tabs|{lang}")))
 
     stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
     with tabs["steps"], errors.guarded(lang):
