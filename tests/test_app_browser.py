@@ -8,6 +8,7 @@ dark scheme. The screenshots land in test-artifacts/ (look at them).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,23 @@ from bench_classroom import CHROMIUM, FLAGS, start_server, stop_server  # noqa: 
 WAIT_MS = 120_000  # the first run of a lesson starts torch in a child process
 
 pytestmark = pytest.mark.browser
+SERVER_PID: list[int] = []
+
+
+def runner_children(pid: int) -> list[int]:
+    """The gradviz.runner processes the app server at `pid` has started and not yet ended."""
+    out = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(stat[1]) == pid and b"gradviz.runner" in cmd and stat[0] != "Z":
+            out.append(int(name))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +48,7 @@ def server(artifacts: Path):
         pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api")
     proc, url, log = start_server(artifacts / "app_server.log")
+    SERVER_PID.append(proc.pid)
     try:
         yield url
     finally:
@@ -126,4 +145,26 @@ def test_phone_dark_sidebar_closed_and_stacked(server, browser, artifacts):
     app_bg = page.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
     assert app_bg not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), app_bg
     page.screenshot(path=str(artifacts / "app_lesson2_phone_dark.png"))
+    page.close()
+
+
+def test_your_code_shows_a_timer_and_stops(server, browser):
+    """Hanging code: the page counts the seconds, and Stop ends its child process."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server}?lesson=code")
+    editor = page.locator(".st-key-gv_code textarea")
+    editor.fill("import time\nwhile True:\n    time.sleep(0.1)\n")
+    editor.press("Control+Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_text(re.compile(r"Running your code… [1-9]\d* s"))).to_be_visible()
+    assert runner_children(SERVER_PID[-1]), "the code runs in a child process"
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped. Change the code and press Run again.")).to_be_visible()
+    page.wait_for_timeout(500)
+    assert not runner_children(SERVER_PID[-1]), "Stop ended the child process"
+    expect(page.get_by_text("ran longer than")).to_have_count(0)
     page.close()
