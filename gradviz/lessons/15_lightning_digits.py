@@ -6,6 +6,8 @@ epoch, and sends what self.log() records to TensorBoard. The digits (1,797 pictu
 8x8 pixels that ship with scikit-learn) stand in for MNIST, which needs a download.
 """
 import argparse
+import os
+import tempfile
 
 import torch
 import torch.nn as nn
@@ -25,6 +27,8 @@ parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--logdir", default="lightning_logs")
 args = parser.parse_args()
+if not os.access(os.path.dirname(os.path.abspath(args.logdir)), os.W_OK):   # a read-only folder
+    args.logdir = os.path.join(tempfile.gettempdir(), "lightning_logs")
 pl.seed_everything(args.seed, verbose=False)
 
 digits = load_digits()
