@@ -262,7 +262,7 @@ class Recorder:
         logged = self.log.active
         # (the bookkeeping works on detached tensors: it builds no graph and logs no op)
         if (seen is not None and not logged and k not in self._want and not bad_loss
-                and self._locate is None):
+                and self._locate is None and not tl.stale):
             # the common case in a long loop: no graph, no log, just the numbers
             tl.step(k, roots, site, frame, loss)
             try:
@@ -288,7 +288,8 @@ class Recorder:
         elif seen is None:
             self._sites[site] = "none"
         with no_torch_function():
-            tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces,
+            leaves = _leaves(live) if live else _walked_leaves(roots, frame) if tl.stale else None
+            tl.begin(k, roots, site, frame, leaves, loss, namespaces,
                      copies=live.copies if live else None)
             if bad_loss or self._locate is not None:
                 self._nonfinite(k, loss, live, logged)
@@ -487,6 +488,25 @@ def _leaves(live: LiveGraph) -> list[tuple[str, torch.Tensor]]:
         if not t.requires_grad:
             continue
         name = live.names.name(t) or f"leaf {k}"
+        base, n = name, 2
+        while name in used:
+            name, n = f"{base}#{n}", n + 1
+        used.add(name)
+        out.append((name, t))
+    return out
+
+
+def _walked_leaves(roots: list[torch.Tensor], frame: Any) -> list[tuple[str, torch.Tensor]]:
+    """The trainable leaves a backward reaches, named (for an iteration that keeps no graph)."""
+    from gradviz.capture.graph import grad_fns
+
+    names = Names.from_frames(user_frames(frame))
+    out, used = [], set()
+    for fn in grad_fns([r.grad_fn for r in roots]):
+        t = getattr(fn, "variable", None)
+        if not isinstance(t, torch.Tensor) or not t.requires_grad:
+            continue
+        name = names.name(t) or f"leaf {len(out)}"
         base, n = name, 2
         while name in used:
             name, n = f"{base}#{n}", n + 1
