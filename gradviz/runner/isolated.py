@@ -80,7 +80,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         safe_path = ["-P"] if sys.version_info >= (3, 11) else []
         cmd = [sys.executable, *safe_path, "-m", "gradviz.runner", str(scratch / "spec.json")]
         if walled:
-            cmd = sandbox.wrap(cmd, scratch=scratch, readable=[path.parent, cwd],
+            cmd = sandbox.wrap(cmd, scratch=scratch, readable=[path.parent, cwd, *_named_paths(args, cwd)],
                                writable=list(writable), cwd=cwd, env=env, tmp_size=memory_limit)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if group is not None:  # the process joins the run's groups before it becomes the child
@@ -141,6 +141,20 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
     if rec.error is not None and code not in (0, None) and not timed_out and rec.graphs:
         rec.notes.append(f"the {len(rec.graphs)} graph(s) recorded before the process stopped are kept")
     return rec
+
+
+def _named_paths(args: list[str], cwd: Path) -> list[Path]:
+    """Files and folders the script's arguments name (`--image x.p`, `--data=dir`): readable to it."""
+    found = []
+    for arg in args:
+        for part in (arg, arg.partition("=")[2]):
+            try:
+                p = Path(os.path.abspath(cwd / part)) if part else None
+                if p is not None and p.exists():
+                    found.append(p if p.is_dir() else p.parent)
+            except (OSError, ValueError):
+                pass
+    return found
 
 
 def _printable(name: str | None) -> str | None:
