@@ -103,12 +103,12 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
             timed_out = True
         finally:  # finished, timed out, or we are being stopped: nothing of the run may stay
             _end(proc, group)
+            oom = group is not None and group.oom_killed()
+            if group is not None:
+                group.remove()
             reader.join(timeout=5)
             if stop_following is not None:
                 stop_following()
-        oom = group is not None and group.oom_killed()
-        if group is not None:
-            group.remove()
         code = proc.returncode
         if walled and code is not None and code > 128:  # bwrap reports a signal as 128 + its number
             code = -(code - 128)
@@ -116,7 +116,8 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
     if rec is None:
         rec = Recording()
     rec.script = _printable(rec.script or str(path))
-    rec.device = device if rec.device == "cpu" else rec.device
+    if rec.device == "cpu":  # (a recording rebuilt from its graphs does not know it)
+        rec.device = device
     if rec.source is None:
         try:
             rec.source = read_source(path.read_bytes())
