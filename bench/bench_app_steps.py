@@ -1,169 +1,144 @@
-"""How long one step click costs the app's server, per lesson.
+"""How long one backward step takes in a real browser, in the exported stepper and in the app.
 
-    python bench/bench_app_steps.py            # lessons 1, 2, 5, 6, 10 (quick), 11
+    python bench/bench_app_steps.py            # lessons 5, 8 and 11
     python bench/bench_app_steps.py 1 5        # only these lesson numbers
+    python bench/bench_app_steps.py --html 5   # only the exported page (no app server)
 
-For each lesson the recording is made first (not timed: st.cache_data keeps it),
-then the page is opened in streamlit.testing's AppTest and "Next" is clicked
-through the steps. Three figures per lesson, in milliseconds:
-
-  fragment  the stepper fragment alone after a click: what the real server reruns
-         on a step click (st.fragment), the step's picture drawn ahead in the
-         background (what a learner gets after reading a step for a moment)
-  warm   one full page rerun after the same click (AppTest reruns the whole script)
-  cold   the same with the picture cache emptied and drawing ahead turned off:
-         the click waits for `dot`
-  render the picture alone: Graph.svg(step=k) through dot (cold) vs the cache (hit)
-
-The budget is 150 ms for `fragment`; `warm` is an upper bound (sidebar, charts
-and tables included). Run it on an
-otherwise idle machine: other processes' load shows up in every figure.
+Stepping happens in the browser (assets/stepper.js), in the app too: the app
+embeds the same page in a frame. Per lesson, Chromium at 1280x800 clicks "Next"
+through every step and times, inside the page, the click until the next frame
+is ready (the picture swapped or re-marked, the card, the table and the camera
+updated). It also checks what the learner sees: after the camera has settled,
+the node marked [data-gv-current] lies inside the window and is at least 14 px
+tall. Budget: a median under 100 ms. Run it on an otherwise idle machine.
 """
 from __future__ import annotations
 
-import logging
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
+BUDGET_MS = 100
+MIN_NODE_PX = 14
+VIEWPORT = {"width": 1280, "height": 800}
+FRAME = "iframe[data-testid='stIFrame']"  # the app's frame around the stepper
 
-from gradviz.lessons import LESSONS  # noqa: E402
-from gradviz.ui import graphs, runs  # noqa: E402
-from gradviz.ui.graphs import DisplayOptions  # noqa: E402
-from gradviz.ui.restoration_view import is_restoration  # noqa: E402
-
-MAX_CLICKS = 8
-BUDGET_MS = 150
-
-
-def _quiet() -> None:
-    for name in ("streamlit", "streamlit.runtime.scriptrunner_utils.script_run_context",
-                 "streamlit.runtime.caching.cache_data_api"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _open(lesson) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["gv_topic"] = lesson.group
-    at.session_state[f"gv_lesson|{lesson.group}"] = lesson.id
-    at.session_state["gv_quick"] = True
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+# the click on "Next" until the browser has painted the next frame (in ms)
+STEP_JS = """async () => {
+  const t0 = performance.now();
+  document.querySelector('[data-gv="next"]').click();
+  await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+  return performance.now() - t0;
+}"""
+# the camera's pan has finished
+SETTLED_JS = "() => !document.querySelector('.gv-cam').getAnimations().length"
+CURRENT_JS = """() => { const n = document.querySelector('[data-gv-current]'); if (!n) return null;
+  const r = n.getBoundingClientRect();
+  return {id: n.getAttribute('data-gv-current'), x: r.left, y: r.top, w: r.width, h: r.height}; }"""
 
 
-def _settle(timeout: float = 120.0) -> None:
-    """Wait until the pictures being drawn ahead are done."""
-    end = time.monotonic() + timeout
-    while graphs._CACHE.running and time.monotonic() < end:
-        time.sleep(0.05)
+def walk(frame, offset=(0.0, 0.0), window=(VIEWPORT["width"], VIEWPORT["height"])) -> dict:
+    """Step through every step of the stepper in `frame` (a Playwright Frame).
+
+    offset: where the frame's document starts in the window (the app's iframe).
+    Returns the step times (ms), and the steps whose current node was missing,
+    outside the window or smaller than MIN_NODE_PX.
+    """
+    n = int(frame.locator('[data-gv="n"]').inner_text())
+    times, bad, seen = [], [], []
+    for k in range(n):
+        if k:
+            times.append(frame.evaluate(STEP_JS))
+        frame.wait_for_function(SETTLED_JS, timeout=5000)
+        cur = frame.evaluate(CURRENT_JS)
+        if cur is None:
+            bad.append((k + 1, "no [data-gv-current]"))
+            continue
+        x, y = cur["x"] + offset[0], cur["y"] + offset[1]
+        seen.append(cur)
+        if cur["h"] < MIN_NODE_PX:
+            bad.append((k + 1, f"{cur['id']} only {cur['h']:.1f} px tall"))
+        if x < 0 or y < 0 or x + cur["w"] > window[0] or y + cur["h"] > window[1]:
+            bad.append((k + 1, f"{cur['id']} at ({x:.0f}, {y:.0f}) {cur['w']:.0f}x{cur['h']:.0f}: outside"))
+    return {"steps": n, "times": times, "bad": bad, "seen": seen}
 
 
-class _FragmentTimer:
-    """Times every call of the stepper fragment (the page calls stepper.show)."""
-
-    def __init__(self):
-        from gradviz.ui import stepper
-
-        self.module, self.original, self.times = stepper, stepper.show, []
-
-        def timed(*a, **k):
-            t0 = time.perf_counter()
-            try:
-                return self.original(*a, **k)
-            finally:
-                self.times.append((time.perf_counter() - t0) * 1000)
-
-        stepper.show = timed
-
-    def close(self) -> None:
-        self.module.show = self.original
+def app_frame(page):
+    """The stepper's frame in the app, scrolled fully into the window; (frame, offset)."""
+    handle = page.locator(FRAME).first
+    handle.wait_for(timeout=600_000)
+    handle.evaluate("f => f.scrollIntoView({block: 'end'})")
+    frame = handle.element_handle().content_frame()
+    frame.locator("[data-gv-current]").first.wait_for(state="attached", timeout=60_000)
+    page.wait_for_timeout(300)
+    box = handle.bounding_box()
+    return frame, (box["x"], box["y"])
 
 
-def _clicks(at: AppTest, n: int, settle: bool) -> tuple[list[float], list[float]]:
-    times, fragment = [], []
-    timer = _FragmentTimer()
-    try:
-        for _ in range(n):
-            btn = at.button(key="gv_btn_next")
-            if btn.disabled:
-                break
-            if settle:
-                _settle()
-            timer.times.clear()
-            t0 = time.perf_counter()
-            btn.click().run()
-            times.append((time.perf_counter() - t0) * 1000)
-            fragment.append(sum(timer.times))
-            assert not at.exception, [e.value for e in at.exception]
-    finally:
-        timer.close()
-    return times, fragment
+def _html_pages(numbers: list[int], folder: Path) -> dict[int, Path]:
+    from gradviz.lessons import LESSONS
+    from gradviz.render.html import recording_html
+    from gradviz.runner import execute
+
+    out = {}
+    for n in numbers:
+        lesson = next(l for l in LESSONS if l.number == n)
+        rec = execute(lesson.path, list(lesson.quick_args))
+        path = folder / f"{lesson.script.removesuffix('.py')}.html"
+        path.write_text(recording_html(rec, name=path.stem), encoding="utf-8")
+        out[n] = path
+    return out
 
 
-def bench(lesson) -> dict:
-    rec, _ = runs.warm(lesson, "cpu", list(lesson.quick_args), is_restoration(lesson))
-    graph = rec.graphs[0]
-    n_steps = len(graph.steps)
-    clicks = min(MAX_CLICKS, n_steps - 1)
-
-    at = _open(lesson)
-    warm, fragment = _clicks(at, clicks, settle=True)
-
-    graphs.clear()
-    graphs._MODES.clear()
-    old = graphs.PREFETCH_ALL_MAX_STEPS, graphs.PREFETCH_AHEAD
-    saved_prefetch = graphs._CACHE.prefetch
-    graphs._CACHE.prefetch = lambda *a, **k: None  # draw nothing ahead
-    try:
-        at = _open(lesson)
-        cold, cold_fragment = _clicks(at, clicks, settle=False)
-    finally:
-        graphs._CACHE.prefetch = saved_prefetch
-        graphs.PREFETCH_ALL_MAX_STEPS, graphs.PREFETCH_AHEAD = old
-
-    opts = graphs.resolve(DisplayOptions(), graph)
-    mode = graphs.mode("bench", 0, graph, opts)
-    k = min(1, n_steps - 1)
-    graphs.clear()
-    t0 = time.perf_counter()
-    graphs.step_svg("bench", 0, graph, k, opts, prefetch=False)
-    render_cold = (time.perf_counter() - t0) * 1000
-    t0 = time.perf_counter()
-    for _ in range(20):
-        graphs.step_svg("bench", 0, graph, k, opts, prefetch=False)
-    render_hit = (time.perf_counter() - t0) * 1000 / 20
-    return {"lesson": lesson.number, "nodes": len(graph.nodes), "steps": n_steps, "mode": mode,
-            "warm": warm, "fragment": fragment, "cold": cold, "cold_fragment": cold_fragment,
-            "render_cold": render_cold, "render_hit": render_hit}
+def _report(face: str, n: int, r: dict) -> bool:
+    med = statistics.median(r["times"] or [0.0])
+    top = max(r["times"] or [0.0])
+    ok = med < BUDGET_MS and not r["bad"]
+    camera = "ok" if not r["bad"] else f"{len(r['bad'])} bad: {r['bad'][:2]}"
+    print(f"{face:>5} {n:>6} {r['steps']:>5} {med:>9.1f} {top:>7.1f}  {camera}")
+    return ok
 
 
 def main(argv: list[str]) -> int:
-    _quiet()
-    wanted = [int(a) for a in argv] or [1, 2, 5, 6, 10, 11]
-    rows = [bench(next(l for l in LESSONS if l.number == n)) for n in wanted]
-    def med(xs: list[float]) -> float:
-        return statistics.median(xs or [0.0])
+    from playwright.sync_api import sync_playwright
 
-    print(f"\nstep navigation on the server, ms (budget {BUDGET_MS} ms for the fragment)")
-    print(f"{'lesson':>6} {'nodes':>5} {'steps':>5} {'mode':>8} | {'fragment':>8} {'max':>6} | "
-          f"{'full rerun':>10} {'max':>6} | {'cold frag':>9} {'cold full':>9} | {'dot':>7} {'hit':>6} {'ratio':>6}")
+    from bench_classroom import CHROMIUM, FLAGS, start_server, stop_server
+
+    html_only = "--html" in argv
+    numbers = [int(a) for a in argv if a.isdigit()] or [5, 8, 11]
     ok = True
-    for r in rows:
-        ratio = r["render_cold"] / max(r["render_hit"], 1e-6)
-        print(f"{r['lesson']:>6} {r['nodes']:>5} {r['steps']:>5} {r['mode']:>8} | "
-              f"{med(r['fragment']):>8.1f} {max(r['fragment'] or [0]):>6.1f} | "
-              f"{med(r['warm']):>10.1f} {max(r['warm'] or [0]):>6.1f} | "
-              f"{med(r['cold_fragment']):>9.1f} {med(r['cold']):>9.1f} | "
-              f"{r['render_cold']:>7.1f} {r['render_hit']:>6.3f} {ratio:>5.0f}x")
-        ok = ok and med(r["fragment"]) < BUDGET_MS
-    print("\nfragment median under budget for every lesson:", "yes" if ok else "NO")
-    return 0
+    print(f"in-browser step time at {VIEWPORT['width']}x{VIEWPORT['height']}, ms (budget: median "
+          f"{BUDGET_MS} ms); current node inside the window and >= {MIN_NODE_PX} px tall")
+    print(f"{'face':>5} {'lesson':>6} {'steps':>5} {'median':>9} {'max':>7}  camera")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for n, path in _html_pages(numbers, Path(tmp)).items():
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(path.as_uri())
+            ok &= _report("html", n, walk(page.main_frame))
+            page.close()
+        if not html_only:
+            proc, url, log = start_server(Path(tmp) / "server.log")
+            try:
+                for n in numbers:
+                    page = browser.new_page(viewport=VIEWPORT)
+                    t0 = time.monotonic()
+                    page.goto(f"{url}?lesson={n}")
+                    frame, offset = app_frame(page)
+                    print(f"{'':>5} (lesson {n} ready in the app after {time.monotonic() - t0:.0f} s)")
+                    ok &= _report("app", n, walk(frame, offset))
+                    page.close()
+            finally:
+                stop_server(proc, log)
+        browser.close()
+    print("\nevery median under budget and every step in view:", "yes" if ok else "NO")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from gradviz.render.files import FORMATS
 from gradviz.words import N_, languages, pick, tr
 
 DRAW_TIME = 300.0  # seconds for all the pictures of one run; JSON and HTML come first
+SCRIPT_TIMEOUT = 60.0  # seconds, for a script of the learner's own
+LESSON_TIMEOUT = 600.0  # a built-in lesson: the full restoration and Lightning runs take minutes
 
 EPILOG = """exit codes: 0 done, 1 the script failed, 2 bad usage, 3 time limit, 4 memory limit
 
@@ -111,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tensorboard", metavar="DIR", default=None,
                    help="also write the training curves and graph pictures as TensorBoard events "
                         "in DIR (needs the tensorboard package)")
-    r.add_argument("--timeout", type=_positive, default=60.0, help="seconds before the script is stopped (default 60)")
+    r.add_argument("--timeout", type=_positive, default=None,
+                   help=f"seconds before the script is stopped (default {SCRIPT_TIMEOUT:g}; "
+                        f"{LESSON_TIMEOUT:g} for a built-in lesson)")
     r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
     r.add_argument("--max-graphs", type=_at_least_one, default=100,
                    help="record at most this many backward() calls (at least 1)")
@@ -286,7 +290,8 @@ def _render(args: argparse.Namespace) -> int:
     bar = None if args.no_progress else TqdmProgress(sys.stderr, desc=script.name)
     output = BoundedOutput(on_head=_Echo(sys.stderr))
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
-                     timeout=args.timeout, memory_limit=args.memory_limit, max_graphs=args.max_graphs,
+                     timeout=args.timeout or (LESSON_TIMEOUT if args.lesson else SCRIPT_TIMEOUT),
+                     memory_limit=args.memory_limit, max_graphs=args.max_graphs,
                      at=args.at, total=args.total, progress=bar, writable=args.writable, output=output)
     if bar is not None:
         bar.close()

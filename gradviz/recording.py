@@ -125,6 +125,9 @@ class Node(_Settled):
     attrs: dict[str, Any] = field(default_factory=dict)  # saved non-tensor attributes
     module: str | None = None  # qualified nn.Module scope, "" for top level
     note: str | None = None  # a short remark, e.g. why .grad is None
+    # hooks on this tensor when backward() ran: "register_hook" (they may change the gradient
+    # arriving here), "post_accumulate_grad" (a leaf's: they may change .grad once it is stored)
+    hooks: list[str] = field(default_factory=list)
 
     @property
     def role(self) -> str:
@@ -192,8 +195,12 @@ class Graph(_Settled):
     edges: list[Edge] = _Later(list)
     steps: list[Step] = _Later(list)
     root: str | None = _Later()
-    iteration: int | None = None
-    line: int | None = None  # where backward() was called
+    iteration: int | None = None  # the backward() call it is the graph of (None: a grad call)
+    line: int | None = None  # where backward() (or torch.autograd.grad) was called
+    call: str = "backward"  # "backward" | "grad" (torch.autograd.grad: fills no .grad)
+    grad_call: int | None = None  # which torch.autograd.grad call, counting from 1
+    # a grad call's result, one per input: {"node": tensor id, "value", "summary", "shape"}
+    returned: list[dict] = _Later(list)
     title: str = ""
     notes: list[str] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)  # finite-difference results
@@ -222,6 +229,7 @@ class Graph(_Settled):
         d["nodes"] = [_node_from(n) for n in d.get("nodes", [])]
         d["edges"] = [Edge(**e) for e in d.get("edges", [])]
         d["steps"] = [_step_from(s) for s in d.get("steps", [])]
+        d["returned"] = [dict(r, value=_unclean(r.get("value"))) for r in d.get("returned") or []]
         return cls(**_known(cls, d))
 
     # Conveniences for notebooks and scripts, through the render façade (gradviz.render).
@@ -527,6 +535,28 @@ class _Pitfalls(_Later):
 
 
 @dataclass
+class TangentStep:
+    """One op of a forward-mode (dual number) pass: the value it made and the tangent it
+    carried forward, from the tangents its inputs carried (None: a constant, no tangent)."""
+
+    index: int
+    op: str  # the forward function: make_dual, sin, mul
+    output: str  # the label of the tensor it made
+    inputs: list[str] = field(default_factory=list)  # labels of its tensor inputs, in order
+    input_values: list[Any] = field(default_factory=list)  # (None past 64 elements)
+    input_tangents: list[Any] = field(default_factory=list)
+    value: Any = None
+    summary: dict | None = None
+    tangent: Any = None
+    tangent_summary: dict | None = None
+    shape: list[int] = field(default_factory=list)
+    line: int | None = None
+    source: str | None = None
+    explanation: str = ""
+    explanation_ko: str = ""
+
+
+@dataclass
 class TimelineFacts:
     """What capture saw along the timeline that the words about it are made from.
 
@@ -552,6 +582,8 @@ class Recording(_Settled):
     notes: list[str] = field(default_factory=list)
     error: ErrorInfo | None = None
     stdout: str = ""
+    tangents: list[TangentStep] = field(default_factory=list)  # forward-mode ops, in order
+    metrics: list[dict] = field(default_factory=list)  # add_scalar calls: tag, step, value
     version: int = JSON_VERSION
 
     def settle(self) -> "Recording":
@@ -597,6 +629,7 @@ class Recording(_Settled):
         its = d["iterations"]
         d["iterations"] = _without_gc(lambda: [it.to_dict() for it in its])
         d["pitfalls"] = [p.to_dict() for p in d["pitfalls"]]
+        d["tangents"] = [asdict(t) for t in self.tangents]
         d["error"] = asdict(self.error) if self.error is not None else None
         return d
 
@@ -617,6 +650,7 @@ class Recording(_Settled):
         its = d.get("iterations") or []
         d["iterations"] = _without_gc(lambda: [Iteration.from_dict(it) for it in its])
         d["pitfalls"] = [Pitfall.from_dict(p) for p in d.get("pitfalls") or []]
+        d["tangents"] = [TangentStep(**_known(TangentStep, t)) for t in d.get("tangents") or []]
         if d.get("error"):
             d["error"] = ErrorInfo(**_known(ErrorInfo, d["error"]))
         return cls(**_known(cls, d))

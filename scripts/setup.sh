@@ -83,10 +83,10 @@ else
   .venv/bin/python -m pip uninstall -q -y gradviz >/dev/null 2>&1 || true
   if [[ $mode == test ]]; then
     say "installing gradviz with its test extra (editable)"
-    "${pip[@]}" -e '.[test]'
+    "${pip[@]}" -e '.[test,lessons]'
   else
-    say "installing gradviz (editable)"
-    "${pip[@]}" -e .
+    say "installing gradviz with the lessons' extras (editable)"
+    "${pip[@]}" -e '.[lessons]'
   fi
   echo "$hash $mode" >"$stamp"
 fi

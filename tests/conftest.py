@@ -22,3 +22,22 @@ def gradviz_cmd() -> list[str]:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+_LESSON_RECORDINGS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def lesson_recording():
+    """lesson number -> its Recording (quick form), each lesson run once per test session."""
+    def get(number: int):
+        if number not in _LESSON_RECORDINGS:
+            from gradviz.lessons import LESSONS
+            from gradviz.runner import execute
+
+            lesson = next(l for l in LESSONS if l.number == number)
+            rec = execute(lesson.path, list(lesson.quick_args))
+            assert rec.error is None and rec.graphs, lesson.id
+            _LESSON_RECORDINGS[number] = rec
+        return _LESSON_RECORDINGS[number]
+    return get

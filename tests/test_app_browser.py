@@ -1,8 +1,9 @@
 """The app in a real browser: Chromium driven by Playwright against `streamlit run app.py`.
 
-Lesson 1: step with the buttons to MulBackward0, read w.grad = 18 and the
-chain-rule explanation, step with the arrow keys, switch to Korean. The
-screenshots land in test-artifacts/ (look at them: an ugly page is a bug).
+The app embeds the HTML stepper: lesson 1 steps in the browser with no message
+to the server, the camera keeps the current node in view at every step of
+lessons 5, 8 and 11, a phone gets the closed sidebar, the stacked layout and the
+dark scheme. The screenshots land in test-artifacts/ (look at them).
 """
 from __future__ import annotations
 
@@ -16,11 +17,29 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
+from bench_app_steps import FRAME  # noqa: E402
 from bench_classroom import CHROMIUM, FLAGS, start_server, stop_server  # noqa: E402
 
 WAIT_MS = 120_000  # the first run of a lesson starts torch in a child process
 
 pytestmark = pytest.mark.browser
+SERVER_PID: list[int] = []
+
+
+def runner_children(pid: int) -> list[int]:
+    """The gradviz.runner processes the app server at `pid` has started and not yet ended."""
+    out = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(stat[1]) == pid and b"gradviz.runner" in cmd and stat[0] != "Z":
+            out.append(int(name))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +48,7 @@ def server(artifacts: Path):
         pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api")
     proc, url, log = start_server(artifacts / "app_server.log")
+    SERVER_PID.append(proc.pid)
     try:
         yield url
     finally:
@@ -47,66 +67,104 @@ def browser(server):
             b.close()
 
 
-def settle(page) -> None:
-    """Wait until the app has finished its rerun, so the next key sees the page it changed."""
-    page.wait_for_timeout(250)
-    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=WAIT_MS)
-    page.wait_for_timeout(250)
+def open_lesson(browser, server, number: int, lang: str = "en", **context):
+    """A page at ?lesson=<number>; returns (page, stepper frame, the frame's offset in the window)."""
+    from bench_app_steps import app_frame
+
+    page = browser.new_page(**{"viewport": {"width": 1280, "height": 800}, **context})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server}?lesson={number}&lang={lang}")
+    frame, offset = app_frame(page)
+    return page, frame, offset
 
 
-def step_label(page):
-    return page.locator("[data-testid='stMarkdownContainer']", has_text=re.compile(r"Step \d+ of \d+|단계 중"))
-
-
-def test_lesson1_to_mulbackward_in_english_and_korean(server, browser, artifacts):
+def test_lesson1_steps_in_the_browser_without_a_rerun(server, browser, artifacts):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=WAIT_MS)
-    page = browser.new_page(viewport={"width": 1440, "height": 1100})
-    page.set_default_timeout(WAIT_MS)
-    page.goto(server)
-    page.get_by_text("1. The chain rule").first.click()  # the lesson picker
+    page, frame, _ = open_lesson(browser, server, 1)
     expect(page.get_by_role("heading", name="1. The chain rule")).to_be_visible()
-    label = step_label(page).first
-    expect(label).to_contain_text("Step 1 of 3")
-
-    for _ in range(5):  # "Next" until the MulBackward0 step
-        if "MulBackward0" in label.inner_text():
-            break
-        page.get_by_role("button", name=re.compile("Next")).click()
-        page.wait_for_timeout(300)
-        expect(label).not_to_contain_text("Step 1 of")
-    expect(label).to_contain_text("Step 2 of 3")
-    expect(label).to_contain_text("MulBackward0")
-
-    main = page.locator("section.stMain, [data-testid='stMain']").first
-    expect(main).to_contain_text("w.grad = 18")
-    expect(main).to_contain_text("∂l/∂w = ∂l/∂a · 3 = 6 · 3 = 18")  # the chain-rule card
-    expect(page.locator("svg.gv-svg").first).to_be_visible()  # the graph, drawn by dot
-    expect(page.locator("svg.gv-svg").first).to_contain_text("MulBackward0")
-    expect(page.locator(".gv-src-now")).to_contain_text("a = w * 3")  # the step's line
+    sent: list[str] = []  # what the browser tells the server: a rerun is a message on the websocket
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.wait_for_timeout(500)
+    sent.clear()
+    op, k = frame.locator('[data-gv="op"]'), frame.locator('[data-gv="k"]')
+    expect(op).to_have_text("PowBackward0")
+    frame.locator('[data-gv="next"]').click()
+    expect(op).to_have_text("MulBackward0")
+    expect(frame.locator('[data-gv="explanation"]')).to_contain_text("∂l/∂w = ∂l/∂a · 3 = 6 · 3 = 18")
+    expect(frame.locator(".gv-ln.gv-cur")).to_contain_text("a = w * 3")  # the step's line
+    expect(frame.locator("[data-gv-current]")).to_have_count(1)
+    frame.locator("body").press("End")
+    expect(op).to_have_text("AccumulateGrad")
+    expect(frame.locator('[data-gv="grads"]')).to_contain_text("18")
+    frame.locator("body").press("ArrowLeft")
+    expect(k).to_have_text("2")
+    page.wait_for_timeout(300)
+    assert not sent, "a step never goes to the server"
     page.screenshot(path=str(artifacts / "app_lesson1_en.png"))
     if os.environ.get("GRADVIZ_DOCS_SCREENSHOT"):  # refresh the README picture
         page.screenshot(path=str(ROOT / "docs" / "app.png"))
 
-    # the keyboard: arrows step back and forth
-    page.get_by_role("heading", name="1. The chain rule").click()  # focus off the widgets
-    for key, expected in [("ArrowLeft", "Step 1 of 3 · PowBackward0"), ("ArrowRight", "Step 2 of 3"),
-                          ("End", "Step 3 of 3"), ("Home", "Step 1 of 3"),
-                          ("ArrowRight", "Step 2 of 3 · MulBackward0")]:
-        settle(page)
-        page.keyboard.press(key)
-        expect(label).to_contain_text(expected)
-
-    # Korean: labels, lesson text and explanations change; the step stays
+    # Korean from the sidebar: the page and the stepper follow
     page.get_by_text("한국어").first.click()
     expect(page.get_by_role("heading", name="1. 연쇄 법칙")).to_be_visible()
-    label = step_label(page).first
-    expect(label).to_contain_text("3단계 중 2단계")
-    expect(main).to_contain_text("w.grad = 18")
-    expect(main).to_contain_text("리프")
-    expect(page.get_by_role("button", name=re.compile("다음"))).to_be_visible()
-    expect(page.locator("svg.gv-svg").first).to_be_visible()
+    frame = page.locator(FRAME).first.element_handle().content_frame()
+    expect(frame.locator(".gv-count")).to_contain_text("단계")
+    expect(frame.locator('[data-gv="explanation"]')).to_contain_text("∂")
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "app_lesson1_ko.png"))
+    page.close()
+
+
+@pytest.mark.parametrize("number", [5, 8, 11])
+def test_camera_keeps_every_step_in_view_in_the_app(server, browser, artifacts, number):
+    """At 1280x800, after every step the current node is inside the window and at least 14 px tall."""
+    import json
+
+    from bench_app_steps import walk
+
+    page, frame, offset = open_lesson(browser, server, number)
+    result = walk(frame, offset)
+    assert result["steps"] >= 8 and not result["bad"], result["bad"]
+    (artifacts / f"app-steps-{number}.json").write_text(json.dumps(result["times"]))  # bench figures
+    page.close()
+
+
+def test_phone_dark_sidebar_closed_and_stacked(server, browser, artifacts):
+    page, frame, _ = open_lesson(browser, server, 2, viewport={"width": 390, "height": 844},
+                                 color_scheme="dark", is_mobile=True, has_touch=True)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    assert sidebar.get_attribute("data-collapsed") == "true", "the sidebar starts closed"
+    assert sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 0
+    stage = frame.locator('[data-gv="stage"]').bounding_box()
+    card = frame.locator(".gv-explain").bounding_box()
+    assert card["y"] >= stage["y"] + stage["height"], "graph and card stacked"
+    bg = frame.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg != "rgb(255, 255, 255)", "the stepper follows the dark scheme"
+    app_bg = page.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+    assert app_bg not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), app_bg
+    page.screenshot(path=str(artifacts / "app_lesson2_phone_dark.png"))
+    page.close()
+
+
+def test_your_code_shows_a_timer_and_stops(server, browser):
+    """Hanging code: the page counts the seconds, and Stop ends its child process."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server}?lesson=code")
+    editor = page.locator(".st-key-gv_code textarea")
+    editor.fill("import time\nwhile True:\n    time.sleep(0.1)\n")
+    editor.press("Control+Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_text(re.compile(r"Running your code… [1-9]\d* s"))).to_be_visible()
+    assert runner_children(SERVER_PID[-1]), "the code runs in a child process"
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped. Change the code and press Run again.")).to_be_visible()
+    page.wait_for_timeout(500)
+    assert not runner_children(SERVER_PID[-1]), "Stop ended the child process"
+    expect(page.get_by_text("ran longer than")).to_have_count(0)
     page.close()

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import LESSONS_DIR, gradviz_cmd
+from gradviz.lessons import LESSONS
 
 
 def render(*args, cwd=None, timeout=120):
@@ -158,7 +159,7 @@ def test_version_and_lessons():
     assert r.returncode == 0 and r.stdout.strip() == f"gradviz {gradviz.__version__}"
     r = subprocess.run(gradviz_cmd() + ["lessons"], capture_output=True, text=True, timeout=60)
     lines = r.stdout.splitlines()
-    assert len(lines) == 11 and lines[0].split()[0] == "1"
+    assert len(lines) == len(LESSONS) and lines[0].split()[0] == "1"
     assert all(line.endswith(".py") and (LESSONS_DIR / line.split("/")[-1]).is_file() for line in lines)
 
 

@@ -55,7 +55,10 @@ def test_page_is_self_contained_and_complete(lessons, lesson):
     # one pre-rendered SVG per step, each a template, plus the first step shown at once
     for k in range(n):
         assert f'<template id="gv-f-0-{k}"><svg class="gv-svg"' in page
-    assert page.count('<svg class="gv-svg"') == n + 1
+    # a left-to-right graph also has each step drawn top to bottom, for phones
+    narrow = sum(f'<template id="gv-f-0-t{k}"><svg class="gv-svg"' in page for k in range(n))
+    assert narrow in (0, n)
+    assert page.count('<svg class="gv-svg"') == n + narrow + 1
     data = page_data(page)
     steps = data["graphs"][0]["steps"]
     assert data["graphs"][0]["mode"] == "steps" and len(steps) == n
@@ -264,7 +267,7 @@ def test_stepper_in_chromium(browser, lessons, tmp_path, artifacts):
     expect(explanation).to_be_visible()
     expect(explanation).to_contain_text("18")
     expect(page.locator(".gv-ln.gv-cur")).to_have_attribute("data-line", "12")
-    expect(page.locator('[data-gv="stage"] svg')).to_have_count(1)
+    expect(page.locator('[data-gv="cam"] svg')).to_have_count(1)
 
     page.get_by_role("button", name="한국어").click()
     expect(page.locator('[data-lang="ko"]')).to_have_attribute("aria-pressed", "true")
@@ -350,7 +353,200 @@ def test_collapsed_overview_highlights_module_in_chromium(browser, deep_mlp, tmp
     assert "drop-shadow" in look[0] and look[1] == "3px", look  # the module's box glows and is outlined
     expect(page.locator("g.edge.gv-flow")).to_have_count(len({(a, b) for d in g["steps"][:k + 1]
                                                                for a, b in d["edges"]}))
-    page.locator('[data-gv="zoom"]').click()  # 1:1, scrolled to the current step
+    page.locator('[data-gv="actual"]').click()  # 1:1, centred on the current step
     page.locator('[data-gv="stage"]').screenshot(path=str(artifacts / "html-stepper-collapsed.png"))
     assert not errors, errors
     page.close()
+
+
+# ---------------------------------------------------------------- the camera, the layout, Play, exports
+
+def rec_id_of(rec: Recording, name: str) -> str:
+    return next(n.id for n in rec.graph.nodes if n.kind == "tensor" and (n.name or n.label) == name)
+
+
+def _lesson_page(lesson_recording, number: int, folder: Path) -> Path:
+    from gradviz.lessons import LESSONS
+
+    lesson = next(l for l in LESSONS if l.number == number)
+    path = folder / f"{lesson.script.removesuffix('.py')}.html"
+    path.write_text(recording_html(lesson_recording(number), name=path.stem), encoding="utf-8")
+    return path
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("number", [5, 8, 11])
+def test_camera_keeps_every_step_in_view(browser, lesson_recording, tmp_path, artifacts, number):
+    """At 1280x800, after every step the current node is inside the window and at least 14 px tall."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_app_steps import VIEWPORT, walk
+
+    path = _lesson_page(lesson_recording, number, tmp_path)
+    page = browser.new_page(viewport=VIEWPORT)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    result = walk(page.main_frame)
+    assert result["steps"] >= 8 and not result["bad"], result["bad"]
+    assert len({c["id"] for c in result["seen"]}) >= 3, "the camera follows different nodes"
+    (artifacts / f"html-steps-{number}.json").write_text(json.dumps(result["times"]))  # bench figures
+    page.screenshot(path=str(artifacts / f"html-lesson{number}-last-step.png"))
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.browser
+def test_card_beside_graph_on_wide_screens_and_below_on_phones(browser, lessons, tmp_path):
+    path = lessons["1"].save(tmp_path / "lesson1.html")
+    for viewport, beside in (({"width": 1280, "height": 800}, True), ({"width": 390, "height": 844}, False)):
+        page = browser.new_page(viewport=viewport, has_touch=not beside, is_mobile=not beside)
+        page.goto(path.as_uri())
+        stage = page.locator('[data-gv="stage"]').bounding_box()
+        card = page.locator(".gv-explain").bounding_box()
+        if beside:
+            assert card["x"] >= stage["x"] + stage["width"] and card["y"] < stage["y"] + stage["height"]
+            assert card["y"] + card["height"] <= 800, "the card is on screen with the graph"
+            assert page.locator(".gv-keys").is_visible()
+            svg = page.locator('[data-gv="cam"] svg').bounding_box()
+            wide = svg["width"] / svg["height"]
+            assert wide > 1.5, "left to right on a wide screen"
+        else:
+            assert card["y"] >= stage["y"] + stage["height"], "stacked on a phone"
+            svg = page.locator('[data-gv="cam"] svg').bounding_box()
+            assert svg["width"] / svg["height"] < wide / 2, "top to bottom on a narrow screen"
+            assert not page.locator(".gv-keys").is_visible(), "no key hints on a touch screen"
+        assert page.evaluate("getComputedStyle(document.querySelector('.gv')).wordBreak") == "keep-all"
+        page.close()
+
+
+@pytest.mark.browser
+def test_wheel_drag_fit_and_actual_size(browser, lesson_recording, tmp_path):
+    path = _lesson_page(lesson_recording, 5, tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(path.as_uri())
+    scale = "() => new DOMMatrix(getComputedStyle(document.querySelector('.gv-cam')).transform).a"
+    settle = "() => !document.querySelector('.gv-cam').getAnimations().length"
+    page.wait_for_function(settle)
+    s0 = page.evaluate(scale)
+    box = page.locator('[data-gv="stage"]').bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.wheel(0, -400)
+    s1 = page.evaluate(scale)
+    assert s1 > s0 * 1.3, (s0, s1)
+    before = page.locator('[data-gv-current]').bounding_box()
+    page.mouse.down()
+    page.mouse.move(cx + 120, cy + 60, steps=5)
+    page.mouse.up()
+    after = page.locator('[data-gv-current]').bounding_box()
+    assert abs(after["x"] - before["x"] - 120) < 3 and abs(after["y"] - before["y"] - 60) < 3, (before, after)
+    page.locator('[data-gv="fit"]').click()
+    page.wait_for_function(settle)
+    svg = page.locator('[data-gv="cam"] svg').bounding_box()
+    assert svg["x"] >= box["x"] - 1 and svg["y"] >= box["y"] - 1
+    assert svg["x"] + svg["width"] <= box["x"] + box["width"] + 1
+    assert svg["y"] + svg["height"] <= box["y"] + box["height"] + 1, "fit: the whole graph in the stage"
+    page.locator('[data-gv="actual"]').click()
+    page.wait_for_function(settle)
+    assert abs(page.evaluate(scale) - 1) < 1e-3
+    cur = page.locator('[data-gv-current]').bounding_box()
+    assert box["x"] <= cur["x"] + cur["width"] / 2 <= box["x"] + box["width"], "1:1 is centred on the step"
+    page.close()
+
+
+@pytest.mark.browser
+def test_gradients_point_back_and_play_animates(browser, lessons, tmp_path):
+    path = lessons["1"].save(tmp_path / "lesson1.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(path.as_uri())
+    page.keyboard.press("ArrowRight")  # MulBackward0 sends 18 to w
+    edge = page.locator('[data-gv="stage"] g.edge', has_text="∂ 18")
+    expect_one = edge.count()
+    assert expect_one == 1
+    # the arrowhead sits on the input's end (w, where dot's path starts), not on the op's
+    ends = page.evaluate("""() => {
+      const e = [...document.querySelectorAll('[data-gv="stage"] g.edge')].find(g => g.textContent.includes('∂ 18'));
+      const path = e.querySelector('path'), L = path.getTotalLength();
+      const b = e.querySelector('polygon').getBBox(), hx = b.x + b.width / 2, hy = b.y + b.height / 2;
+      const d = p => Math.hypot(p.x - hx, p.y - hy);
+      return [e.querySelector('title').textContent, d(path.getPointAtLength(0)), d(path.getPointAtLength(L))];
+    }""")
+    assert ends[0].startswith(rec_id_of(lessons["1"], "w") + "->"), ends
+    ends = ends[1:]
+    assert ends[0] < ends[1], ends
+    page.keyboard.press("Home")
+    page.locator('[data-gv="play"]').click()
+    page.wait_for_selector(".gv-spark", state="attached", timeout=3000)  # a value on its way back
+    page.wait_for_function("() => document.querySelector('[data-gv=\"k\"]').textContent === '3'", timeout=6000)
+    page.close()
+
+
+@pytest.mark.browser
+def test_svg_download_is_a_named_svg_file(browser, lessons, lesson_recording, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    for rec, name, steps in ((lessons["1"], "01_chain_rule", 2), (lesson_recording(11), "11_char_rnn", 5)):
+        path = tmp_path / f"{name}.html"
+        path.write_text(recording_html(rec, name=name), encoding="utf-8")
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        page.goto(path.as_uri())
+        for _ in range(steps - 1):
+            page.keyboard.press("ArrowRight")
+        with page.expect_download() as info:
+            page.locator('[data-gv="svg"]').click()
+        download = info.value
+        assert download.suggested_filename == f"{name}-1-step-{steps}.svg"
+        root = ET.fromstring(Path(download.path()).read_bytes())
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        page.close()
+
+
+@pytest.mark.browser
+def test_lesson11_rnn_is_one_block_that_the_step_highlights(browser, lesson_recording, tmp_path):
+    rec = lesson_recording(11)
+    page_text = recording_html(rec, name="11_char_rnn")
+    g = page_data(page_text)["graphs"][0]
+    recorded = {n.id for n in rec.graphs[0].nodes}
+    inside = [i for i, s in enumerate(g["steps"]) if s["node"] not in recorded]
+    assert len(inside) > len(g["steps"]) / 2, "the unrolled time steps are folded into the RNN block"
+    path = tmp_path / "l11.html"
+    path.write_text(page_text, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(path.as_uri())
+    page.locator('[data-gv="slider"]').fill(str(inside[0]))
+    current = page.locator("[data-gv-current]")
+    current.wait_for(state="attached")
+    assert current.get_attribute("data-gv-current") == g["steps"][inside[0]]["node"]
+    assert "RNN" in current.text_content()
+    page.close()
+
+
+def test_graph_labels_in_korean(lesson_recording):
+    from gradviz.render.dot import graph_dot
+
+    graph = lesson_recording(5).graphs[0]
+    ko = re.sub(r'tooltip="(\\.|[^"\\])*"', "", graph_dot(graph, step=3, lang="ko"))  # tooltips: the source
+    for word in ("스칼라", "값 ", "기울기 ", "상수", "리프 아님"):
+        assert word in ko, word
+    assert not re.search(r"\(\d+ values\)|>data |>grad |\bscalar\b|\(not a leaf\)|\bconst\b", ko)
+    assert re.search(r"\(값 \d+개\)", ko)
+    en = graph_dot(graph, step=3, lang="en")
+    assert re.search(r"\(\d+ values\)", en) and "scalar" in en and "(not a leaf)" in en
+
+
+def test_per_iteration_table_has_no_rows_of_blanks():
+    pytest.importorskip("streamlit")
+    from gradviz.recording import Iteration, ParamUpdate
+    from gradviz.ui.training_view import table_frame
+
+    its = [Iteration(index=i, loss=1.0 / i,
+                     params={"W": ParamUpdate(value=[1.0, 2.0] if i % 10 == 1 else None,
+                                              grad=[0.1, 0.2] if i % 10 == 1 else None,
+                                              update=None, norm={"value": 2.2})})
+           for i in range(1, 31)]
+    frame = table_frame(its, "ko")
+    assert list(frame.iloc[:, 0]) == [1, 11, 21], "only the iterations with a snapshot"
+    assert list(frame.columns[:2]) == ["반복", "손실"] and "W 기울기" in frame.columns
+    assert not frame.isna().any().any()

@@ -59,7 +59,7 @@ def _start(script: str, *args: str):
         else:
             cmd = [PY, str(LESSONS_DIR / script), *args]
         _runs[key] = _pool.submit(
-            subprocess.run, cmd, capture_output=True, text=True, timeout=180, env=ENV
+            subprocess.run, cmd, capture_output=True, text=True, timeout=600, env=ENV
         )
     return _runs[key]
 
@@ -78,6 +78,11 @@ RUNS = {
     "test_07_linear_regression": [("07_linear_regression.py",)],
     "test_11_char_rnn": [("11_char_rnn.py",)],
     "test_08_two_layer_net": [("08_two_layer_net.py",)],
+    "test_12_classification_quick": [_quick("classification")],
+    "test_12_classification_full_reaches_accuracy_1": [("12_classification.py",)],
+    "test_13_rnn_padding_and_packing": [("13_rnn_padding_packing.py",)],
+    "test_14_forward_and_reverse_mode_give_the_same_jacobian": [("14_forward_reverse_mode.py",)],
+    "test_15_lightning_digits_quick": [_quick("lightning_digits")],
     **{f"test_{name[:-3]}": [("basics",)] for name in BASICS},
 }
 
@@ -129,7 +134,7 @@ def test_catalogue_matches_examples_folder():
         assert "gradviz" not in source
         assert "cuda" not in source and "device=" not in source
     assert {g: [l.number for l in lessons.by_group(g)] for g in lessons.GROUP_TITLES} == {
-        "basics": [1, 2, 3, 4, 5], "descent": [6, 7], "models": [8, 9, 11], "restoration": [10]}
+        "basics": [1, 2, 3, 4, 5, 14], "descent": [6, 7], "models": [8, 9, 11, 12, 13, 15], "restoration": [10]}
     with pytest.raises(KeyError):
         lessons.get("no_such_lesson")
 
@@ -333,3 +338,54 @@ def test_safe_pickle_refuses_object_arrays_and_non_arrays():
     with pytest.raises(UnsafePickleError):
         load_array(b"not a pickle at all")
     assert issubclass(UnsafePickleError, ValueError)
+
+
+# ---------------------------------------------------------------- classification and RNN inputs
+
+
+def test_12_classification_quick():
+    lesson = lessons.get("classification")
+    out = run(lesson.script, *lesson.quick_args)
+    assert number(r"logistic epoch +0 +cost (\S+)", out) == lesson.expect["logistic_cost_start"]
+    assert number(r"softmax epoch +0 +cost (\S+)", out) == lesson.expect["softmax_cost_start"]
+
+
+@pytest.mark.slow
+def test_12_classification_full_reaches_accuracy_1():
+    out = run("12_classification.py")
+    for model in ("logistic", "softmax"):
+        assert number(rf"{model} epoch 199 .* accuracy (\S+)", out) == 1.0
+
+
+def test_13_rnn_padding_and_packing():
+    expect = lessons.get("rnn_padding_packing").expect
+    out = run("13_rnn_padding_packing.py")
+    assert "input (3, 5, 4) outputs (3, 5, 2) final state (1, 3, 2)" in out
+    assert "last output equals the final state: True" in out
+    assert f"lengths {expect['lengths']}" in out
+    assert out.count(f"batch sizes per time step {expect['batch_sizes']}") == 1
+    assert f"packed batch sizes {expect['batch_sizes']}" in out
+    assert number(r"padded run: gradient on padding (\S+)", out) > 0
+    assert number(r"packed run: gradient on padding (\S+)", out) == expect["packed_padding_grad"]
+
+
+def test_14_forward_and_reverse_mode_give_the_same_jacobian():
+    expect = lessons.get("forward_reverse_mode").expect
+    out = run("14_forward_reverse_mode.py")
+    jacobians = [json.loads(j) for j in re.findall(r"^J = (.*)$", out, re.M)]
+    assert len(jacobians) == 2
+    for J in jacobians:
+        assert np.allclose(J, expect["J"], rtol=1e-6)
+    assert f"forward mode: {expect['forward_passes']} passes" in out
+    assert f"reverse mode: {expect['reverse_passes']} passes" in out
+    assert "same Jacobian: True" in out and "w.grad equals 2w: True" in out
+
+
+def test_15_lightning_digits_quick():
+    pytest.importorskip("pytorch_lightning")
+    pytest.importorskip("sklearn")
+    lesson = lessons.get("lightning_digits")
+    out = run(lesson.script, *lesson.quick_args)
+    rows = re.findall(r"epoch (\d+)  train loss (\S+) acc (\S+)  val loss (\S+) acc (\S+)", out)
+    assert [int(r[0]) for r in rows] == [1, 2]
+    assert float(rows[-1][2]) > float(rows[0][2]) and float(rows[-1][4]) > 0.85

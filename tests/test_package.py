@@ -78,7 +78,9 @@ def test_installed_package_works_away_from_the_checkout(venv: Path, tmp_path: Pa
     assert version == f"gradviz {gradviz.__version__}"
     listed = _run([bin_ / "gradviz", "lessons"], cwd=tmp_path).stdout.splitlines()
     paths = [Path(line.split()[-1]) for line in listed]
-    assert len(paths) == 11 and all(p.is_file() for p in paths), listed
+    from gradviz.lessons import LESSONS
+
+    assert len(paths) == len(LESSONS) and all(p.is_file() for p in paths), listed
     assert all(venv in p.parents for p in paths), "the lessons come from the installed package"
     out = tmp_path / "out"
     r = _run([bin_ / "gradviz", "render", "--lesson", "1", "-o", out, "-f", "svg,json"], cwd=tmp_path)

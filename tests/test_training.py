@@ -457,3 +457,35 @@ def test_fast_path_agrees_with_the_general_one(how):
         assert a.params["s"].update == b.params["s"].update
         assert a.params["w"].norm == b.params["w"].norm
     assert all(it.params["w"].norm["update"] > 0 for it in fast[:-1])
+
+
+def test_a_new_model_under_the_same_name_is_followed_and_not_blamed(tmp_path):
+    """Two models trained one after the other in one loop (lesson 17's shape): the old model's
+    last .grad is not 'never reset', and the numbers after the switch are the new model's."""
+    script = tmp_path / "two_models.py"
+    script.write_text(
+        "import torch\n"
+        "grads = []\n"
+        "for seed in (1, 2):\n"
+        "    torch.manual_seed(seed)\n"
+        "    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "    x = torch.randn(8, 3)\n"
+        "    for i in range(5):\n"
+        "        loss = model(x).pow(2).mean()\n"
+        "        optimizer.zero_grad()\n"
+        "        loss.backward()\n"
+        "        grads.append(model[0].weight.grad.norm().item())\n"
+        "        optimizer.step()\n")
+    import runpy
+
+    plain = runpy.run_path(str(script))["grads"]
+    rec = gradviz.run_script(script)
+    assert [p.kind for p in rec.pitfalls if p.kind == "grad_accumulation"] == []
+    shown = [it.params["model.0.weight"].norm["grad"] if "model.0.weight" in it.params else None
+             for it in rec.iterations]
+    assert len(shown) == 10
+    for k, (got, want) in enumerate(zip(shown, plain), start=1):
+        assert got is None or got == pytest.approx(want, rel=1e-6), (k, got, want)
+    assert shown[5] is None  # the switch: the old model's numbers are not shown as the new one's
+    assert all(g is not None for g in shown[:5] + shown[6:])

@@ -7,6 +7,8 @@
     backward_trap.py  catches every backward() call: each one starts an iteration
     timeline.py       the iteration timeline: loss, values, grads and updates per parameter
     optimizers.py     torch.optim step hooks: which parameters a step moved, in numbers
+    tangents.py       forward mode: each op that carried a tangent inside a fwAD.dual_level()
+    metrics.py        the numbers a script logs for TensorBoard (add_scalar), as logged
     values.py         live tensors into plain numbers and summaries (read when first needed)
     tensor_numbers.py norms and first elements of live tensors, cheaply
     gradcheck.py      autograd against finite differences (reruns the learner's code)

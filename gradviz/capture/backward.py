@@ -7,8 +7,10 @@ it asks torch which node is running), and the Steps are made when the graph is
 first read: the engine waits on a list append, not on our bookkeeping.
 
 Holding the gradients is safe: the engine never writes into a buffer someone
-else holds (AccumulateGrad copies instead of stealing it, sums make new
-tensors), so what is read afterwards is what the hook saw. Small gradients
+else holds (sums make new tensors), so what is read afterwards is what the hook
+saw. The one exception is AccumulateGrad, which may make the buffer it received
+its leaf's .grad (when .grad was None and nobody held the buffer yet): a later
+backward() then adds into it in place, so what it received is copied at once. Small gradients
 become lists after the backward; big ones are summarised when first looked at
 (values.Deferred). Custom autograd Functions run user Python in their
 backward, which may change a gradient in place: theirs are read at once.
@@ -72,9 +74,14 @@ class StepWatcher:
             if done:  # a later backward through a retained graph
                 return
             node = current()
-            if type(node).__name__ in _PYTHON_NODES:
+            cls = type(node).__name__
+            if cls in _PYTHON_NODES:
                 with no_torch_function():
                     raw.append((id(node), _Read(grad_inputs), _Read(grad_outputs)))
+            elif cls == "AccumulateGrad":  # it may have made the buffer its leaf's .grad
+                with no_torch_function():
+                    raw.append((id(node), grad_inputs, tuple(
+                        None if g is None else g.detach().clone() for g in grad_outputs)))
             else:
                 raw.append((id(node), grad_inputs, grad_outputs))
 
@@ -117,16 +124,19 @@ class StepWatcher:
         the gradient that node's hook saw leave along the edge; its .grad before
         and after are read when the backward starts and ends. Its step is made
         from those: one hook less per parameter. (Not for backward(inputs=...),
-        which skips some leaves, nor after a custom Function's Python backward.)
+        which skips some leaves, nor after a custom Function's Python backward, nor for a
+        leaf with hooks of its own.)
         """
         self._synth: dict[int, tuple[int, Any]] = {}
         if self.partial:
             return set()
         users = self.live.acc_users
+        hooked = self.live.hooks  # a leaf's own hooks change what arrives after the edge
         for fn in self.live.hook_fns:
             feeds = self.live.feeds.get(id(fn))
             if (feeds is not None and len(feeds) == 1 and users.get(id(feeds[0][1])) == 1
-                    and type(fn).__name__ not in _PYTHON_NODES):
+                    and type(fn).__name__ not in _PYTHON_NODES
+                    and id(feeds[0][1].variable) not in hooked):
                 self._synth[id(fn)] = feeds[0]
         return {id(acc) for _, acc in self._synth.values()}
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import linecache
 import sys
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch.overrides import TorchFunctionMode
 
+from gradviz.capture.internals import RESHAPES, InternalOps, functorch_active, storage_key
 from gradviz.user_code import is_internal, user_frame
 
 # Methods that do not compute anything worth drawing.
@@ -84,6 +87,12 @@ class ForwardLog(TorchFunctionMode):
         self._calls_t: tuple = ()
         self._hooks: list = []
         self.active = False
+        # torch function -> does it make autograd nodes inside itself (learned on its first call
+        # with a tensor that requires grad; see capture/internals.py)
+        self._composite: dict[Any, bool] = {}
+        # id(tensor) -> (weakref to it, op, operands): how a no-grad tensor was computed (x ** 2),
+        # so a constant in a graph can say what it is
+        self.made: dict[int, tuple] = {}
 
     # module scopes -----------------------------------------------------------
     def __enter__(self):
@@ -183,32 +192,102 @@ class ForwardLog(TorchFunctionMode):
             return self.on_backward(func, args, kwargs)
         if name.endswith("_") and args and isinstance(args[0], torch.Tensor):
             self._keep_before(args[0])
-        out = func(*args, **kwargs)
         if name in _SKIP or not torch.is_grad_enabled():
+            return func(*args, **kwargs)
+        inside = None
+        try:
+            learn = self._composite.get(func, True)
+        except TypeError:  # (not hashable)
+            learn = False
+        if learn and _needs_grad(args) and not functorch_active():
+            inside = InternalOps()
+            with inside:
+                out = func(*args, **kwargs)
+        else:
+            out = func(*args, **kwargs)
+        if len(self.calls) >= self.max_calls:
             return out
+        site = None
         if isinstance(out, torch.Tensor):
             if out.grad_fn is not None:
-                self._log(name, out, args, kwargs)
+                site = self._log(name, out, args, kwargs, site)
+            elif not out.requires_grad and 0 < len(args) <= 2 and len(self.made) < self.max_calls:
+                self.made[id(out)] = (weakref.ref(out), name, tuple(
+                    weakref.ref(a) if isinstance(a, torch.Tensor) else a for a in args))
         elif isinstance(out, tuple | list):
             for o in out:
                 if isinstance(o, torch.Tensor) and o.grad_fn is not None:
-                    self._log(name, o, args, kwargs)
+                    site = self._log(name, o, args, kwargs, site)
+        if inside is not None:
+            self._composite[func] = self._log_inside(inside, out, args, site)
         return out
 
-    def _log(self, name: str, out: torch.Tensor, args, kwargs) -> None:
-        calls = self.calls
-        key = (id(out.grad_fn), out.output_nr)
-        if key in calls or len(calls) >= self.max_calls:
-            return  # an op that handed back its input (dropout(p=0), .float() of a float): keep its maker
-        frame = sys._getframe(2)  # whoever called the torch function
+    def _site(self) -> tuple[str | None, int | None]:
+        """(file, line) of whoever called the torch function (two frames up from here)."""
+        frame = sys._getframe(3)
         if is_internal(frame.f_code.co_filename):
             cached = self._frames[-1] if self._frames else None
-            frame = cached if cached is not None else user_frame(3)
+            frame = cached if cached is not None else user_frame(4)
+        return (frame.f_code.co_filename, frame.f_lineno) if frame else (None, None)
+
+    def _log(self, name: str, out: torch.Tensor, args, kwargs, site) -> tuple:
+        calls = self.calls
+        key = (id(out.grad_fn), out.output_nr)
+        if key in calls:
+            return site  # an op that handed back its input (dropout(p=0), .float() of a float): keep its maker
+        if site is None:
+            site = self._site()
         scalars = name in _ARITH
         consts = [a for a in args if _is_constant(a, scalars)]
-        calls[key] = OpCall(name, out, consts, frame.f_code.co_filename if frame else None,
-                            frame.f_lineno if frame else None, self._scope_t, self._calls_t,
+        calls[key] = OpCall(name, out, consts, site[0], site[1], self._scope_t, self._calls_t,
                             None, _has_scalar(args) or (bool(kwargs) and _has_scalar(kwargs.values())))
+        return site
+
+    def _log_inside(self, inside: InternalOps, out: Any, args: tuple, site) -> bool:
+        """The nodes a call made inside itself, logged like ops of their own, each with the
+        constants it read itself (label smoothing's target goes into the nll_loss, not the add
+        after it). Returns whether there were any (the function is composite)."""
+        made = inside.nodes()
+        outs = [out] if isinstance(out, torch.Tensor) else [
+            o for o in out if isinstance(o, torch.Tensor)] if isinstance(out, tuple | list) else []
+        own = {(id(o.grad_fn), o.output_nr) for o in outs if o.grad_fn is not None}
+        composite = any((id(m.grad_fn), m.nr) not in own for m in made)
+        if not composite:
+            return False
+        users = {}
+        for a in _flat_tensors(args):
+            if not a.requires_grad:
+                k = storage_key(a)
+                if k is not None:
+                    users.setdefault(k, a)
+        if site is None:
+            site = self._site()
+        calls = self.calls
+        for m in made:
+            key = (id(m.grad_fn), m.nr)
+            consts = []
+            for a in m.args:
+                c = users.get(storage_key(a))
+                if c is not None and not any(c is x for x in consts):
+                    consts.append(c)
+            call = calls.get(key)
+            if call is None:
+                calls[key] = OpCall(m.op, m.tensor, consts, site[0], site[1], self._scope_t,
+                                    self._calls_t, m.value)
+            elif key in own:  # the call's own output: its constants are what its op read
+                call.constants = [c for c in call.constants if not isinstance(c, torch.Tensor)]
+                call.constants += consts
+                cls = type(m.grad_fn).__name__
+                if cls in RESHAPES or (call.op in _NAMED_BY_PARTS and cls != "AddmmBackward0"):
+                    call.op = m.op
+        return True
+
+    def made_inside(self, inside: InternalOps, site: tuple) -> None:
+        """Log the nodes a create_graph backward made (the first gradient's graph)."""
+        for m in inside.nodes():
+            key = (id(m.grad_fn), m.nr)
+            if key not in self.calls:
+                self.calls[key] = OpCall(m.op, m.tensor, [], site[0], site[1], (), (), m.value)
 
     def _keep_before(self, t: torch.Tensor) -> None:
         """An in-place op is about to change t: the graph shows t as it was when it was made."""
@@ -218,10 +297,50 @@ class ForwardLog(TorchFunctionMode):
         if call is not None and call.before is None:
             call.before = t.detach().clone()
 
+    @contextmanager
+    def internals(self, on: bool, frame: Any = None) -> Iterator[None]:
+        """While on: the nodes made inside (a create_graph backward's) are logged with values."""
+        if not on or functorch_active():
+            yield
+            return
+        inside = InternalOps()
+        with inside:
+            yield
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else (None, None)
+        self.made_inside(inside, site)
+
     def forget(self) -> None:
         """Drop the log after a backward: those graphs are spent (a graph may keep the old dict)."""
         if self.calls:
             self.calls = {}
+        if self.made:
+            self.made = {}
+
+
+# Functions whose output node is one of several they make, named after its own op unless
+# it is the addmm that does all of x@Wᵀ+b (a bias-free linear's mm is no "x@Wᵀ+b").
+_NAMED_BY_PARTS = {"linear", "matmul"}
+
+
+def _needs_grad(args: tuple) -> bool:
+    """A tensor argument that requires grad (only then can a call make autograd nodes)."""
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            if a.requires_grad:
+                return True
+        elif isinstance(a, list | tuple) and a and _needs_grad(a):
+            return True
+    return False
+
+
+def _flat_tensors(args: Any) -> list[torch.Tensor]:
+    out = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, list | tuple):
+            out.extend(_flat_tensors(a))
+    return out
 
 
 _ARITH = {"add", "sub", "rsub", "mul", "div", "true_divide", "multiply", "subtract", "where",
@@ -256,6 +375,37 @@ def _is_constant(a: Any, scalars: bool) -> bool:
     if isinstance(a, int | float):
         return scalars
     return isinstance(a, torch.Tensor) and not a.requires_grad
+
+
+_OPERATORS = {"pow": "**", "mul": "*", "add": "+", "sub": "-", "div": "/", "matmul": "@"}
+
+
+def computed_label(made: dict, t: torch.Tensor, name_of: Callable[[Any], str | None],
+                   depth: int = 2) -> str | None:
+    """What a no-grad tensor was computed from, by name: `x**2`, `exp(x)`; None if unknown."""
+    entry = made.get(id(t))
+    if entry is None or entry[0]() is not t or depth == 0:
+        return None
+    _, op, operands = entry
+    parts = []
+    for a in operands:
+        if isinstance(a, weakref.ref):
+            a = a()
+            if a is None:
+                return None
+            text = name_of(a) or computed_label(made, a, name_of, depth - 1)
+            if text is None:
+                return None
+            if op in _OPERATORS and any(c in text for c in "+-*/@ "):
+                text = f"({text})"
+            parts.append(text)
+        elif isinstance(a, bool | int | float):
+            parts.append(repr(a))
+        else:
+            return None
+    if op in _OPERATORS and len(parts) == 2:
+        return f"{parts[0]}{_OPERATORS[op]}{parts[1]}"
+    return f"{op}({', '.join(parts)})"
 
 
 def source_line(file: str | None, line: int | None) -> str | None:

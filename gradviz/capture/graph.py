@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import torch
 
-from gradviz.capture.forward import OpCall, source_line
+from gradviz.capture.forward import OpCall, computed_label, source_line
 from gradviz.names import Names
 from gradviz.numbers import as_signed, fmt_exact
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
@@ -116,6 +116,8 @@ class LiveGraph:
     grad_copies: dict[int, Any] | None = None  # id(tensor) -> its .grad after the backward
     sparse_grads: dict[int, tuple] = field(default_factory=dict)  # id(tensor) -> sparse_counts
     retained_now: list = field(default_factory=list)  # retain_grad tensors seen by trace()
+    inputs: list = field(default_factory=list)  # a grad call's inputs
+    results: list | None = None  # ... and copies of what it returned, one per input
     watcher: Any = None  # the StepWatcher whose hooks saw the backward
     finished: bool = False  # no more data to come (the backward is over, or there is none)
     built: bool = False
@@ -125,6 +127,9 @@ class LiveGraph:
     retained: dict[str, torch.Tensor] = field(default_factory=dict)
     key_of: dict[int, str] = field(default_factory=dict)  # id(fn) -> node id
     by_id: dict[str, Node] = field(default_factory=dict)  # node id -> node (Graph.node scans)
+    tensor_ids: dict[Any, str] = field(default_factory=dict)  # (id(fn), nr) | ("leaf", id) -> id
+    const_labels: dict[int, str] = field(default_factory=dict)  # id(constant) -> what it was made of
+    hooks: dict[int, list[str]] = field(default_factory=dict)  # id(tensor) -> its hooks' kinds
     deferred: Deferred = field(default_factory=Deferred)  # big tensors, summarised when read
 
     def node(self, nid: str) -> Node:
@@ -173,6 +178,9 @@ class LiveGraph:
                                 node.note = (f"its .grad is a sparse tensor ({layout}): {stored} of "
                                              f"{total} elements stored, shown here as the dense tensor "
                                              f"it stands for")
+            if self.results is not None and self.finished:
+                results, self.results = self.results, None
+                g.returned = [self._returned(t, r) for t, r in zip(self.inputs, results)]
             w = self.watcher
             if w is not None and w.done:
                 self.watcher = None
@@ -187,6 +195,14 @@ class LiveGraph:
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
             self.versions = {}
             self.feeds, self.acc_users = {}, {}
+            self.inputs, self.tensor_ids, self.const_labels, self.hooks = [], {}, {}, {}
+
+    def _returned(self, t: torch.Tensor, r: Any) -> dict:
+        """What a grad call returned for its input t: the gradient and the node it is for."""
+        key = ("leaf", id(t)) if t.grad_fn is None else (id(t.grad_fn), t.output_nr)
+        value, summary = r if type(r) is tuple else plain(r)
+        return {"node": self.tensor_ids.get(key), "value": value, "summary": summary,
+                "shape": None if r is None else list(t.shape)}
 
     def _put(self, c: Any, node: Node, key: str) -> Any:
         """The value of a copy (see _copy); its summary goes to node.key, now or when first read."""
@@ -273,12 +289,21 @@ def trace(
     calls: dict[tuple[int, int], OpCall] | None = None,
     index: int = 0,
     max_nodes: int = 50_000,
+    made: dict | None = None,
 ) -> LiveGraph:
-    """The first part of capture, before a backward: see LiveGraph."""
+    """The first part of capture, before a backward: see LiveGraph.
+    made: the op log's record of how no-grad tensors were computed (constants' labels)."""
     g = Graph(index=index)
     live = LiveGraph(graph=g, roots=list(roots), names=names, calls=calls or {})
     with quiet():
         _trace(live, max_nodes)
+        if made:
+            for call in live.calls.values():
+                for c in call.constants:
+                    if isinstance(c, torch.Tensor) and id(c) not in live.const_labels:
+                        label = computed_label(made, c, names.name)
+                        if label:
+                            live.const_labels[id(c)] = label
     g._pending = live
     return live
 
@@ -317,6 +342,7 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
                 var = nxt.variable
                 leaves.append(var)
                 copies[id(var)] = _copy(var)  # an optimizer steps it next
+                _note_hooks(var, live.hooks)
             else:
                 queue.append(nxt)
         feeds = [(k, nxt) for k, (nxt, _) in enumerate(edges)
@@ -332,12 +358,33 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
         out = call.output
         if out.retains_grad:
             live.retained_now.append(out)
+        if out._backward_hooks:
+            _note_hooks(out, live.hooks)
         _copy_small(out, call.before, copies, live.versions)
     for t in live.names.tensors.values():
         if t.retains_grad:
             live.retained_now.append(t)
+        if t._backward_hooks:
+            _note_hooks(t, live.hooks)
         if t.grad_fn is not None:
             _copy_small(t, None, copies, live.versions)
+
+
+def _current(t: torch.Tensor, key: Any) -> bool:
+    """Is this node t as it is now? An in-place op makes a new version of t (a new grad_fn):
+    .grad, retain_grad and hooks belong to that one, not to the version drawn before it."""
+    return not isinstance(key[0], int) or (key[0] == id(t.grad_fn) and key[1] == t.output_nr)
+
+
+def _note_hooks(t: torch.Tensor, hooks: dict[int, list[str]]) -> None:
+    """The kinds of hook t has now (they run in the backward; a graph says so)."""
+    kinds = []
+    if t._backward_hooks:
+        kinds.append("register_hook")
+    if t.is_leaf and getattr(t, "_post_accumulate_grad_hooks", None):
+        kinds.append("post_accumulate_grad")
+    if kinds:
+        hooks[id(t)] = kinds
 
 
 def _copy_small(t: torch.Tensor, before: torch.Tensor | None, copies: dict[int, Any],
@@ -358,7 +405,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
     roots, names, calls, copies = live.roots, live.names, live.calls, live.copies
     named = names.by_grad_fn()
     g = live.graph
-    tensor_ids: dict[Any, str] = {}
+    tensor_ids = live.tensor_ids
     pending: dict[int, list[str]] = {}  # id(fn) -> tensors it made, drawn before it
     counter = {"t": 0, "op": 0, "c": 0}
     deferred = live.deferred
@@ -381,7 +428,8 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         if t is not None:
             name = names.name(t)
             requires_grad, is_leaf = t.requires_grad, t.is_leaf
-            node = Node(id=nid, kind="tensor", name=name, shape=list(t.shape),
+            node = Node(id=nid, kind="tensor", name=name,
+                        shape=list((t if value is None else value).shape),
                         dtype=dtype_name(t.dtype), device=device_name(t.device),
                         requires_grad=requires_grad, is_leaf=is_leaf, **kw)
             copy = copies.get(id(t)) if value is None else None
@@ -394,9 +442,11 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
                 node.value, node.summary = plain(v)
             else:  # big: summarised when first read
                 deferred.add(v.detach(), node, node, "_summary", version=live.versions.get(id(v)))
-            if requires_grad and not is_leaf and t.retains_grad:
+            if requires_grad and not is_leaf and t.retains_grad and _current(t, key):
                 node.retains_grad = True
                 live.retained[nid] = t
+            if _current(t, key):
+                node.hooks = live.hooks.get(id(t), [])
         else:
             node = Node(id=nid, kind="tensor", **kw)
         node.label = node.name or node.label
@@ -594,7 +644,8 @@ def _add_constants(g: Graph, live: LiveGraph, fn: Any, op_id: str, call: OpCall 
     consts = call.constants if call is not None else live.operands.get(id(fn), ())
     for c in consts:
         if isinstance(c, torch.Tensor):
-            cid = tensor_node(c, ("const", id(c)), constant=True, label="const")
+            cid = tensor_node(c, ("const", id(c)), constant=True,
+                              label=live.const_labels.get(id(c), "const"))
             node = live.by_id[cid]
             if node.name is None and node.numel == 1 and node.value is not None:
                 node.label = fmt_exact(node.value)

@@ -33,8 +33,11 @@ import torch
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.backward_trap import BackwardTrap
 from gradviz.capture.forward import ForwardLog, source_line
-from gradviz.capture.graph import LiveGraph, build, no_torch_function, paused_gc, trace
+from gradviz.capture.grad_call import GradTrap
+from gradviz.capture.graph import LiveGraph, _copy, build, no_torch_function, paused_gc, trace
+from gradviz.capture.metrics import MetricWatch
 from gradviz.capture.optimizers import OptimizerWatch
+from gradviz.capture.tangents import TangentWatch
 from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
 from gradviz.names import Names
 from gradviz.user_code import user_frame, user_frames
@@ -42,6 +45,7 @@ from gradviz.progress import ProgressMeter
 from gradviz.recording import Graph, Recording, TimelineFacts
 
 MAX_UNREAD = 4  # graphs whose tensors wait for their first reading, at most (memory)
+GRAD_GRAPHS_PER_LINE = 10  # torch.autograd.grad calls drawn per source line (a jacobian's loop)
 
 
 def parse_at(spec: Any) -> tuple[frozenset[int], bool]:
@@ -102,7 +106,12 @@ class Recorder:
         self.timeline = Timeline(max_snapshots=snapshots, total=total)
         self.meter = ProgressMeter(progress, total)
         self._trap = BackwardTrap(self._on_backward)
+        self._grad_trap = GradTrap(self._on_grad, busy=lambda: self._trap._busy)
+        self.grad_calls = 0
+        self._grad_sites: dict[tuple, int] = {}  # autograd.grad line -> graphs drawn from it
         self._optim = OptimizerWatch(self.timeline)
+        self._tangents = TangentWatch()
+        self._metrics = MetricWatch()
         self._sites: dict[tuple, str] = {}  # backward() line -> "full" | "light"
         self._locate: dict | None = None  # a NaN event waiting for a logged iteration
         self._last_loss: float | None = None
@@ -113,7 +122,10 @@ class Recorder:
     # entering and leaving ----------------------------------------------------------
     def __enter__(self) -> Recording:
         self._trap.__enter__()
+        self._grad_trap.__enter__()
         self._optim.__enter__()
+        self._tangents.__enter__()
+        self._metrics.__enter__()
         self.log.start()
         self._entered = True
         return self.recording
@@ -123,7 +135,10 @@ class Recorder:
             self.log.remove()
         finally:
             self.log.forget()
+            self._tangents.__exit__()
+            self._metrics.__exit__()
             self._optim.__exit__()
+            self._grad_trap.__exit__()
             self._trap.__exit__()
             self._entered = False
         self.finish()
@@ -151,6 +166,17 @@ class Recorder:
             except Exception:
                 pass
         rec._pending = _Timeline(rec, tl, lines)  # iterations and pitfalls: when first read
+        try:
+            rec.tangents, dropped = self._tangents.finish()
+            if dropped:
+                rec.notes.append(f"forward mode: the first {len(rec.tangents)} ops with a tangent "
+                                 f"were kept, {dropped} more were not")
+        except Exception as e:  # forward-mode steps must never cost the user their graphs
+            rec.notes.append(f"forward-mode steps unavailable: {type(e).__name__}: {e}")
+        rec.metrics = self._metrics.points
+        if self._metrics.dropped:
+            rec.notes.append(f"logged numbers: the first {len(rec.metrics)} were kept, "
+                             f"{self._metrics.dropped} more were not")
         self.meter.finish(self._last_loss)
         if self.on_finish is not None:
             self.on_finish(rec)
@@ -164,7 +190,18 @@ class Recorder:
         the user as it is; an error of gradviz's own bookkeeping becomes a note on the
         recording, and the backward runs (once) and returns as it would without gradviz.
         """
-        done: list = []  # [result] once the user's backward has returned
+        return self._guarded(self._backward, run, f"backward() call {self.backward_calls + 1}",
+                             roots, retain, frame)
+
+    def _on_grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
+                 inputs: list[torch.Tensor], create_graph: bool, frame: Any) -> Any:
+        """torch.autograd.grad, recorded like a backward (see _on_backward)."""
+        return self._guarded(self._grad, run, f"torch.autograd.grad call {self.grad_calls + 1}",
+                             roots, inputs, create_graph, frame)
+
+    def _guarded(self, body: Callable[..., Any], run: Callable[[], Any], what: str,
+                 *args: Any) -> Any:
+        done: list = []  # [result] once the user's call has returned
 
         def run_once() -> Any:
             try:
@@ -174,14 +211,45 @@ class Recorder:
             return done[0]
 
         try:
-            return self._backward(run_once, roots, retain, frame)
+            return body(run_once, *args)
         except _TheirError as theirs:
             raise theirs.error from None
         except Exception as ours:
             self.recording.notes.append(
-                f"gradviz could not record backward() call {self.backward_calls}: "
-                f"{type(ours).__name__}: {ours}")
+                f"gradviz could not record {what}: {type(ours).__name__}: {ours}")
             return done[0] if done else run()
+
+    def _grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
+              inputs: list[torch.Tensor], create_graph: bool, frame: Any) -> Any:
+        """A grad call's graph and steps, and what it returned; no iteration, no .grad.
+
+        Drawn while the op log is on (an iteration that keeps its graph), at most
+        GRAD_GRAPHS_PER_LINE per source line."""
+        n = self.grad_calls = self.grad_calls + 1
+        site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
+        drawn = self._grad_sites.get(site, 0)
+        if (not self.log.active or not any(r.grad_fn is not None for r in roots)
+                or len(self.recording.graphs) >= self.max_graphs
+                or drawn >= GRAD_GRAPHS_PER_LINE):
+            return run()
+        self._grad_sites[site] = drawn + 1
+        live = self._trace(roots, frame, self.backward_calls + 1, full=True)
+        g = live.graph
+        g.iteration, g.call, g.grad_call = None, "grad", n
+        live.inputs = list(inputs)
+        with self.log.internals(create_graph, frame):
+            with StepWatcher(live, partial=True):
+                result = run()
+        with no_torch_function():
+            values = result.values() if isinstance(result, dict) else result
+            live.results = [None if r is None else _copy(r) for r in values]
+        live.finished = True
+        g._pending = live
+        self.recording.graphs.append(g)
+        self._hold(live)
+        if self.on_graph:
+            self.on_graph(self.recording, g)
+        return result
 
     def _backward(self, run: Callable[[], Any], roots: list[torch.Tensor], retain: bool,
                   frame: Any) -> Any:
@@ -194,7 +262,7 @@ class Recorder:
         logged = self.log.active
         # (the bookkeeping works on detached tensors: it builds no graph and logs no op)
         if (seen is not None and not logged and k not in self._want and not bad_loss
-                and self._locate is None):
+                and self._locate is None and not tl.stale):
             # the common case in a long loop: no graph, no log, just the numbers
             tl.step(k, roots, site, frame, loss)
             try:
@@ -220,7 +288,8 @@ class Recorder:
         elif seen is None:
             self._sites[site] = "none"
         with no_torch_function():
-            tl.begin(k, roots, site, frame, _leaves(live) if live else None, loss, namespaces,
+            leaves = _leaves(live) if live else _walked_leaves(roots, frame) if tl.stale else None
+            tl.begin(k, roots, site, frame, leaves, loss, namespaces,
                      copies=live.copies if live else None)
             if bad_loss or self._locate is not None:
                 self._nonfinite(k, loss, live, logged)
@@ -260,7 +329,7 @@ class Recorder:
     def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
         names = Names.from_frames(user_frames(frame))
         live = trace(roots, names, self.log.calls if full else None,
-                     index=len(self.recording.graphs))
+                     index=len(self.recording.graphs), made=self.log.made if full else None)
         g = live.graph
         g.line = frame.f_lineno if frame is not None else None
         g.iteration = k
@@ -287,16 +356,19 @@ class Recorder:
         graphs.append(graph)
         tl.graph_of[graph.iteration] = graph.index
         tl.keep.add(graph.iteration)
-        # A graph not read yet holds its gradients and op outputs: a few may wait, not all.
+        self._hold(live)
+        if not full:
+            self._light = graph
+        if self.on_graph:
+            self.on_graph(self.recording, graph)
+
+    def _hold(self, live: LiveGraph) -> None:
+        """A graph not read yet holds its gradients and op outputs: a few may wait, not all."""
         self._unread.append(live)
         while len(self._unread) > MAX_UNREAD:
             old = self._unread.pop(0)
             old.resolve()
             old.deferred.resolve()
-        if not full:
-            self._light = graph
-        if self.on_graph:
-            self.on_graph(self.recording, graph)
 
     # NaN and inf ----------------------------------------------------------------------
     def _nan_reported(self) -> bool:
@@ -416,6 +488,25 @@ def _leaves(live: LiveGraph) -> list[tuple[str, torch.Tensor]]:
         if not t.requires_grad:
             continue
         name = live.names.name(t) or f"leaf {k}"
+        base, n = name, 2
+        while name in used:
+            name, n = f"{base}#{n}", n + 1
+        used.add(name)
+        out.append((name, t))
+    return out
+
+
+def _walked_leaves(roots: list[torch.Tensor], frame: Any) -> list[tuple[str, torch.Tensor]]:
+    """The trainable leaves a backward reaches, named (for an iteration that keeps no graph)."""
+    from gradviz.capture.graph import grad_fns
+
+    names = Names.from_frames(user_frames(frame))
+    out, used = [], set()
+    for fn in grad_fns([r.grad_fn for r in roots]):
+        t = getattr(fn, "variable", None)
+        if not isinstance(t, torch.Tensor) or not t.requires_grad:
+            continue
+        name = names.name(t) or f"leaf {len(out)}"
         base, n = name, 2
         while name in used:
             name, n = f"{base}#{n}", n + 1

@@ -69,6 +69,10 @@ class Param:
     grad_copy: torch.Tensor | None = None  # a copy of that grad, on snapshot iterations
     stepped_by: str | None = None  # the optimizer that stepped it since that backward
     flagged: bool = False  # accumulation already reported
+    suspect: bool = False  # updated, with an old .grad, at a backward's start: flagged if it adds to it
+    grad_before: Any = None  # .grad at the latest backward's start, and its _version then
+    grad_before_version: int = -1
+    unused_at: int = 0  # an iteration whose backward did not reach it: no numbers for it there
     last_update_zero: bool = True
     rebinds: bool = False  # updated by rebinding last time: `old` can be the tensor itself
     old_version: int | None = None  # its _version when `old` is the tensor, not a copy
@@ -202,6 +206,7 @@ class Timeline:
         # norms of our own copies, made when the timeline is read: (list, index, tensor,
         # the parameter's name for a gradient's NaN check, iteration)
         self.late: list[tuple] = []
+        self.stale = False  # the latest backward reached none of the followed parameters
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
     @staticmethod
@@ -266,6 +271,7 @@ class Timeline:
             p.ks.append(k)
             p.vs.append(old.item() if p.shape1 is not None else norm(old))
             p.gs.append(None)
+            self._before(p)
             p.us.append(None)
         self.k, self.frame, self.roots = k, frame, roots
         self.iter_ks.append(k)
@@ -313,7 +319,7 @@ class Timeline:
                 u = distance(new, old)
                 if entries is not None and u != 0:  # (no update: no update to show)
                     upd = new.detach() - old
-            if p.ks and p.ks[-1] == k:
+            if p.ks and p.ks[-1] == k and p.unused_at != k:
                 p.us[-1] = u
             p.rebinds = rebound
             p.last_update_zero = not u
@@ -346,6 +352,7 @@ class Timeline:
         self._snap_now = k in self.keep or k % self.every == 0
         if leaves is not None:
             self.site_params[site] = tuple(self._track(name, t) for name, t in leaves)
+            self.stale = False
         params = self.site_params.get(site, self.current)
         resolved = resolved and params is self.current
         if namespaces is None and not resolved:
@@ -378,6 +385,7 @@ class Timeline:
             else:
                 p.vs.append(norm(old))
             p.gs.append(None)
+            self._before(p)
             p.us.append(None)
         self.current = params
         self.iter_params.append(params)
@@ -388,9 +396,18 @@ class Timeline:
 
         `copies`: id(parameter) -> a copy of its .grad made just now, to share.
         """
+        touched_any = False
         for p in self.current:
             g = p.tensor.grad
             p.grad = g
+            touched = g is not p.grad_before or (g is not None and g._version != p.grad_before_version)
+            touched_any = touched_any or touched
+            p.grad_before = None
+            if p.suspect:
+                p.suspect = False
+                if touched:
+                    p.flagged = True
+                    self.events.append({"kind": "grad_accumulation", "iteration": self.k, "param": p.name})
             if g is None:
                 continue
             p.grad_version = g._version
@@ -406,6 +423,20 @@ class Timeline:
             if not math.isfinite(x) and not all_finite(g):
                 self._event_once("grad", self.k, p.name)
 
+        # None of the followed parameters took part: the code moved on to other tensors (a
+        # new model under the same names); the recorder finds the leaves again next time.
+        self.stale = bool(self.current) and not touched_any
+        if self.stale:  # this iteration's numbers belong to tensors it did not use: not shown
+            for p in self.current:
+                if p.ks and p.ks[-1] == self.k:
+                    p.vs[-1] = p.gs[-1] = None
+                    p.unused_at = self.k
+
+    def _before(self, p: Param) -> None:
+        g = p.tensor.grad
+        p.grad_before = g
+        p.grad_before_version = g._version if g is not None else -1
+
     def grad_of(self, p: Param) -> torch.Tensor | None:
         """The gradient of the latest iteration, if nothing has changed it since."""
         g = p.grad
@@ -417,7 +448,7 @@ class Timeline:
         self.close(frame or self.frame, final=True)
         # let go of every live tensor
         for p in self.params.values():
-            p.tensor = p.old = p.grad = None  # type: ignore[assignment]
+            p.tensor = p.old = p.grad = p.grad_before = None  # type: ignore[assignment]
         self.params.clear()
         self.by_id.clear()
         self.site_params.clear()
@@ -466,15 +497,17 @@ class Timeline:
         return p.tensor
 
     def _check_accumulation(self, p: Param, k: int) -> None:
-        """.grad still holds the last iteration's gradient although the parameter was updated."""
+        """.grad still holds the last iteration's gradient although the parameter was updated.
+
+        A suspicion only: the tensor may have left the code (a new model under the same
+        name), so after_backward() reports it only when this backward adds to that .grad."""
         if p.flagged or k == 1:
             return
         g = p.tensor.grad
         if g is None or p.last_update_zero:
             return
         if bool(g.detach().any()):
-            p.flagged = True
-            self.events.append({"kind": "grad_accumulation", "iteration": k, "param": p.name})
+            p.suspect = True  # decided in after_backward(): only if this backward adds to it
 
     def _event_once(self, what: str, k: int, name: str) -> None:
         """The first iteration where a NaN or inf showed (norms made late can find an earlier one)."""

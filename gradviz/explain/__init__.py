@@ -13,6 +13,7 @@ Plain data in, words out; no module here imports torch at module level.
     updates.py         parameter updates in numbers: SGD, momentum, Adam(W), manual steps
     source_reading.py  the script's text read with ast/regex: no_grad, detach, loops, in-place edits
     warning_notes.py   a warning's message turned into words (explain_warning)
+    tangents.py        forward-mode steps: each op's tangent from its inputs' tangents, with numbers
 
 The runner's hook that writes these into a Recording while a script runs is
 gradviz/script_watch.py.
@@ -43,6 +44,9 @@ def explain_recording(rec: Recording) -> None:
     except Exception as e:  # an explanation must never break a recording
         rec.notes.append(f"update formulas unavailable: {type(e).__name__}: {e}")
     from gradviz.explain.chain_rule import explain_graph
+    from gradviz.explain.tangents import explain_tangents
+
+    explain_tangents(rec)
 
     for g in rec.graphs:
         try:

@@ -58,12 +58,12 @@ LESSONS: list[Lesson] = [
         group="basics",
         script="01_chain_rule.py",
         title=N_("The chain rule"),
-        text=N_("`w` is a **leaf**: we created it ourselves, so it has no `grad_fn`. "
-                "`a = w * 3` and `l = a ** 2` are made by operations, so each records a "
+        text=N_("`w` is a leaf: we created it ourselves, so it has no `grad_fn`. "
+                "`a = w * 3` and `l = a  2` are made by operations, so each records a "
                 "`grad_fn` (`MulBackward0`, `PowBackward0`): the step that sends a gradient "
                 "back through that operation. `l.backward()` walks these steps from `l` to `w` "
                 "and multiplies the local derivatives: dl/da = 2a = 6 and da/dw = 3, "
-                "so `w.grad` = 2·a·3 = **18**. Only leaves keep their `.grad`."),
+                "so `w.grad` = 2·a·3 = 18. Only leaves keep their `.grad`."),
         expect={"w.grad": 18.0, "a.grad_fn": "MulBackward0", "l.grad_fn": "PowBackward0"},
     ),
     Lesson(
@@ -74,9 +74,9 @@ LESSONS: list[Lesson] = [
         title=N_("One variable, two paths"),
         text=N_("`F = f + x - 2` with `f = x * y`: the leaf `x` reaches `F` twice, once through "
                 "`f` and once directly. Backward adds the contributions of all paths: "
-                "dF/dx = dF/df · df/dx + 1 = y + 1 = **4**, and dF/dy = dF/df · x = **2**. "
+                "dF/dx = dF/df · df/dx + 1 = y + 1 = 4, and dF/dy = dF/df · x = 2. "
                 "`f` is an intermediate tensor, so its gradient is thrown away unless we call "
-                "`f.retain_grad()` first; then `f.grad` = dF/df = **1**."),
+                "`f.retain_grad()` first; then `f.grad` = dF/df = 1."),
         expect={"f.grad": 1.0, "x.grad": 4.0, "y.grad": 2.0},
     ),
     Lesson(
@@ -87,7 +87,7 @@ LESSONS: list[Lesson] = [
         title=N_("Constants and variables"),
         text=N_("Only tensors created with `requires_grad=True` get a gradient. Here `x` is a "
                 "constant (like input data), so after `F.backward()` `x.grad` is `None` and "
-                "autograd did no work for it; `y.grad` = x = **1**. `F` is not a leaf either: "
+                "autograd did no work for it; `y.grad` = x = 1. `F` is not a leaf either: "
                 "it was made by `x * y`, so `F.grad` stays `None` and PyTorch warns when you "
                 "read it. Marking data as constant saves a lot of work on big datasets."),
         expect={"y.grad": 1.0, "x.grad": None, "F.grad": None},
@@ -98,10 +98,10 @@ LESSONS: list[Lesson] = [
         group="basics",
         script="04_vectors.py",
         title=N_("Gradients of vectors"),
-        text=N_("A vector is a bundle of scalar variables. `F = (arr * tensor ** 2).sum()` "
+        text=N_("A vector is a bundle of scalar variables. `F = (arr * tensor  2).sum()` "
                 "is one number, so `backward()` can start from it. Each entry of "
                 "`tensor.grad` is the partial derivative of `F` by that entry: "
-                "2·arr·tensor = **[-4, 16, 0]**, and `arr.grad` = tensor² = **[4, 16, 64]**. "
+                "2·arr·tensor = [-4, 16, 0], and `arr.grad` = tensor² = [4, 16, 64]. "
                 "A gradient always has the same shape as its tensor."),
         expect={"tensor.grad": [-4.0, 16.0, 0.0], "arr.grad": [4.0, 16.0, 64.0]},
     ),
@@ -115,7 +115,7 @@ LESSONS: list[Lesson] = [
                 "copied along the missing axis. `view`, `squeeze` and `unsqueeze` change the "
                 "shape without changing the numbers, and `(5, 3, 4) @ (4, 2)` repeats one "
                 "matrix product over a batch of 5. In backward every copy sends a gradient "
-                "back, and they are **summed** over the broadcast axes: `col.grad` is (3, 1) "
+                "back, and they are summed over the broadcast axes: `col.grad` is (3, 1) "
                 "and `row.grad` is (4,), just like the tensors themselves."),
         expect={
             "col.grad.shape": [3, 1],
@@ -131,8 +131,8 @@ LESSONS: list[Lesson] = [
         script="06_gradient_descent.py",
         title=N_("Gradient descent by hand"),
         text=N_("To minimise L = w², step against the slope: w ← w − lr·2w. With lr 0.05 each "
-                "step multiplies w by 0.9 (10 → **9, 8.1, 7.29**, …); with lr 0.3 by 0.4 "
-                "(**4, 1.6, 0.64**, …). The update runs under `torch.no_grad()` so it is not "
+                "step multiplies w by 0.9 (10 → 9, 8.1, 7.29, …); with lr 0.3 by 0.4 "
+                "(4, 1.6, 0.64, …). The update runs under `torch.no_grad()` so it is not "
                 "recorded in the graph, and `w.grad.zero_()` resets the gradient, because "
                 "`backward()` adds to `.grad` instead of overwriting it. The `step(params, lr)` "
                 "function is the heart of every optimizer."),
@@ -180,8 +180,8 @@ LESSONS: list[Lesson] = [
                 "`nn.Parameter`s, so the optimizer finds them, and it jitters the weights with "
                 "Gaussian noise only in training mode (`model.train()`); `model.eval()` turns "
                 "the noise off for validation. With seed 1 the validation accuracy ends near "
-                "**1.0**. Try other seeds: with only 4 hidden units some starts get stuck near "
-                "**0.75** (seed 3 here: training accuracy 0.73, validation 0.82), when a ReLU "
+                "1.0. Try other seeds: with only 4 hidden units some starts get stuck near "
+                "0.75 (seed 3 here: training accuracy 0.73, validation 0.82), when a ReLU "
                 "unit dies and two corners become indistinguishable. Initialisation matters."),
         expect={"seed": 1, "valid_acc_min": 0.9, "stuck_seed": 3, "stuck_acc_near": 0.75},
         quick_args=["--epochs", "15"],
@@ -195,13 +195,13 @@ LESSONS: list[Lesson] = [
         text=N_("`weird_function` scrambles a 100×100 picture. Instead of inverting it by hand "
                 "we start from noise `r` and run gradient descent on "
                 "`torch.dist(weird_function(r), broken)` with lr 0.8. The printed loss falls, "
-                "then stops near **0.0212** = lr·σ_max²/2 = 0.8·0.23005²/2, where σ_max is the "
+                "then stops near 0.0212 = lr·σ_max²/2 = 0.8·0.23005²/2, where σ_max is the "
                 "largest singular value of the (linear) `weird_function`. `torch.dist` is a "
                 "norm, not its square: its gradient with respect to `weird_function(r)` has "
                 "length 1 however close we get, so the steps do not shrink near the answer. "
                 "Fixed steps overshoot back and forth along the steepest direction, and the loss "
                 "sits at that level. Meanwhile the other directions keep converging, so the "
-                "**picture keeps improving** after the loss stops moving: with `--iterations 30000` "
+                "picture keeps improving after the loss stops moving: with `--iterations 30000` "
                 "the loss still reads 0.0212 while the RMS error to the true picture drops from "
                 "about 0.02 to 0.001. Conjugate gradients "
                 "on the normal equations, with autograd supplying the transpose, give the exact "
@@ -219,9 +219,89 @@ LESSONS: list[Lesson] = [
                 "vectors) and at each step predicts the next character. The same weights are "
                 "used at all 15 steps, so `loss.backward()` sends gradients back through time "
                 "and adds up each step's contribution to every weight. With `Adam(lr=0.1)` the "
-                "prediction becomes **\"if you want you\"** within 50 iterations. The loss stays "
+                "prediction becomes \"if you want you\" within 50 iterations. The loss stays "
                 "around 0.8 because `nn.RNN` outputs pass through tanh and cannot exceed 1."),
         expect={"prediction": "if you want you"},
+    ),
+    Lesson(
+        id="classification",
+        number=12,
+        group="models",
+        script="12_classification.py",
+        title=N_("Classification: sigmoid and softmax"),
+        text=N_("A classifier turns scores into probabilities. With two classes, "
+                "`p = torch.sigmoid(x_train @ W + b)` is the probability of class 1 and "
+                "`F.binary_cross_entropy(p, y_train)` the loss; with three classes, "
+                "`F.cross_entropy(z, y_train)` applies the softmax itself to the scores `z`. "
+                "In both cases the gradient that reaches the scores is the same simple rule: "
+                "**(probability − target) / N**. At the start W = 0, so every p is 0.5, the "
+                "cost is ln 2 = **0.6931**, and each of the 6 samples sends ±0.5/6 = "
+                "**±0.08333** back to `z` (step through the first graph). The three-class cost "
+                "starts at ln 3 = **1.0986**. After 200 epochs both models classify every "
+                "training point correctly (accuracy **1.00**)."),
+        expect={"logistic_cost_start": 0.6931, "softmax_cost_start": 1.0986,
+                "final_accuracy": 1.0, "dcost_dz_start": 0.08333},
+        quick_args=["--epochs", "20"],
+    ),
+    Lesson(
+        id="rnn_padding_packing",
+        number=13,
+        group="models",
+        script="13_rnn_padding_packing.py",
+        title=N_("RNN inputs: padding and packing"),
+        text=N_("With `batch_first=True`, `nn.RNN` reads a batch as (batch, time, features): "
+                "here three one-hot words, (3, 5, 4). It returns `outputs`, the hidden state at "
+                "every step, (3, 5, 2), and the final state, (1, 3, 2), one per layer; the last "
+                "output equals the final state. Without `batch_first` the same tensor would be "
+                "read as 3 time steps of 5 sequences. Words differ in length, so a batch is "
+                "made even by **padding** (`pad_sequence`: zeros after the short words, (5, 13)) "
+                "or by **packing** (`pack_sequence`, `pack_padded_sequence`): at each time step "
+                "only the words still running are computed, **5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, "
+                "1, 1** of them. The padded run reads the padding too: the final state of "
+                "\"path\" has passed 9 padding steps, and the padded positions get a gradient. "
+                "In the packed run they get exactly **0**, because nothing read them. "
+                "`pad_packed_sequence` turns the packed outputs back into a padded (5, 13, 3) "
+                "tensor."),
+        expect={"batch_sizes": [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 1, 1], "padded_shape": [5, 13],
+                "lengths": [11, 8, 11, 4, 13], "packed_padding_grad": 0.0},
+    ),
+    Lesson(
+        id="forward_reverse_mode",
+        number=14,
+        group="basics",
+        script="14_forward_reverse_mode.py",
+        title=N_("Forward mode and reverse mode"),
+        text=N_("`f` takes 3 numbers and returns 2, so its Jacobian J holds 2 × 3 partial "
+                "derivatives. **Forward mode** (`torch.autograd.forward_ad`) sends a direction "
+                "`v` through `f` together with the values: every op computes its value and its "
+                "tangent t(·) side by side, and the output's tangent is J·v, one **column** of "
+                "J per pass, so 3 passes. **Reverse mode** (`backward()`) sends a gradient back "
+                "from one output and gets one **row** of J per pass, so 2 passes. Both give the "
+                "same J. A loss has many inputs and one output: reverse mode gets all 1000 "
+                "partial derivatives of `(w ** 2).sum()` in one pass, where forward mode would "
+                "need 1000. That is why training uses `backward()`; forward mode wins when a "
+                "function has few inputs and many outputs."),
+        expect={"J": [[2.0, 1.0, 0.8775825], [0.9588511, 0.4794255, 1.7551651]],
+                "forward_passes": 3, "reverse_passes": 2},
+    ),
+    Lesson(
+        id="lightning_digits",
+        number=15,
+        group="models",
+        script="15_lightning_digits.py",
+        title=N_("PyTorch Lightning on handwritten digits"),
+        text=N_("A `LightningModule` holds the model (64 → 32 → 10), a `training_step` that "
+                "returns the loss, a `validation_step` and `configure_optimizers` (Adam). The "
+                "`Trainer` writes the loop of lesson 7 for us: for every batch it calls "
+                "`zero_grad()`, `backward()` and `step()`, after each epoch it runs validation, "
+                "and what `self.log()` records goes to TensorBoard (`tensorboard --logdir "
+                "lightning_logs`). gradviz still sees every `backward()`: the graph of the first "
+                "training step and the loss of every step. The 1,797 digits of 8×8 pixels ship "
+                "with scikit-learn and stand in for MNIST. After 5 epochs the validation "
+                "accuracy is about **0.94**. Needs `pip install pytorch-lightning scikit-learn "
+                "tensorboard` (`bash scripts/setup.sh` installs them)."),
+        expect={"epochs": 5, "val_acc_min": 0.9},
+        quick_args=["--epochs", "2"],
     ),
 ]
 

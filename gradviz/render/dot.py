@@ -14,6 +14,7 @@ collapsed module highlights the module.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from gradviz.numbers import fmt_number, fmt_shape, fmt_value
@@ -22,7 +23,7 @@ from gradviz.render.collapse import DEFAULT_BUDGET, SPLIT_FANIN, View, make_view
 from gradviz.render.stepview import LEGEND_ROLES, StepView, step_view
 from gradviz.render.style import (CURRENT, EDGE, FILL, FONT, FUTURE_FILL, GRAD, OP_SYMBOL,
                                   ROLE_TEXT, TEXT)
-from gradviz.words import N_, tr
+from gradviz.words import N_, tr, tr_in
 
 
 def esc(text: Any) -> str:
@@ -176,9 +177,9 @@ def view_to_dot(
         elif n.kind == "module":
             line = _module_node(n, state, lang)
         elif n.attrs.get("copy", 1) > 1:
-            line = _copy_node(n, state)
+            line = _copy_node(n, state, lang)
         else:
-            line = _tensor_node(n, values, grads, state, compact=big)
+            line = _tensor_node(n, values, grads, state, compact=big, lang=lang)
         if n.id in spine:
             head = f"  {quote(n.id)} ["
             line = head + 'group="spine", ' + line[len(head):]
@@ -191,7 +192,7 @@ def view_to_dot(
     for e in graph.edges:
         if e.src in hidden or e.dst in hidden:
             continue
-        out.append(_edge(e.src, e.dst, state, weight0=e.src in copies))
+        out.append(_edge(e.src, e.dst, state, weight0=e.src in copies, lang=lang))
     if legend:
         out.extend(_legend(lang, modules=any(n.kind == "module" for n in graph.nodes)))
     out.append("}")
@@ -228,7 +229,7 @@ def _heading(graph: Graph, state: StepView | None, lang: str) -> str:
 
 
 def _tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
-                 compact: bool = False) -> str:
+                 compact: bool = False, lang: str = "en") -> str:
     fill = FILL[n.role]
     border, width = TEXT, 1
     if state is not None:
@@ -241,7 +242,7 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
         name = f"<I>{name}</I>"
     flags = []
     if n.constant:
-        flags.append("const")
+        flags.append(tr_in("graph", "const", lang))
     else:
         if n.requires_grad:
             flags.append("requires_grad")
@@ -250,15 +251,15 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
         if n.retains_grad:
             flags.append("retain_grad")
     if compact:
-        return _plain_tensor_node(n, values, grads, state, fill, border, width, flags)
-    sub = esc(fmt_shape(n.shape) + ("  " + " · ".join(flags) if flags else ""))
+        return _plain_tensor_node(n, values, grads, state, fill, border, width, flags, lang)
+    sub = esc(_shape(n.shape, lang) + ("  " + " · ".join(flags) if flags else ""))
     cells = [f'<TD ALIGN="LEFT"><B>{name}</B><BR/><FONT POINT-SIZE="8">{sub}</FONT></TD>']
     if values:
-        cells.append(f"<TD>data {esc(fmt_value(n.value, n.summary))}</TD>")
+        cells.append(f"<TD>{esc(_data_word(lang))} {esc(localize(fmt_value(n.value, n.summary), lang))}</TD>")
     if grads and not n.constant:
-        cells.append(f"<TD>grad {esc(_grad_text(n, state))}</TD>")
+        cells.append(f"<TD>{esc(_grad_word(lang))} {esc(_grad_text(n, state, lang))}</TD>")
     if n.attrs.get("copies"):
-        cells[0] = cells[0].replace("</FONT></TD>", f"<BR/>{esc(_uses(n))}</FONT></TD>", 1)
+        cells[0] = cells[0].replace("</FONT></TD>", f"<BR/>{esc(_uses(n, lang))}</FONT></TD>", 1)
     outer = f'BORDER="3" COLOR="{border}" ' if width > 1 else 'BORDER="0" '
     # A big graph gets one cell (lines stacked): table layout is a good part of dot's time.
     row = ("<TR>" + "".join(cells) + "</TR>" if not compact else
@@ -271,12 +272,35 @@ def _tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
             f'id={quote("node-" + n.id)}];')
 
 
-def _grad_text(n: Node, state: StepView | None) -> str:
+def _grad_text(n: Node, state: StepView | None, lang: str = "en") -> str:
     g, gs = state.grad_of(n) if state is not None else (n.grad, n.grad_summary)
-    text = fmt_value(g, gs)
+    text = localize(fmt_value(g, gs), lang)
     if g is None and gs is None and n.output and not n.is_leaf and not n.retains_grad:
-        text += " (not a leaf)"  # why the output's .grad is None, said once where it is asked
+        text += " " + tr("(not a leaf)", lang)  # why the output's .grad is None, said once where it is asked
     return text
+
+
+_VALUES = re.compile(r"\((\d+) values\)")
+
+
+def localize(text: str, lang: str) -> str:
+    """A formatted value in `lang`: "(30 values)" and "scalar" are words, not numbers."""
+    if lang == "en":
+        return text
+    return _VALUES.sub(lambda m: tr("({n} values)", lang, n=m.group(1)), text)
+
+
+def _shape(shape: list[int], lang: str) -> str:
+    text = fmt_shape(shape)
+    return tr("scalar", lang) if text == "scalar" else text
+
+
+def _data_word(lang: str) -> str:
+    return tr_in("graph", "data", lang)
+
+
+def _grad_word(lang: str) -> str:
+    return tr_in("graph", "grad", lang)
 
 
 def _plain_label(lines: list[str], end: str = "\\l") -> str:
@@ -287,15 +311,15 @@ def _plain_label(lines: list[str], end: str = "\\l") -> str:
 
 
 def _plain_tensor_node(n: Node, values: bool, grads: bool, state: StepView | None,
-                       fill: str, border: str, width: int, flags: list[str]) -> str:
+                       fill: str, border: str, width: int, flags: list[str], lang: str = "en") -> str:
     """A tensor of a big graph: the same lines as _tensor_node, in a plain box."""
-    lines = [n.label or n.name or "?", fmt_shape(n.shape) + ("  " + " · ".join(flags) if flags else "")]
+    lines = [n.label or n.name or "?", _shape(n.shape, lang) + ("  " + " · ".join(flags) if flags else "")]
     if n.attrs.get("copies"):
-        lines.append(_uses(n))
+        lines.append(_uses(n, lang))
     if values:
-        lines.append(f"data {fmt_value(n.value, n.summary)}")
+        lines.append(f"{_data_word(lang)} {localize(fmt_value(n.value, n.summary), lang)}")
     if grads and not n.constant:
-        lines.append(f"grad {_grad_text(n, state)}")
+        lines.append(f"{_grad_word(lang)} {_grad_text(n, state, lang)}")
     tooltip = n.source or n.note or n.label
     return (f'  {quote(n.id)} [shape=box, style="filled", fillcolor="{fill}", color="{border}", '
             f'penwidth={width}, margin="0.08,0.04", label={_plain_label(lines)}, '
@@ -372,7 +396,7 @@ def _module_node(n: Node, state: StepView | None, lang: str) -> str:
             f'label=<{"<BR/>".join(lines)}>, tooltip={quote(tip)}, id={quote("node-" + n.id)}];')
 
 
-def _copy_node(n: Node, state: StepView | None) -> str:
+def _copy_node(n: Node, state: StepView | None, lang: str = "en") -> str:
     """A further copy of a leaf read by many ops: its name in a dashed box."""
     fill = FILL[n.role]
     border, width = TEXT, 1
@@ -382,15 +406,15 @@ def _copy_node(n: Node, state: StepView | None) -> str:
         elif n.id in state.todo:
             fill = FUTURE_FILL
     name = esc(n.label or n.name or "?")
-    label = f'<<B>{name}</B> <FONT POINT-SIZE="8">{esc(_uses(n))}</FONT>>'
+    label = f'<<B>{name}</B> <FONT POINT-SIZE="8">{esc(_uses(n, lang))}</FONT>>'
     return (f'  {quote(n.id)} [shape=box, style="filled,dashed,rounded", fillcolor="{fill}", '
             f'color="{border}", penwidth={width}, margin="0.06,0.02", label={label}, '
             f'tooltip={quote((n.label or "") + ": one tensor, drawn once per use")}, '
             f'id={quote("node-" + n.id)}];')
 
 
-def _uses(n: Node) -> str:
-    return f"use {n.attrs.get('copy', 1)}/{n.attrs.get('copies', 1)}"
+def _uses(n: Node, lang: str = "en") -> str:
+    return tr("use {k}/{n}", lang, k=n.attrs.get("copy", 1), n=n.attrs.get("copies", 1))
 
 
 def _count(p: Any) -> str:
@@ -410,11 +434,12 @@ def _short(v: Any) -> str:
     return fmt_number(v)
 
 
-def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False) -> str:
+def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False, lang: str = "en") -> str:
     extra = ", weight=0" if weight0 else ""
     if state is not None and (src, dst) in state.edge_grads:
-        g = state.edge_grads[(src, dst)]
-        return (f'  {quote(src)} -> {quote(dst)} [color="{GRAD}", penwidth=2, '
+        g = localize(state.edge_grads[(src, dst)], lang)
+        # the gradient flows backward, from the op to its input: the arrowhead sits on the input
+        return (f'  {quote(src)} -> {quote(dst)} [color="{GRAD}", penwidth=2, dir=back, arrowtail=normal, '
                 f'label=<<FONT COLOR="{GRAD}">∂ {esc(g)}</FONT>>{extra}];')
     return f"  {quote(src)} -> {quote(dst)}" + (f" [{extra[2:]}];" if extra else ";")
 

@@ -28,6 +28,7 @@ from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
 from gradviz.render import stepview, style
 from gradviz.render.collapse import View, make_view
+from gradviz.render.dot import localize
 from gradviz.words import N_, languages, tr
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
@@ -52,9 +53,16 @@ _UI = {
     "next": N_("Next step (→)"),
     "last": N_("Last step (End)"),
     "fit": N_("Fit"),
+    "fit_hint": N_("Show the whole graph"),
     "actual": "1:1",
-    "zoom": N_("Fit the picture to the page or show it at full size"),
-    "keys": N_("← → step · Home / End first and last"),
+    "actual_hint": N_("Show the graph at full size, centred on this step"),
+    "zoom_in": N_("Zoom in"),
+    "zoom_out": N_("Zoom out"),
+    "camera": N_("Drag to move the graph, wheel or pinch to zoom"),
+    "play": N_("Play: step through backward() (Space)"),
+    "pause": N_("Pause (Space)"),
+    "svg": N_("Download this picture (SVG)"),
+    "keys": N_("← → step · Home / End first and last · Space play"),
     "graph": N_("Graph"),
     "no_steps": N_("No backward steps were recorded for this graph."),
     "no_graph": N_("Nothing was recorded: the code never called backward()."),
@@ -78,10 +86,21 @@ def ui_words(lang: str) -> dict[str, str]:
     return {key: tr(text, lang) for key, text in _UI.items()}
 
 
-def recording_html(rec: Recording, embed: bool = False, lang: str = "en") -> str:
-    """The stepper page for `rec`; with `embed=True` an <iframe> fragment for notebooks."""
+FACES = ("page", "notebook", "app")  # a file of its own, a notebook output, the Streamlit app
+
+
+def recording_html(rec: Recording, embed: bool = False, lang: str = "en", *, face: str | None = None,
+                   options: dict[str, Any] | None = None, name: str = "") -> str:
+    """The stepper page for `rec`; with `embed=True` an <iframe> fragment for notebooks.
+
+    face: "page" (default), "notebook" (what embed=True wraps) or "app" (the page
+    the Streamlit app shows in its component frame: no header, sized to the frame).
+    options: drawing options over each graph's own (values, grads, constants,
+    attrs, rankdir, depth, budget, fold). name: the stem of exported file names.
+    """
     lang = lang if lang in languages() else "en"
-    page = _page(rec, lang, embed)
+    face = face or ("notebook" if embed else "page")
+    page = _page(rec, lang, face, dict(options or {}), name or _stem(rec))
     if embed:
         from gradviz.render.notebook import iframe
 
@@ -89,14 +108,20 @@ def recording_html(rec: Recording, embed: bool = False, lang: str = "en") -> str
     return page
 
 
+def _stem(rec: Recording) -> str:
+    """What exported files are called: the script's name, else "gradviz"."""
+    return os.path.splitext(os.path.basename(rec.script))[0] if rec.script else "gradviz"
+
+
 # ---------------------------------------------------------------- data for the page
 
-def _page(rec: Recording, lang: str, embed: bool) -> str:
+def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: str) -> str:
     plans = _plan(rec.graphs)
-    svgs = _render_all(rec.graphs, plans, lang)
-    graphs = [_graph_data(g, plans[i], rec, _view(g, lang)) for i, g in enumerate(rec.graphs)]
+    svgs = _render_all(rec.graphs, plans, lang, options)
+    graphs = [_graph_data(g, plans[i], rec, _view(g, lang, options), lang) for i, g in enumerate(rec.graphs)]
     words = {code: ui_words(code) for code in languages()}
-    data = {"lang": lang, "ui": words, "graphs": graphs, "embed": embed}
+    data = {"lang": lang, "ui": words, "graphs": graphs, "embed": face == "notebook", "face": face,
+            "name": name, "icons": {"play": _ICON["play"], "pause": _ICON["pause"]}}
     title = _title(rec)
     templates = []
     for gi, frames in enumerate(svgs):
@@ -104,7 +129,7 @@ def _page(rec: Recording, lang: str, embed: bool) -> str:
             templates.append(f'<template id="gv-f-{gi}-{key}">{svg}</template>')
     first = ""
     if svgs and svgs[0]:
-        first = svgs[0].get(0) or svgs[0].get("o") or ""
+        first = svgs[0].get(0) or svgs[0].get("o") or ""  # the script swaps in "t0" on a phone
     body = _body(rec, lang, graphs, first, title)
     css = _asset("stepper.css")
     js = _asset("stepper.js")
@@ -120,7 +145,7 @@ def _page(rec: Recording, lang: str, embed: bool) -> str:
         f"<title>{html.escape(title + ' · ' if title else '')}gradviz</title>",
         f"<style>{colours}\n{css}</style>",
         "</head>",
-        f'<body class="{"gv-embed" if embed else "gv-page"}">',
+        f'<body class="gv-{face}{" gv-embed" if face == "notebook" else ""}">',
         body,
         "".join(templates),
         f'<script type="application/json" id="gv-data">{_json_for_script(data)}</script>',
@@ -159,29 +184,40 @@ def _plan(graphs: list[Graph]) -> list[str]:
     return plans
 
 
-def _render_all(graphs: list[Graph], plans: list[str], lang: str) -> list[dict]:
+def _render_all(graphs: list[Graph], plans: list[str], lang: str, options: dict[str, Any]) -> list[dict]:
     """All SVGs, rendered in parallel (each is one `dot` process)."""
-    jobs: list[tuple[int, Any, Graph, int | None]] = []
+    jobs: list[tuple[int, Any, Graph, int | None, dict[str, Any]]] = []
     for gi, g in enumerate(graphs):
         if plans[gi] == "steps":
-            jobs += [(gi, k, g, k) for k in range(len(g.steps))]
+            jobs += [(gi, k, g, k, options) for k in range(len(g.steps))]
+            if _narrow_variant(g, options):  # key "t<k>": the same step drawn top to bottom
+                jobs += [(gi, f"t{k}", g, k, {**options, "rankdir": "TB"}) for k in range(len(g.steps))]
         else:
-            jobs.append((gi, "o", g, None))
+            jobs.append((gi, "o", g, None, options))
     out: list[dict] = [{} for _ in graphs]
     if not jobs:
         return out
     with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 2))) as pool:
-        for gi, key, svg in pool.map(lambda j: (j[0], j[1], _svg(j[2], j[3], lang)), jobs):
+        for gi, key, svg in pool.map(lambda j: (j[0], j[1], _svg(j[2], j[3], lang, j[4])), jobs):
             out[gi][key] = svg
     return out
 
 
-def _svg(graph: Graph, step: int | None, lang: str) -> str:
+def _narrow_variant(graph: Graph, options: dict[str, Any]) -> bool:
+    """A left-to-right picture also gets a top-to-bottom one, which a phone shows instead."""
+    from gradviz.render.dot import auto_rankdir
+
+    asked = options.get("rankdir", graph.options.get("rankdir", "auto"))
+    return asked not in ("LR", "TB", "RL", "BT") and auto_rankdir(graph) == "LR"
+
+
+def _svg(graph: Graph, step: int | None, lang: str, options: dict[str, Any]) -> str:
     from gradviz.render.dot import graph_dot
     from gradviz.render.svg import render_svg
 
     try:
-        text = render_svg(graph_dot(graph, step=step, lang=lang, legend=False, title=""))
+        text = render_svg(graph_dot(graph, **{**_defaults(graph, options), **options, "step": step, "lang": lang,
+                                               "legend": False, "title": ""}))
     except Exception as e:  # no dot, or a layout that failed: the page still teaches
         return (f'<div class="gv-nosvg">{html.escape(type(e).__name__)}: '
                 f"{html.escape(str(e))}</div>")
@@ -211,9 +247,35 @@ def clean_svg(svg: str) -> str:
 _VIEW_OPTIONS = ("depth", "budget", "fold", "split", "expand")
 
 
-def _view(graph: Graph, lang: str) -> View:
-    """The view the pictures are drawn from: graph.dot() makes the same one from the same options."""
-    return make_view(graph, lang=lang, **{k: v for k, v in graph.options.items() if k in _VIEW_OPTIONS})
+FOLD_MODULE_NODES = 40  # a module call with this many ops of its own is one block in the stepper
+
+
+def _defaults(graph: Graph, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stepper's drawing defaults, between the graph's own options and the caller's.
+
+    A big module call (an RNN unrolled over its time steps: 146 ops) is drawn as
+    one block, and a step inside it highlights the block, so the step stays
+    findable; the small modules around it stay open, and runs of identical calls
+    fold into one block (xN). A caller that picks a depth or asks for every node wins.
+    """
+    options = options or {}
+    if not graph.modules or "depth" in options or options.get("budget") == 0 or "depth" in graph.options:
+        return {}
+    count: dict[str, int] = {}
+    for n in graph.nodes:
+        if n.module:
+            count[n.module] = count.get(n.module, 0) + 1
+    parents = {info.get("parent") for info in graph.modules.values()}
+    big = {m for m, c in count.items() if c >= FOLD_MODULE_NODES and m not in parents}  # ops of its own
+    if not big:
+        return {}
+    return {"fold": True, "depth": 0, "expand": sorted(m for m in graph.modules if m not in big)}
+
+
+def _view(graph: Graph, lang: str, options: dict[str, Any] | None = None) -> View:
+    """The view the pictures are drawn from: graph_dot makes the same one from the same options."""
+    merged = {**graph.options, **_defaults(graph, options), **(options or {})}
+    return make_view(graph, lang=lang, **{k: v for k, v in merged.items() if k in _VIEW_OPTIONS})
 
 
 def _drawn(view: View, node_id: str) -> str:
@@ -230,7 +292,10 @@ def _label(graph: Graph, node_id: str) -> str:
     return n.label or n.name or n.id
 
 
-def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
+def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str = "en") -> dict:
+    def value(v: Any, summary: dict | None = None) -> str:
+        return localize(fmt_value(v, summary), lang)
+
     tracked = stepview.tracked(graph)
     since = stepview.grad_steps(graph)
     grads: dict[str, str | None] = {n.id: None for n in tracked}
@@ -239,7 +304,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
         changed = {n.id for n in tracked if since.get(n.id) == k}
         for n in tracked:
             if n.id in changed:
-                grads[n.id] = fmt_value(*stepview.grad_after(graph, n, k, since))
+                grads[n.id] = value(*stepview.grad_after(graph, n, k, since))
         steps.append({
             "op": s.op,
             "node": _drawn(view, s.node),  # what the overview highlights: node-<id> in its SVG
@@ -249,9 +314,9 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View) -> dict:
             "en": s.explanation or _fallback(graph, s, "en"),
             "ko": s.explanation_ko or _fallback(graph, s, "ko"),
             "generated": not s.explanation,
-            "arrived": [fmt_value(v, sm) for v, sm in
+            "arrived": [value(v, sm) for v, sm in
                         zip(s.grad_outputs, s.grad_output_summaries + [None] * len(s.grad_outputs))],
-            "sent": [[_label(graph, gi.edge_to), fmt_value(gi.grad, gi.summary)]
+            "sent": [[_label(graph, gi.edge_to), value(gi.grad, gi.summary)]
                      for gi in s.grad_inputs if gi.edge_to],
             "unsent": sum(1 for gi in s.grad_inputs if not gi.edge_to),
             "edges": _drawn_edges(view, s),
@@ -352,36 +417,42 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
     else:
         main = f"""<main class="gv-main">
 <section class="gv-card gv-stage-card">
- <div class="gv-stage gv-fit" data-gv="stage">{first_svg}</div>
- {_legend(t)}
- <p class="gv-overview-note" data-gv="overview-note" hidden>{t("overview")}</p>
  <div class="gv-controls">
   <div class="gv-buttons">
    <button type="button" data-gv="first" data-i18n-title="first" title="{ui['first']}" aria-label="first">{_ICON['first']}</button>
    <button type="button" data-gv="prev" data-i18n-title="prev" title="{ui['prev']}" aria-label="previous">{_ICON['prev']}</button>
    <button type="button" data-gv="next" class="gv-primary" data-i18n-title="next" title="{ui['next']}" aria-label="next">{_ICON['next']}</button>
    <button type="button" data-gv="last" data-i18n-title="last" title="{ui['last']}" aria-label="last">{_ICON['last']}</button>
+   <button type="button" data-gv="play" data-i18n-title="play" title="{ui['play']}" aria-label="play" aria-pressed="false">{_ICON['play']}</button>
   </div>
   <input type="range" min="0" max="0" value="0" step="1" data-gv="slider" aria-label="step">
   <div class="gv-count"><span data-i18n="step">{ui['step']}</span> <b data-gv="k">1</b> <span data-i18n="of">{ui['of']}</span> <span data-gv="n">1</span></div>
-  <button type="button" class="gv-zoom" data-gv="zoom" data-i18n-title="zoom" title="{ui['zoom']}">{ui['actual']}</button>
  </div>
- <ol class="gv-chips" data-gv="chips"></ol>
+ <div class="gv-stage" data-gv="stage" data-i18n-title="camera" title="{ui['camera']}"><div class="gv-cam" data-gv="cam">{first_svg}</div>
+  <div class="gv-camtools">
+   <button type="button" data-gv="zoom-in" data-i18n-title="zoom_in" title="{ui['zoom_in']}" aria-label="zoom in">+</button>
+   <button type="button" data-gv="zoom-out" data-i18n-title="zoom_out" title="{ui['zoom_out']}" aria-label="zoom out">−</button>
+   <button type="button" data-gv="fit" data-i18n="fit" data-i18n-title="fit_hint" title="{ui['fit_hint']}">{ui['fit']}</button>
+   <button type="button" data-gv="actual" data-i18n-title="actual_hint" title="{ui['actual_hint']}">1:1</button>
+   <button type="button" data-gv="svg" data-i18n-title="svg" title="{ui['svg']}" aria-label="SVG">{_ICON['download']}</button>
+  </div>
+ </div>
+ {_legend(t)}
+ <p class="gv-overview-note" data-gv="overview-note" hidden>{t("overview")}</p>
 </section>
-<div class="gv-lower">
- <div class="gv-col">
-  <section class="gv-card gv-explain" aria-live="polite">
-   <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span></div>
-   <p class="gv-text" data-gv="explanation"></p>
-   <dl class="gv-flow" data-gv="flow"></dl>
-   <ul class="gv-notes" data-gv="notes"></ul>
-  </section>
-  <section class="gv-card gv-grads">
-   <h2>{t("grads")}</h2>
-   <table><tbody data-gv="grads"></tbody></table>
-   <p class="gv-hint">{t("grads_hint")}</p>
-  </section>
- </div>
+<div class="gv-side">
+ <section class="gv-card gv-explain" aria-live="polite">
+  <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span></div>
+  <p class="gv-text" data-gv="explanation"></p>
+  <dl class="gv-flow" data-gv="flow"></dl>
+  <ul class="gv-notes" data-gv="notes"></ul>
+ </section>
+ <ol class="gv-chips" data-gv="chips"></ol>
+ <section class="gv-card gv-grads">
+  <h2>{t("grads")}</h2>
+  <table><tbody data-gv="grads"></tbody></table>
+  <p class="gv-hint">{t("grads_hint")}</p>
+ </section>
  <section class="gv-card gv-source">
   <h2>{t("source")}{_file_tag(rec)}</h2>
   {_source(rec, ui)}
@@ -397,7 +468,7 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
 </header>
 {error}
 {main}
-<footer class="gv-foot">{t("keys")}</footer>
+<footer class="gv-foot gv-keys">{t("keys")}</footer>
 </div>"""
 
 
@@ -408,9 +479,12 @@ def _icon(path: str) -> str:
 
 _ICON = {
     "first": _icon("M6 5h2v14H6zM20 5v14L9 12z"),
-    "prev": _icon("M17 5v14L6 12z"),
-    "next": _icon("M7 5v14l11-7z"),
+    "prev": _icon("M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z"),
+    "next": _icon("M8.6 5.4 10 4l8 8-8 8-1.4-1.4 6.6-6.6z"),
     "last": _icon("M16 5h2v14h-2zM4 5v14l11-7z"),
+    "play": _icon("M8 5v14l11-7z"),
+    "pause": _icon("M7 5h4v14H7zM13 5h4v14h-4z"),
+    "download": _icon("M11 4h2v9l3.5-3.5 1.4 1.4L12 16.8 6.1 10.9l1.4-1.4L11 13zM5 18h14v2H5z"),
 }
 
 

@@ -2,8 +2,9 @@
 
 sidebar     language, lesson, device, display options
 runs        lessons and pasted code run in a limited child process, cached
-graphs      one SVG per (recording, graph, step, options), drawn ahead in the background
-stepper     backward() step by step: controls, graph, chain-rule card, source, tensors
+graphs      the display options; a finished graph's SVG, cached (the training view's picture)
+stepper     backward() step by step: the HTML stepper (render/html.py) in a component frame
+tensors     the table of a graph's tensors under the stepper
 training_view, restoration_view, code_view, export, errors, uploads
 (the words: gradviz.words, English msgids with their translations in gradviz/words/locale)
 """

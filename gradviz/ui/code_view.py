@@ -12,6 +12,7 @@ import os
 import streamlit as st
 
 from gradviz.ui import runs
+from gradviz.ui.running import STOPPED
 from gradviz.words import tr
 
 ALLOW_ENV = "GRADVIZ_ALLOW_CODE"
@@ -77,10 +78,14 @@ def show(device: str, lang: str) -> runs.Run | None:
     if c1.button(tr("Run", lang), key="gv_code_run", type="primary", width="stretch",
                  icon=":material/play_arrow:"):
         st.session_state["gv_code_ran"] = st.session_state["gv_code"]
+        st.session_state.pop(STOPPED, None)
     c2.button(tr("Starter snippet", lang), key="gv_code_reset", on_click=_reset, width="stretch")
     ran = st.session_state.get("gv_code_ran")
     if ran is None:
-        st.caption(tr("Press Run to record your code.", lang))
+        if st.session_state.pop(STOPPED, False):
+            st.info(tr("Stopped. Change the code and press Run again.", lang), icon=":material/stop:")
+        else:
+            st.caption(tr("Press Run to record your code.", lang))
         return None
     if ran != st.session_state.get("gv_code"):
         st.caption(tr("The code changed since the last run: press Run to see the new version.", lang))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 import traceback
 from contextlib import contextmanager
 from typing import Iterator
@@ -12,8 +13,14 @@ from gradviz.recording import ErrorInfo
 from gradviz.words import pick, tr
 
 
+_LIMIT = re.compile(r"longer than ([\d.]+) s")
+
+
 def show_error(err: ErrorInfo, lang: str) -> None:
     """A script's error: what happened, where, why and how to fix it."""
+    if err.type == "TimeLimit":
+        _time_limit(err, lang)
+        return
     title = tr("{type} at line {line}", lang, type=err.type, line=err.line) if err.line else err.type
     words = pick(err.explanation, err.explanation_ko, lang)
     body = [f"**{title}**", f"`{err.message}`" if err.message else ""]
@@ -23,6 +30,17 @@ def show_error(err: ErrorInfo, lang: str) -> None:
     if hint:
         body.append("**" + tr("Fix", lang) + f":** {hint}")
     st.error("\n\n".join(b for b in body if b), icon=":material/error:")
+
+
+def _time_limit(err: ErrorInfo, lang: str) -> None:
+    """The time limit in the page's language, with what the learner can do here (the app has no
+    --timeout option to offer)."""
+    m = _LIMIT.search(err.message or "")
+    seconds = m.group(1) if m else "?"
+    where = tr(" at line {line}", lang, line=err.line) if err.line else ""
+    st.error(tr("The code ran longer than {s} s{where} and was stopped.", lang, s=seconds, where=where)
+             + "\n\n" + tr("Look for a loop that never ends, or make the work smaller (fewer iterations, "
+                             "smaller tensors).", lang), icon=":material/timer_off:")
 
 
 @contextmanager

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gradviz.ui import errors, export, restoration_view, runs, stepper, training_view
+from gradviz.ui import errors, export, restoration_view, runs, stepper, tensors, training_view
 from gradviz.words import tr
 from gradviz.ui.sidebar import Choice
 
@@ -14,27 +14,9 @@ CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .gv-stage { overflow: auto; padding: 6px 2px; text-align: center; }
 .gv-stage svg.gv-svg { width: min(100%, calc(var(--w, 600px) * 1.25)); height: auto; }
-.gv-stage.gv-actual svg.gv-svg { width: var(--w, auto); max-width: none; }
-.gv-legend { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 13px; opacity: .85; margin: 2px 0 6px; }
-.gv-chip { display: inline-flex; align-items: center; gap: 6px; }
-.gv-chip i { display: inline-block; width: 14px; height: 12px; border-radius: 3px;
-             border: 1px solid rgba(128,128,128,.5); }
-.gv-src-title { font-weight: 600; margin-bottom: 6px; }
-.gv-src-caption { font-size: 13px; opacity: .65; margin-top: 4px; }
 .gv-stage .gv-nosvg { color: #e03131; font-family: monospace; text-align: left; }
-.gv-src { font-family: ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono",
-          "Noto Sans Mono CJK KR", monospace;
-          font-size: 13px; line-height: 1.55; border: 1px solid rgba(128,128,128,.28);
-          border-radius: 8px; padding: 6px 0; background: rgba(128,128,128,.06); overflow-x: auto; }
-.gv-src-line { white-space: pre; padding: 0 10px 0 0; border-left: 3px solid transparent; }
-.gv-src-no { display: inline-block; width: 2.6em; padding-right: .9em; text-align: right;
-             opacity: .45; user-select: none; }
-.gv-src-now { background: rgba(255, 196, 0, .28); border-left-color: #d6336c; }
-.gv-src-err { background: rgba(250, 82, 82, .22); border-left-color: #e03131; }
-.gv-src-gap { padding-left: 3.2em; opacity: .45; line-height: 1.1; }
-.gv-words { font-family: ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", "Noto Sans Mono CJK KR", monospace;
-            font-size: 14px; line-height: 1.6; padding: 2px 0 4px; }
-.gv-words div:first-child { font-weight: 600; }
+/* Korean breaks between words, never inside one */
+[data-testid="stMain"], [data-testid="stSidebar"] { word-break: keep-all; }
 .st-key-gv_code textarea { font-family: ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", monospace;
                            font-size: 14px; line-height: 1.5; }
 .gv-lesson-text { font-size: 1.02rem; line-height: 1.6; max-width: 70rem; }
@@ -44,7 +26,7 @@ CSS = """
 
 def setup() -> None:
     st.set_page_config(page_title="gradviz", page_icon="∂", layout="wide",
-                       initial_sidebar_state="expanded")
+                       initial_sidebar_state="auto")  # closed on a phone
     st.html(CSS)
 
 
@@ -92,10 +74,13 @@ def recording(run: runs.Run, choice: Choice) -> None:
     if restoration_view.is_restoration(choice.lesson) and run.extra.get("images"):
         names.append(("restoration", tr("Restoration", lang)))
     names.append(("output", tr("Printed output", lang)))
-    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names])))
+    # a keyed tab bar keeps its tab when a widget inside one reruns the page (lesson 10's slider)
+    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names], key=f"gv_tabs|{lang}")))
 
+    stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
     with tabs["steps"], errors.guarded(lang):
-        stepper.show(run.key, rec, opts)
+        stepper.show(run.key, rec, opts, stem)
+        tensors.show(rec, lang)
     if "training" in tabs:
         with tabs["training"], errors.guarded(lang):
             training_view.show(run.key, rec, opts)
@@ -113,8 +98,7 @@ def recording(run: runs.Run, choice: Choice) -> None:
         st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
 
     with errors.guarded(lang):
-        stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
-        export.show(run.key, rec, stem, lang)
+        export.show(run.key, rec, stem, opts)
 
 
 def rerun_button(run: runs.Run | None, choice: Choice) -> None:

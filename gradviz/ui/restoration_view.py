@@ -89,9 +89,9 @@ def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
     panels.append((N_("exact (the answer)"), exact, lo, hi, {}))
     if upload is not None and upload.picture is not None:
         panels.append((N_("Your own picture"), upload.picture, 0.0, 1.0, {}))
-    if at is not None and at < 5000:
+    if args and final_it is not None and final_it < 5000:  # the quick run, not an early pick on the slider
         st.caption(tr("After only {n} iterations the restored picture is still mostly noise: turn "
-                      "off the quick run to watch all 20000 (about half a minute).", lang, n=at))
+                      "off the quick run to watch all 20000 (about half a minute).", lang, n=final_it))
     cols = st.columns(len(panels))
     for col, (label, img, a, b, fmt) in zip(cols, panels):
         with col:

@@ -158,8 +158,7 @@ def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: s
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _code_cached(digest: str, code: str, device: str) -> Recording:
-    del digest
-    with tempfile.TemporaryDirectory(prefix="gradviz-code-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"gradviz-code-{digest}-") as tmp:  # ui/running.py's Stop finds it
         path = Path(tmp) / "your_code.py"
         path.write_text(code, encoding="utf-8")
         rec = _run(path, [], device, CODE_TIMEOUT, CODE_MEMORY, None)
@@ -237,11 +236,12 @@ def code_run(code: str, device: str, lang: str) -> Run:
     found = _recalled(key)
     if found is not None:
         return found
-    with st.spinner(tr(_RUNNING, lang, what=tr("Your code", lang))):
-        try:
-            rec = _code_cached(digest, code, device)
-        except _DoNotCache as e:
-            rec = e.rec
+    from gradviz.ui import running
+
+    try:  # a running timer and a Stop button (ui/running.py)
+        rec = running.run(lambda: _code_cached(digest, code, device), f"gradviz-code-{digest}-", lang)
+    except _DoNotCache as e:
+        rec = e.rec
     return _remember(key, Run(key, rec, {}))
 
 
@@ -284,7 +284,7 @@ def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator
                 pass
 
     with _outside_cache_replay():
-        slot.caption(f"⏳ {text}")
+        slot.caption(text)
     try:
         yield update
     finally:

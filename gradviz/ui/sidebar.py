@@ -121,7 +121,6 @@ def show(devices: list[str]) -> Choice:
                                         "enough to stay readable; all: every op.", lang))
     rankdir = sb.radio(tr("Layout direction", lang), ["auto", "LR", "TB"], key="gv_rankdir", horizontal=True,
                        format_func=lambda d: tr(_LAYOUT_WORDS[d], lang))
-    fit = sb.toggle(tr("Fit the graph to the page", lang), value=True, key="gv_fit")
     opts = DisplayOptions(values=values, grads=grads, constants=constants, attrs=attrs,
-                          collapse=str(collapse), rankdir=rankdir or "auto", lang=lang, fit=bool(fit))
+                          collapse=str(collapse), rankdir=rankdir or "auto", lang=lang)
     return Choice(lang=lang, lesson=lesson, device=device, quick=bool(quick), opts=opts)

@@ -110,16 +110,21 @@ def table_frame(its: list[Iteration], lang: str) -> pd.DataFrame:
             if name not in names:
                 names.append(name)
     names = names[:MAX_TABLE_PARAMS]
+    words = {"value": tr("value", lang), "grad": tr_in("graph", "grad", lang), "update": tr("update", lang)}
     rows = []
     for it in its:
         row: dict[str, Any] = {tr("iteration", lang): it.index,
                                tr("loss", lang): _num(it.loss)}
+        known = False
         for name in names:
             p = it.params.get(name)
             for field in ("value", "grad", "update"):
                 v = _field(p, field) if p is not None else None
                 n = _num(v)
-                row[f"{name} {field}"] = n if n is not None else (_show(v) if v is not None else None)
+                known = known or v is not None
+                row[f"{name} {words[field]}"] = n if n is not None else (_show(v) if v is not None else "—")
+        if names and not known:
+            continue  # an iteration without a snapshot of the parameters: no row of blanks
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -201,17 +206,18 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.to_dict("records")
 
 
-def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any) -> dict:
-    y = {"field": "loss", "type": "quantitative", "title": "loss",
+def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any, lang: str = "en") -> dict:
+    y = {"field": "loss", "type": "quantitative", "title": tr("loss", lang),
          "scale": {"type": "log"} if log else {"zero": False}}
-    x = {"field": "iteration", "type": "quantitative", "title": None}
+    x = {"field": "iteration", "type": "quantitative", "title": tr("iteration", lang)}
     layers: list[dict] = [{"mark": {"type": "line", "color": ORANGE, "strokeWidth": 2},
                            "encoding": {"x": x, "y": y}}]
     if len(frame) <= 80:
         layers.append({"mark": {"type": "circle", "color": ORANGE, "size": 28},
                        "encoding": {"x": x, "y": y, "tooltip": [
-                           {"field": "iteration", "type": "quantitative"},
-                           {"field": "loss", "type": "quantitative", "format": ".6g"}]}})
+                           {"field": "iteration", "type": "quantitative", "title": tr("iteration", lang)},
+                           {"field": "loss", "type": "quantitative", "format": ".6g",
+                            "title": tr("loss", lang)}]}})
     if selected is not None:
         layers.append({"data": {"values": [{"iteration": selected}]},
                        "mark": {"type": "rule", "color": PINK, "strokeDash": [4, 3]},
@@ -219,12 +225,12 @@ def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any) -> dict:
     return {"data": {"values": _records(frame)}, "layer": layers, "height": CHART_HEIGHT}
 
 
-def _parabola_chart(frame: pd.DataFrame, selected: Any) -> dict:
+def _parabola_chart(frame: pd.DataFrame, selected: Any, lang: str = "en") -> dict:
     frame = frame.assign(run=_runs(frame["value"]))
     span = max(float(frame["value"].abs().max()), 1e-9) * 1.1
     curve = [{"value": -span + 2 * span * i / 200, "loss": (-span + 2 * span * i / 200) ** 2}
              for i in range(201)]
-    x = {"field": "value", "type": "quantitative", "title": None}
+    x = {"field": "value", "type": "quantitative", "title": tr("value", lang)}
     y = {"field": "loss", "type": "quantitative", "title": "L"}
     points = _records(frame[["iteration", "value", "loss", "run"]])
     layers: list[dict] = [
@@ -235,9 +241,9 @@ def _parabola_chart(frame: pd.DataFrame, selected: Any) -> dict:
                       "detail": {"field": "run", "type": "nominal"}}},
         {"data": {"values": points}, "mark": {"type": "circle", "color": ORANGE, "size": 45},
          "encoding": {"x": x, "y": y, "tooltip": [
-             {"field": "iteration", "type": "quantitative"},
-             {"field": "value", "type": "quantitative", "format": ".5g"},
-             {"field": "loss", "type": "quantitative", "format": ".5g"}]}},
+             {"field": "iteration", "type": "quantitative", "title": tr("iteration", lang)},
+             {"field": "value", "type": "quantitative", "format": ".5g", "title": tr("value", lang)},
+             {"field": "loss", "type": "quantitative", "format": ".5g", "title": tr("loss", lang)}]}},
     ]
     sel = [p for p in points if p["iteration"] == selected]
     if sel:
@@ -247,7 +253,7 @@ def _parabola_chart(frame: pd.DataFrame, selected: Any) -> dict:
     return {"layer": layers, "height": CHART_HEIGHT}
 
 
-def _values_chart(its: list[Iteration], names: list[str]) -> dict | None:
+def _values_chart(its: list[Iteration], names: list[str], lang: str = "en") -> dict | None:
     rows = []
     for it in its:
         for name in names:
@@ -260,13 +266,15 @@ def _values_chart(its: list[Iteration], names: list[str]) -> dict | None:
         stride = -(-len(rows) // (MAX_CHART_POINTS * len(names)))
         rows = [r for i, r in enumerate(rows) if (i // len(names)) % stride == 0]
     return {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2}, "height": CHART_HEIGHT,
-            "encoding": {"x": {"field": "iteration", "type": "quantitative", "title": None},
-                         "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "encoding": {"x": {"field": "iteration", "type": "quantitative", "title": tr("iteration", lang)},
+                         "y": {"field": "value", "type": "quantitative", "title": tr("value", lang),
+                               "scale": {"zero": False}},
                          "color": {"field": "parameter", "type": "nominal",
                                    "legend": {"orient": "top", "title": None}},
-                         "tooltip": [{"field": "iteration", "type": "quantitative"},
-                                     {"field": "parameter", "type": "nominal"},
-                                     {"field": "value", "type": "quantitative", "format": ".5g"}]}}
+                         "tooltip": [{"field": "iteration", "type": "quantitative", "title": tr("iteration", lang)},
+                                     {"field": "parameter", "type": "nominal", "title": tr("parameter", lang)},
+                                     {"field": "value", "type": "quantitative", "format": ".5g",
+                                      "title": tr("value", lang)}]}}
 
 
 def _chart(spec: dict) -> None:
@@ -300,18 +308,18 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
         if not losses.empty:
             log_ok = bool((losses["loss"] > 0).all()) and losses["loss"].max() / max(losses["loss"].min(), 1e-300) > 50
             log = st.toggle(tr("log scale", lang), value=log_ok, key=f"gv_log|{rec_key}", disabled=not log_ok)
-            _chart(_loss_chart(losses, log and log_ok, selected))
+            _chart(_loss_chart(losses, log and log_ok, selected, lang))
     with right:
         names = _memo((rec_key, "scalars"), lambda: scalar_params(its))
         if len(names) == 1:
             frame, parabola = _memo((rec_key, "trajectory"), lambda: trajectory_frame(its, names[0]))
             st.markdown("**" + tr("Parameter trajectory", lang) + f"** · `{names[0]}`")
             if parabola:
-                _chart(_parabola_chart(frame, selected))
+                _chart(_parabola_chart(frame, selected, lang))
                 st.caption(tr("The curve is L = {p}²; each dot is one iterate, sliding down toward "
                               "the minimum at 0.", lang, p=names[0]))
             else:
-                chart = _memo((rec_key, "values", tuple(names)), lambda: _values_chart(its, names))
+                chart = _memo((rec_key, "values", tuple(names), lang), lambda: _values_chart(its, names, lang))
                 if chart is not None:
                     _chart(chart)
         elif names or norm_params(its):
@@ -319,7 +327,7 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
             title = (tr("Parameter values per iteration", lang) if names
                      else tr("Parameter size (norm) per iteration", lang))
             st.markdown(f"**{title}**")
-            chart = _memo((rec_key, "values", tuple(shown)), lambda: _values_chart(its, shown))
+            chart = _memo((rec_key, "values", tuple(shown), lang), lambda: _values_chart(its, shown, lang))
             if chart is not None:
                 _chart(chart)
 
@@ -338,8 +346,8 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
         if value is None and _param_value(p) is not None:  # a tensor: its size
             label, shown = f"‖{name}‖", f"{_param_value(p):.6g}"
         col.metric(label, shown,
-                   help=f"value {_show(_field(p, 'value'))} · grad {_show(_field(p, 'grad'))} · "
-                        f"update {_show(_field(p, 'update'))}")
+                   help=tr("value {v} · grad {g} · update {u}", lang, v=_show(_field(p, "value")),
+                           g=_show(_field(p, "grad")), u=_show(_field(p, "update"))))
     for name, p in params[:6]:
         formula = p.formula
         if formula is not None and formula.text:
@@ -350,7 +358,7 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
     gi = graph_for_iteration(rec, its, pos)
     st.markdown("**" + tr("Graph of iteration {i}", lang, i=selected) + "**")
     if gi is not None:
-        svg = graphs.step_svg(rec_key, gi, rec.graphs[gi], None, opts, prefetch=False)
+        svg = graphs.graph_svg(rec_key, gi, rec.graphs[gi], opts)
         graphs.show(svg, max_height=480)
     else:
         st.caption(tr("The graph of this iteration was not recorded: gradviz keeps the graph of the "

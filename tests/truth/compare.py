@@ -249,6 +249,33 @@ def check_steps(m: Match) -> list[str]:
     return out
 
 
+def _drawn(m: Match, t: torch.Tensor) -> str | None:
+    """The tensor node drawn for t (a leaf, or an output of an autograd node)."""
+    if t.grad_fn is None:
+        k = next((k for k, n in enumerate(m.call.nodes) if n.leaf is t), None)
+        return m.op_of.get(k) if k is not None else None
+    k = m.call.index(t.grad_fn)
+    return m.tensor_of.get((k, t.output_nr)) if k is not None else None
+
+
+def check_returned(m: Match) -> list[str]:
+    """A torch.autograd.grad call: what it returned for each input, on that input's node."""
+    if m.call.kind != "grad":
+        return [f"a backward() graph shows a result: {m.graph.returned}"] if m.graph.returned else []
+    shown = m.graph.returned
+    out = []
+    if len(shown) != len(m.call.inputs):
+        out.append(f"{len(shown)} results shown for {len(m.call.inputs)} inputs")
+    for i, (t, r, s) in enumerate(zip(m.call.inputs, m.call.returned, shown)):
+        want = _drawn(m, t)
+        if s.get("node") != want:
+            out.append(f"result {i} shown on {s.get('node')!r}, its input is {want!r}")
+        p = _grad_problem(s.get("value"), s.get("summary"), r, f"result {i}")
+        if p:
+            out.append(p)
+    return out
+
+
 # the step pictures ---------------------------------------------------------------------------
 _EDGE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)" \[.*label=<<FONT [^>]*>∂ (.*)</FONT>>')
 _GRAD_CELL = re.compile(r'^\s*"([^"]+)" \[.*<TD>grad (.*?)</TD>')

@@ -376,6 +376,71 @@ def _claim_output_uses(st, g, e):
     return None if int(g["n"]) == n else f"says used {g['n']} times; autograd has {n} uses"
 
 
+def _claim_returned(st, g, e):
+    """The note of a torch.autograd.grad step: what the call returned for an input it feeds."""
+    m = st.m
+    if m.call.kind != "grad":
+        return "names a torch.autograd.grad result in a backward() call"
+    fed = []
+    for t, r in zip(m.call.inputs, m.call.returned):
+        if t.grad_fn is None:
+            k = next((k for k, n in enumerate(m.call.nodes) if n.leaf is t), None)
+            key = (k, 0)
+        else:
+            key = (m.call.index(t.grad_fn), t.output_nr)
+        if key in st.node.nexts:
+            fed.append(r)
+    if not fed:
+        return "no input of the grad call is fed by this step"
+    problems = [value_problem(g["value"], r) for r in fed]
+    return None if not all(problems) else problems[0]
+
+
+def _values(t) -> list[float]:
+    return sorted(flat(t)) if isinstance(t, torch.Tensor) else []
+
+
+def _sent_to(st: StepTruth, target: tuple[int, int]) -> torch.Tensor | None:
+    """The sum of what earlier steps sent along edges into (node index, output nr)."""
+    total = None
+    for h in st.m.call.steps[: st.k]:
+        for i, g in enumerate(h.grad_inputs):
+            if g is not None and st.m.call.nodes[h.node].nexts[i] == target:
+                total = g.double() if total is None else total + g.double()
+    return total
+
+
+def _claim_hook(st, g, e):
+    """'a hook on h changed ∂l/∂h from a to b': b arrived here, a was what was sent to h."""
+    a, b = number(g["a"]), number(g["b"])
+    if st.node.leaf is not None:
+        targets = [(st.hooked.node, 0)]
+    else:
+        targets = [(st.hooked.node, q) for q in range(len(st.U))]
+    for q, target in enumerate(targets):
+        sent = _sent_to(st, target)
+        arrived = st.U[q] if q < len(st.U) else None
+        if sent is not None and _member(a, _values(sent)) and _member(b, _values(arrived)):
+            return None
+    return f"no gradient sent here holds {g['a']} with {g['b']} arriving"
+
+
+def _claim_post_hook(st, g, e):
+    k = st.hooked.node
+    before = st.m.call.grad_before.get(k)
+    stored = st.U[0] if before is None else before + st.U[0]
+    ok = _member(number(g["a"]), _values(stored)) and \
+        _member(number(g["b"]), _values(st.m.call.grad_after.get(k)))
+    return None if ok else f"stored {flat(stored)[:6]}, .grad after {flat(st.m.call.grad_after.get(k))[:6]}"
+
+
+def _claim_module_hook(st, g, e):
+    ok = st.node.cls == "BackwardHookFunctionBackward" and \
+        _member(number(g["a"]), sorted(v for u in st.U for v in _values(u))) and \
+        _member(number(g["b"]), sorted(v for x in st.hooked.grad_inputs for v in _values(x)))
+    return None if ok else "no module hook step with these numbers"
+
+
 def _claim_retain(st, g, e):
     m = st.m
     outs = [t for t in m.call.retained if t.grad_fn is st.node.fn]
@@ -430,7 +495,9 @@ def _claim_constant(st, g, e):
     """'x is a constant (requires_grad=False)': the op took an input that needs no grad."""
     took = st.m.ref.arg_grad.get(id(st.node.fn))
     no_grad_slot = any(nk is None for nk, _ in st.node.nexts)
-    return None if no_grad_slot or (took and not all(took)) else \
+    # an op made inside a C++ function: the aten op that made it read a tensor needing no grad
+    inside = any(not a.requires_grad for ins in st.m.ref.internal_args(st.node.fn) for a in ins)
+    return None if no_grad_slot or inside or (took and not all(took)) else \
         "says an input is a constant; every input of this op requires grad"
 
 
@@ -546,6 +613,22 @@ def _claim_custom(st, g, e):
 _N = r"(?P<n>\d+)"
 # (English pattern, Korean pattern, check(step truth, match groups, element) -> problem or None)
 NOTES: list[tuple[str, str, Callable[[StepTruth, dict, int], str | None]]] = [
+    (rf"a hook on .+ \(register_hook\) changed ∂.+ from (?P<a>{NUM}) to (?P<b>{NUM}): the steps "
+     rf"after it use (?P=b)",
+     rf".+의 훅\(register_hook\)이 ∂.+(?:을|를) (?P<a>{NUM})에서 (?P<b>{NUM})(?:으로|로) 바꿨습니다: "
+     rf"이후 단계는 (?P=b)(?:을|를) 씁니다", _claim_hook),
+    (rf"a hook on .+ \(register_post_accumulate_grad_hook\) changed .+\.grad.* from (?P<a>{NUM}) "
+     rf"to (?P<b>{NUM}) after it was stored",
+     rf".+의 훅\(register_post_accumulate_grad_hook\)이 저장된 .+\.grad.*(?:을|를) (?P<a>{NUM})에서 "
+     rf"(?P<b>{NUM})(?:으로|로) 바꿨습니다", _claim_post_hook),
+    (rf"a module's backward hook \(register_full_backward_hook\) changed ∂.+ from (?P<a>{NUM}) to "
+     rf"(?P<b>{NUM})",
+     rf"모듈의 backward 훅\(register_full_backward_hook\)이 ∂.+(?:을|를) (?P<a>{NUM})에서 "
+     rf"(?P<b>{NUM})(?:으로|로) 바꿨습니다", _claim_module_hook),
+    (r"torch\.autograd\.grad returns the whole ∂.+/∂.+ = (?P<value>.+) as its result: it goes "
+     r"into no \.grad",
+     r"torch\.autograd\.grad는 ∂.+/∂.+ 전체 = (?P<value>.+)(?:을|를) 결과로 돌려줍니다: 어떤 "
+     r"\.grad에도 들어가지 않습니다", _claim_returned),
     (r"values not kept \(more than 64 elements\): the rule and the result only",
      r"값이 저장되지 않았습니다 \(원소 64개 초과\): 규칙과 결과만 보여 줍니다", _claim_big),
     (r".+ is a constant \(requires_grad=False\): it gets no gradient",

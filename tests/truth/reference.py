@@ -86,6 +86,7 @@ class Call:
     retained: list[torch.Tensor] = field(default_factory=list)  # retain_grad tensors in the graph
     retained_after: dict[int, torch.Tensor | None] = field(default_factory=dict)  # id -> .grad
     returned: tuple | None = None  # autograd.grad's result
+    inputs: list[torch.Tensor] = field(default_factory=list)  # autograd.grad's inputs
 
     def index(self, fn: Any) -> int | None:
         for k, n in enumerate(self.nodes):
@@ -104,12 +105,13 @@ class _Internals(TorchDispatchMode):
 
     def __init__(self) -> None:
         super().__init__()
-        self.made: list[list] = []  # [tensor, value, tensor args, its grad_fn once read]
+        self.made: list[list] = []  # [tensor, value, tensor args, its grad_fn and output_nr once read]
         self._unread: list[list] = []
 
     def settle(self) -> None:
         for entry in self._unread:
             entry[3] = entry[0].grad_fn
+            entry[4] = entry[0].output_nr  # (a later in-place op gives it another node, output 0)
         self._unread = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -120,7 +122,7 @@ class _Internals(TorchDispatchMode):
                if isinstance(a, torch.Tensor)]
         for o in outs:
             if isinstance(o, torch.Tensor) and o.is_floating_point():
-                entry = [o, o.detach().clone(), ins, None]
+                entry = [o, o.detach().clone(), ins, None, 0]
                 self.made.append(entry)
                 self._unread.append(entry)
         return out
@@ -151,15 +153,15 @@ class Reference(TorchFunctionMode):
     def internal_value(self, fn: Any, nr: int) -> torch.Tensor | None:
         """The value of output nr of fn when it was made, from the dispatch-level log."""
         self._internals.settle()
-        for t, v, _, made_by in self._internals.made:
-            if made_by is fn and t.output_nr == nr:
+        for _, v, _, made_by, made_nr in self._internals.made:
+            if made_by is fn and made_nr == nr:
                 return v  # the first: a no_grad in-place op later keeps the grad_fn
         return None
 
     def internal_args(self, fn: Any) -> list[list[torch.Tensor]]:
         """The tensor arguments of each aten op that made an output of fn."""
         self._internals.settle()
-        return [ins for _, _, ins, made_by in self._internals.made if made_by is fn]
+        return [ins for _, _, ins, made_by, _ in self._internals.made if made_by is fn]
 
     def consumers(self, t: torch.Tensor) -> list:
         """The autograd nodes whose forward op read t, or a view of its memory (a constant
@@ -167,7 +169,7 @@ class Reference(TorchFunctionMode):
         key = t.untyped_storage().data_ptr()
         out = []
         self._internals.settle()
-        for _, _, ins, fn in self._internals.made:
+        for _, _, ins, fn, _ in self._internals.made:
             if fn is not None and fn not in out and any(
                     i.layout == torch.strided and i.untyped_storage().data_ptr() == key for i in ins):
                 out.append(fn)
@@ -208,12 +210,20 @@ class Reference(TorchFunctionMode):
             roots = args[0] if args else kwargs["tensors"]
         roots = [roots] if isinstance(roots, torch.Tensor) else list(roots)
         call = Call(kind="grad" if name == "grad" else "backward", roots=roots)
+        if name == "grad":
+            inputs = args[1] if len(args) > 1 else kwargs["inputs"]
+            inputs = inputs.values() if isinstance(inputs, dict) else inputs
+            call.inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
         self._internals.__exit__(None, None, None)  # the backward makes no forward values
         try:
             self._walk(call)
             handles = self._hook(call)
             try:
-                result = func(*args, **kwargs)
+                if _creates_graph(func, args, kwargs):  # ... unless it makes a graph of its own
+                    with self._internals:
+                        result = func(*args, **kwargs)
+                else:
+                    result = func(*args, **kwargs)
             finally:
                 for h in handles:
                     h.remove()
@@ -224,8 +234,9 @@ class Reference(TorchFunctionMode):
                 call.grad_after[k] = _clone(n.leaf.grad)
         call.retained_after = {id(t): _clone(t.grad) for t in call.retained}
         if name == "grad":
-            call.returned = tuple(_clone(r) for r in result)
-            for r in result:  # with create_graph=True they are op outputs of a later graph
+            result_list = result.values() if isinstance(result, dict) else result
+            call.returned = tuple(_clone(r) for r in result_list)
+            for r in result_list:  # with create_graph=True they are op outputs of a later graph
                 if isinstance(r, torch.Tensor) and r.grad_fn is not None:
                     self.values.setdefault((id(r.grad_fn), r.output_nr), r.detach().clone())
                     self.keep.append(r)
@@ -269,6 +280,16 @@ class Reference(TorchFunctionMode):
         for t in tracked:
             handles.append(t.register_hook(_total_hook(call, id(t))))
         return handles
+
+
+def _creates_graph(func, args: tuple, kwargs: dict) -> bool:
+    """create_graph=True: the backward's own ops make nodes of a new graph."""
+    import inspect
+
+    try:
+        return bool(inspect.signature(func).bind(*args, **kwargs).arguments.get("create_graph"))
+    except (TypeError, ValueError):
+        return False
 
 
 def _pre_hook(arrived: dict, k: int):

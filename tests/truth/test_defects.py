@@ -22,6 +22,7 @@ from gradviz.render.html import recording_html
 from .compare import (
     Match,
     check_grads,
+    check_returned,
     check_steps,
     check_values,
     picture_labels,
@@ -84,13 +85,12 @@ def test_item2_autograd_grad_leaves_results_alone():
     assert runs.plain["x"]["grad"] is None  # autograd.grad accumulates nothing
 
 
-@xfail("issue 14 item 2: torch.autograd.grad is not recorded: 0 graphs (backward() only)")
 def test_item2_autograd_grad_is_recorded_like_backward():
     runs = run_three(_grad_call)
     call = runs.ref.calls[0]
     assert call.kind == "grad" and len(runs.graphs) == 1, f"{len(runs.graphs)} graphs"
     m = Match(call, runs.graphs[0], runs.ref)
-    problems = m.problems + check_values(m) + check_steps(m)
+    problems = m.problems + check_values(m) + check_steps(m) + check_returned(m)
     assert not problems, report(problems)
     x = next(n for n in m.graph.nodes if n.name == "x")
     assert x.grad is None, "autograd.grad fills no .grad"
@@ -103,20 +103,38 @@ def _jacobian_hessian():
     return {"j": j, "h": h}
 
 
-@xfail("issue 14 item 2: jacobian/hessian make 5 autograd.grad calls; gradviz records 0 graphs")
 def test_item2_jacobian_and_hessian_are_recorded():
     runs = run_three(_jacobian_hessian)
     assert runs.rec_out == runs.plain
     assert len(runs.graphs) == len(runs.ref.calls), \
         f"{len(runs.graphs)} graphs for {len(runs.ref.calls)} autograd.grad calls"
+    problems = []
+    for call, graph in pairs(runs):
+        m = Match(call, graph, runs.ref)
+        problems += m.problems + check_values(m) + check_steps(m) + check_returned(m)
+    assert not problems, report(problems)
 
 
-@xfail("issue 14 item 2: with create_graph=True, the autograd.grad call is not recorded (1 graph "
-       "for 2 calls) and the backward's graph says 'value not kept: use gradviz.record()'")
 def test_item2_double_backward_records_both_calls():
     runs = runs_of("double_backward")
     assert len(runs.graphs) == len(runs.ref.calls), \
         f"{len(runs.graphs)} graphs for {len(runs.ref.calls)} calls (autograd.grad, backward)"
+    grad_graph = next(g for g in runs.graphs if g.call == "grad")
+    assert grad_graph.iteration is None and grad_graph.returned
+    # the first-order gradient is a tensor of the second graph, named and with its value
+    second = next(g for g in runs.graphs if g.call == "backward")
+    g = second.by_name("g")
+    assert g.value == grad_graph.returned[0]["value"] and not g.is_leaf
+
+
+def test_item2_grad_call_is_said_in_both_languages():
+    runs = run_three(_grad_call)
+    m = Match(runs.ref.calls[0], runs.graphs[0], runs.ref)
+    texts = [(s.explanation, s.explanation_ko) for s in m.graph.steps]
+    assert any("autograd.grad" in en and "no .grad" in en and "autograd.grad" in ko
+               for en, ko in texts), texts
+    problems = check_explanations(m)  # the note's number is checked against the result
+    assert not problems, report(problems)
 
 
 # 3 ------------------------------------------------------------------------------------------
@@ -148,8 +166,6 @@ def _retain_then_inplace():
     return {"x": x, "h": h}
 
 
-@xfail("issue 14 item 4: the first version of h (x * 2, [2, 4]) is marked retain_grad and shows "
-       "grad [12, 24], which is h.grad of the new version; its own gradient is [36, 72]")
 def test_item4_each_version_shows_its_own_grad():
     assert_true(_retain_then_inplace, check_grads, check_values)
 
@@ -189,42 +205,47 @@ def _module_hooks():
 _HOOK_WORD = re.compile(r"hook|훅")
 
 
-@xfail("issue 14 item 5: the leaf hook multiplies by 10: autograd's AccumulateGrad got [30, 30], "
-       "the step shows [3, 3] (made from the producer's grad_input, before the hook)")
 def test_item5_leaf_hook_effect_in_steps():
     assert_true(_leaf_hook, check_steps)
 
 
-@xfail("issue 14 item 5: no note says a hook changed w's gradient ('w.grad[0] = 30' only)")
 def test_item5_leaf_hook_is_said():
     m = one_match(run_three(_leaf_hook))
     acc = [s for s in m.graph.steps if s.op == "AccumulateGrad"]
     assert all(_HOOK_WORD.search(s.explanation) and _HOOK_WORD.search(s.explanation_ko) for s in acc)
+    assert all("from 3 to 30" in s.explanation for s in acc), [s.explanation for s in acc]
+    problems = check_explanations(m)  # the hook note's numbers against autograd's
+    assert not problems, report(problems)
 
 
 def test_item5_intermediate_hook_effect_in_steps():
     assert_true(_inner_hook, check_steps, check_explanations)
 
 
-@xfail("issue 14 item 5: h's hook turns [6, 12] into [60, 120]; the next step says "
-       "'∂l/∂h[0] · 3 = 60 · 3' with no note that a hook changed it")
 def test_item5_intermediate_hook_is_said():
     m = one_match(run_three(_inner_hook))
     after = [s for s in m.graph.steps if s.op == "MulBackward0" and s.grad_outputs == [[60.0, 120.0]]]
-    assert after and all(_HOOK_WORD.search(s.explanation) for s in after)
+    assert after and all(_HOOK_WORD.search(s.explanation) and _HOOK_WORD.search(s.explanation_ko)
+                         for s in after)
+    assert all("from 6 to 60" in s.explanation for s in after), [s.explanation for s in after]
+    others = [s for s in m.graph.steps if s not in after]
+    assert not any(_HOOK_WORD.search(s.explanation) for s in others), "a hook said where none ran"
 
 
 def test_item5_module_and_post_accumulate_hooks_in_steps():
     assert_true(_module_hooks, check_steps, check_grads, check_values)
 
 
-@xfail("issue 14 item 5: the post-accumulate hook doubles lin.weight.grad (incoming [1, 2], "
-       ".grad [2, 4]); the step says 'lin.weight.grad[0,0] = 2' and no note names the hook")
 def test_item5_post_accumulate_hook_is_said():
     m = one_match(run_three(_module_hooks))
     weight = m.graph.by_name("lin.weight")
     step = next(s for s in m.graph.steps if s.op == "AccumulateGrad" and s.node == weight.id)
-    assert _HOOK_WORD.search(step.explanation)
+    assert _HOOK_WORD.search(step.explanation) and _HOOK_WORD.search(step.explanation_ko)
+    module = [s for s in m.graph.steps if s.op == "BackwardHookFunctionBackward"
+              and "register_full_backward_hook" in s.explanation]
+    assert len(module) == 1, "the module hook that made x's gradient 7 is not said"
+    problems = check_explanations(m)
+    assert not problems, report(problems)
 
 
 # 6 ------------------------------------------------------------------------------------------
@@ -293,16 +314,10 @@ def _transformer_input():
 
 
 @pytest.mark.parametrize("prog,names", [
-    pytest.param(_smoothing, ["target"], id="label_smoothing_target", marks=xfail(
-        "issue 14 item 8: the target is drawn into AddBackward0; torch read it in NllLossBackward0")),
-    pytest.param(_l1_target, ["target"], id="l1_target", marks=xfail(
-        "issue 14 item 8: l1_loss's target is drawn into MeanBackward0; torch read it in SubBackward0")),
-    pytest.param(_rnn_inputs, ["x", "h0"], id="rnn_input_h0", marks=xfail(
-        "issue 14 item 8: x and h0 are drawn into StackBackward0; torch read both in "
-        "AddmmBackward0")),
-    pytest.param(_transformer_input, ["src"], id="transformer_input", marks=xfail(
-        "issue 14 item 8: src is drawn into 3 ViewBackward0 nodes besides AddBackward0; torch read "
-        "it in AddBackward0 and AddmmBackward0")),
+    pytest.param(_smoothing, ["target"], id="label_smoothing_target"),
+    pytest.param(_l1_target, ["target"], id="l1_target"),
+    pytest.param(_rnn_inputs, ["x", "h0"], id="rnn_input_h0"),
+    pytest.param(_transformer_input, ["src"], id="transformer_input"),
 ])
 def test_item8_constants_wired_to_the_op_that_read_them(prog, names):
     problems = _wiring_problems(run_three(prog), names)
@@ -520,8 +535,6 @@ def _matmul_1d():
     return {"x": x, "w": w}
 
 
-@xfail("issue 14 item 16: torch.matmul(x, w) with 1-D x: x is drawn into SqueezeBackward4; "
-       "torch read it in MmBackward0")
 def test_item16_matmul_1d_input_wired_into_mm():
     problems = _wiring_problems(run_three(_matmul_1d), ["x"])
     assert not problems, report(problems)
@@ -533,7 +546,6 @@ def _linear_no_bias():
     return {"weight": lin.weight}
 
 
-@xfail("issue 14 item 16: a bias-free nn.Linear's MmBackward0 is drawn as 'x@Wᵀ+b'")
 def test_item16_bias_free_linear_has_no_plus_b():
     m = one_match(run_three(_linear_no_bias))
     assert "ᵀ+b" not in m.graph.dot() and "W+b" not in m.graph.dot()
@@ -546,7 +558,6 @@ def _computed_constants():
     return {"w": w}
 
 
-@xfail("issue 14 item 16: x ** 2 and x ** 3 of a no-grad x are both labelled just 'const'")
 def test_item16_computed_constants_are_told_apart():
     m = one_match(run_three(_computed_constants))
     labels = [n.label for n in m.graph.nodes if n.constant and n.shape == [4, 3]]

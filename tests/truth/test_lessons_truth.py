@@ -101,35 +101,3 @@ def test_item13_lesson6_html_counts(lesson6):
     stated += [int(v) for v in re.findall(r"· call (\d+) ·", page)]
     assert all(1 <= n <= calls for n in stated), stated
     assert not [n for a, b in called for n in [int(a or b)] if n != calls]
-
-
-class _FakeStreamlit:
-    """Just enough of streamlit for the graph picker: what it shows is kept."""
-
-    def __init__(self):
-        self.session_state: dict = {}
-        self.shown: list[dict] = []
-
-    def slider(self, label, lo, hi, key=None, help=None):
-        self.shown.append({"label": label, "min": lo, "max": hi, "help": help})
-
-    def select_slider(self, label, options, key=None, format_func=str, help=None):
-        self.shown.append({"label": label, "options": [format_func(o) for o in options], "help": help})
-
-
-@pytest.mark.parametrize("lang", ["en", "ko"])
-def test_item13_app_graph_picker_count(lesson6, monkeypatch, lang):
-    pytest.importorskip("streamlit")
-    from gradviz.ui import stepper
-
-    _, rec, calls = lesson6
-    fake = _FakeStreamlit()
-    monkeypatch.setattr(stepper, "st", fake)
-    stepper._pick_graph("lesson6", rec, lang)
-    helps = [s["help"] for s in fake.shown]
-    counts = [int(n) for h in helps for n in re.findall(r"(\d+)", h or "")]
-    assert counts and all(n == calls for n in counts), helps
-    # each graph is picked by the backward() call it belongs to: calls of this run, the first one first
-    picked = [int(re.search(r"\d+", o).group()) for shown in fake.shown for o in shown.get("options", [])]
-    assert picked and picked[0] == 1 and len(set(picked)) == len(picked), picked
-    assert all(1 <= k <= calls for k in picked), picked

@@ -9,31 +9,20 @@ import pytest
 
 from gradviz.recording import Recording
 
-from .compare import Match, check_grads, check_pictures, check_steps, check_values
+from .compare import (Match, check_grads, check_pictures, check_returned, check_steps,
+                      check_values)
 from .explain_check import check_explanations
 from .programs import PROGRAMS
 from .truth import matches, report, runs_of
 
 SHOW_NOTE = "value not kept: use gradviz.record()"
 
-_RECORD_NOTE = "issue 14 item 7: nodes made inside torch's C++ functions say 'value not kept: use gradviz.record()' in a record() graph"
 # (program, check) -> why it fails today
 KNOWN: dict[tuple[str, str], str] = {
-    ("two_backwards", "steps"): "issue 14 (not numbered): the second backward() adds into the .grad buffer the first graph's AccumulateGrad step holds: that step (index 3) shows [12, 24] arriving, autograd sent [6, 12]",
-    ("two_backwards", "json"): "issue 14 (not numbered): as two_backwards-steps, read back from JSON ([12, 24] shown, [6, 12] sent)",
-    **{(name, "notes"): f"{_RECORD_NOTE} ({what})" for name, what in (
-        ("l1", "abs, sub of F.l1_loss"), ("cross_entropy", "its log_softmax"),
-        ("cross_entropy_ignore", "its log_softmax"),
-        ("cross_entropy_smoothing", "mul, nllloss, div, log_softmax, sum, masked_fill, neg"),
-        ("cross_entropy_probs", "neg, sum, mul, log_softmax"), ("matmuls", "mm, view of a @ b"),
-        ("einsum", "permute, view, bmm, unsqueeze"), ("rnn", "tanh, add, addmm, unbind"),
-        ("gru", "add, mul, tanh, sigmoid, sub"), ("attention", "addmm, bmm, softmax, view, t"),
-        ("transformer", "addmm, view, t, permute, attention"),
-        ("double_backward", "mul, pow of the first grad's graph"))},
 }
 
 CHECKS = ["results", "structure", "values", "grads", "steps", "pictures", "json", "explanations",
-          "notes"]
+          "notes", "returned"]
 
 
 def _cases():
@@ -65,7 +54,8 @@ def _json(name: str) -> list[str]:
     out = []
     for m in matches(name):
         m2 = Match(m.call, back.graphs[m.graph.index], m.ref)
-        out += m2.problems + check_values(m2) + check_grads(m2) + check_steps(m2)
+        out += (m2.problems + check_values(m2) + check_grads(m2) + check_steps(m2)
+                + check_returned(m2))
     return out
 
 
@@ -82,6 +72,7 @@ _CHECK = {
     "pictures": check_pictures,
     "explanations": check_explanations,
     "notes": _notes,
+    "returned": check_returned,
 }
 
 

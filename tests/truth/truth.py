@@ -25,10 +25,17 @@ def backward_calls(runs: Runs) -> list[Call]:
 
 
 def pairs(runs: Runs) -> list[tuple[Call, Graph]]:
-    """Each gradviz graph with the backward() call it is the graph of (Graph.iteration)."""
+    """Each gradviz graph with the call it is the graph of: backward() by Graph.iteration,
+    torch.autograd.grad by Graph.grad_call."""
     calls = backward_calls(runs)
+    grads = [c for c in runs.ref.calls if c.kind == "grad"]
     out = []
     for g in runs.graphs:
+        if g.call == "grad":
+            assert g.grad_call is not None and 1 <= g.grad_call <= len(grads), \
+                f"graph {g.index} says grad call {g.grad_call}; there were {len(grads)}"
+            out.append((grads[g.grad_call - 1], g))
+            continue
         assert g.iteration is not None and 1 <= g.iteration <= len(calls), \
             f"graph {g.index} says iteration {g.iteration}; there were {len(calls)} backward() calls"
         out.append((calls[g.iteration - 1], g))

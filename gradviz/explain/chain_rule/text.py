@@ -12,7 +12,7 @@ from gradviz.explain.chain_rule.reading import _Index
 from gradviz.explain.chain_rule.rules import find_rule
 from gradviz.explain.chain_rule.steps import step_arithmetic
 from gradviz.explain.chain_rule.terms import Term, _fmt_factor, _fmt_products
-from gradviz.numbers import fmt_number, fmt_shape, fmt_value
+from gradviz.numbers import flatten, fmt_number, fmt_shape, fmt_value
 from gradviz.opnames import op_word
 from gradviz.recording import Graph, Step
 from gradviz.words import N_, tr
@@ -172,7 +172,7 @@ def _generic(ix: _Index, step: Step, lang: str) -> str:
     return line + "\n" + tr("(no formula for this op here: the numbers in and out)", lang)
 
 
-def _render(ix: _Index, step: Step, terms: list[Term], lang: str) -> str:
+def _render(ix: _Index, step: Step, terms: list[Term], lang: str, element: int = 0) -> str:
     lines: list[str] = []
     chain = [t for t in terms if t.kind in ("chain", "fan_in")]
     if step.op != "AccumulateGrad" and find_rule(step.op) is None and not chain:
@@ -201,16 +201,109 @@ def _render(ix: _Index, step: Step, terms: list[Term], lang: str) -> str:
                           name=n.name)
                 if text not in notes:
                     notes.append(text)
+    notes += _returned_notes(ix, step, lang)
+    notes += _hook_notes(ix, step, lang, element)
     if not lines and not notes:
         return _generic(ix, step, lang)
     return "\n".join(lines + notes)
+
+
+def _element(v, summary: dict | None, e: int) -> float | None:
+    """Element e (wrapping) of a recorded gradient: its value, or the summary's first ones."""
+    flat = flatten(v) if v is not None else []
+    if flat and flat[0] is not None:
+        return float(flat[e % len(flat)])
+    first = (summary or {}).get("first") or []
+    return float(first[e]) if e < len(first) else None
+
+
+def _changed(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and abs(a - b) > 1e-6 * (abs(a) + abs(b)) + 1e-12
+
+
+def _hook_notes(ix: _Index, step: Step, lang: str, element: int) -> list[str]:
+    """What the tensor hooks in the way of this step did to the numbers it shows.
+
+    register_hook on a tensor runs when its gradient is complete, before the step that
+    receives it: the gradient the step shows is the hook's. A leaf's post-accumulate-grad
+    hook runs after its .grad is stored, and may change .grad."""
+    out = []
+    root = ix.root_label
+    if step.op == "AccumulateGrad":
+        received = [(0, ix.nodes.get(step.node))]
+    else:
+        received = [(q, ix.output_of(step.node, q)) for q in range(len(step.grad_outputs))]
+    for q, node in received:
+        if node is None or "register_hook" not in node.hooks:
+            continue
+        n = max(1, node.numel)
+        e = element % n
+        sent = [_element(g, None, e) for _, g in ix.sent_before(node.id, step.index)]
+        summaries = step.grad_output_summaries
+        arrived = _element(step.grad_outputs[q], summaries[q] if q < len(summaries) else None, e)
+        if not sent or any(v is None for v in sent) or not _changed(sum(sent), arrived):
+            continue
+        idx = _index_text(node.shape, e)
+        out.append(tr("a hook on {name} (register_hook) changed ∂{root}/∂{name}{idx} from {a} to "
+                      "{b}: the steps after it use {b}", lang, name=ix.label(node), root=root,
+                      idx=idx, a=fmt_number(sum(sent)), b=fmt_number(arrived)))
+    if step.op == "BackwardHookFunctionBackward" and step.grad_outputs and step.grad_inputs:
+        gi = step.grad_inputs[0]
+        target = ix.nodes.get(gi.edge_to)
+        if target is not None:
+            e = element % max(1, target.numel)
+            a = _element(step.grad_outputs[0], (step.grad_output_summaries or [None])[0], e)
+            b = _element(gi.grad, gi.summary, e)
+            if _changed(a, b):
+                out.append(tr("a module's backward hook (register_full_backward_hook) changed "
+                              "∂{root}/∂{name}{idx} from {a} to {b}", lang, root=root,
+                              name=ix.label(target), idx=_index_text(target.shape, e),
+                              a=fmt_number(a), b=fmt_number(b)))
+    leaf = ix.nodes.get(step.node) if step.op == "AccumulateGrad" else None
+    if leaf is not None and "post_accumulate_grad" in leaf.hooks and step.grad_outputs:
+        e = element % max(1, leaf.numel)
+        incoming = _element(step.grad_outputs[0], (step.grad_output_summaries or [None])[0], e)
+        before = _element(step.grad_before, None, e) if step.grad_before is not None else 0.0
+        after = _element(step.grad_after, None, e)
+        if incoming is not None and before is not None and _changed(before + incoming, after):
+            out.append(tr("a hook on {name} (register_post_accumulate_grad_hook) changed "
+                          "{name}.grad{idx} from {a} to {b} after it was stored", lang,
+                          name=ix.label(leaf), idx=_index_text(leaf.shape, e),
+                          a=fmt_number(before + incoming), b=fmt_number(after)))
+    return out
+
+
+def _index_text(shape: list[int], e: int) -> str:
+    """[i,j] of flat element e in shape; empty for a scalar."""
+    if not shape:
+        return ""
+    return "[" + ",".join(str(int(v)) for v in np.unravel_index(e, shape)) + "]"
+
+
+def _returned_notes(ix: _Index, step: Step, lang: str) -> list[str]:
+    """A torch.autograd.grad call: the gradient it returns for an input this step sends to."""
+    if ix.graph.call != "grad":
+        return []
+    returned = {r.get("node"): r for r in ix.graph.returned if r.get("node")}
+    out = []
+    targets = [step.node] if step.op == "AccumulateGrad" else [gi.edge_to for gi in step.grad_inputs]
+    for nid in targets:
+        r = returned.get(nid)
+        if r is None:
+            continue
+        text = tr("torch.autograd.grad returns the whole ∂{root}/∂{name} = {value} as its result: "
+                  "it goes into no .grad", lang, root=ix.root_label, name=ix.label(ix.nodes.get(nid)),
+                  value=fmt_value(r.get("value"), r.get("summary")))
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def _explain(ix: _Index, step: Step, langs: tuple[str, ...], element: int) -> list[str]:
     """The step's text in each language; never raises."""
     try:
         terms = step_arithmetic(ix.graph, step, element, _ix=ix)
-        return [_render(ix, step, terms, lang) for lang in langs]
+        return [_render(ix, step, terms, lang, element) for lang in langs]
     except Exception:  # never let an explanation break a recording
         out = []
         for lang in langs:

@@ -1,0 +1,85 @@
+"""Catching torch.autograd.grad(): recorded like backward(), with the gradients it returns.
+
+torch.autograd.grad is wrapped while a recording is active. torch.autograd.functional's
+jacobian and hessian call it through the module attribute, so their calls are caught
+too. A grad call is not an iteration of the training timeline: it fills no .grad.
+The original comes back when the recording ends.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any, Callable
+
+import torch
+
+from gradviz.user_code import is_internal
+
+
+def _tensors(x: Any) -> list[torch.Tensor]:
+    """The tensors of an outputs/inputs argument: one tensor, a sequence, or a dict's values."""
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, dict):
+        x = list(x.values())
+    return [t for t in (x or ()) if isinstance(t, torch.Tensor)]
+
+
+class GradTrap:
+    """Wraps torch.autograd.grad while active.
+
+    `handler(run, roots, inputs, create_graph, frame)` is called instead of each
+    outermost call; `run()` makes the real call. `busy()`: another trap is inside a
+    call already (a hook that calls autograd.grad inside a backward): then it just runs.
+    """
+
+    def __init__(self, handler: Callable[..., Any], busy: Callable[[], bool]) -> None:
+        self.handler = handler
+        self.busy = busy
+        self._original: Callable | None = None
+        self._inside = False
+
+    def __enter__(self) -> "GradTrap":
+        original = self._original = torch.autograd.grad
+        signature = inspect.signature(original)
+        trap = self
+
+        def grad(*args: Any, **kwargs: Any) -> Any:
+            def run() -> Any:
+                return original(*args, **kwargs)
+
+            if trap._inside or trap.busy():
+                return run()
+            try:
+                bound = signature.bind(*args, **kwargs).arguments
+            except TypeError:  # torch says what is wrong with the call
+                return run()
+            if bound.get("is_grads_batched"):  # vmap runs it: no nodes to watch one by one
+                return run()
+            frame = sys._getframe(1)
+            while frame is not None and is_internal(frame.f_code.co_filename):
+                frame = frame.f_back
+            trap._inside = True
+            try:
+                return trap.handler(run, _tensors(bound.get("outputs")),
+                                    _tensors(bound.get("inputs")),
+                                    bool(bound.get("create_graph")), frame)
+            finally:
+                trap._inside = False
+
+        grad.__doc__, grad.__name__, grad.__qualname__ = (original.__doc__, original.__name__,
+                                                           original.__qualname__)
+        grad.__wrapped__ = original
+        grad.__gradviz__ = True
+        torch.autograd.grad = grad
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._original is not None:
+            torch.autograd.grad = self._original
+            self._original = None
+
+    @property
+    def inside(self) -> bool:
+        """A grad call is running (its backward must not count as an iteration)."""
+        return self._inside
