@@ -12,9 +12,15 @@ its own title, language and step; when every session is done, every page is
 checked again (another session's clicks must not have moved it). No
 exception box and no "something went wrong" note may appear anywhere.
 
-The two bad sessions run, in "Your code", `while True: pass` (stopped by the
-app's 20 s limit: an explained TimeLimit error) and a script that raises
-(an explained ValueError); they start with the others.
+The bad sessions run, in "Your code", `while True: pass` (stopped by the
+app's 20 s limit: an explained TimeLimit error), a script that raises (an
+explained ValueError), and a hostile one (issue 15): it reads a file outside
+its folder, starts a helper process meant to outlive it, prints 200 MB, then
+touches shared memory (mmap) past the 2 GB limit (an explained MemoryLimit
+error). They start with the others. After the class: no helper is left on
+the machine, the hostile code saw no secret, and, run once more directly
+through the runner with the app's limits, its memory use stops at the limit
+and a hanging helper cannot stretch the time limit (both measured).
 
 Before the timed run one session opens lessons 1-6 once (not counted), so the
 lessons' recordings are in st.cache_data, shared by all sessions: what is
@@ -48,6 +54,23 @@ WAIT_MS = 120_000  # per expectation: 20 pages on two cores are slow, not wrong
 HANG = "while True:\n    pass\n"
 RAISE = "import torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\nraise ValueError('boom from a student')\n"
 BROKEN = ("Something went wrong", "이 부분을 보여 주다가")
+HELPER_MARK = "27.1828"  # the hostile helper's sleep, found by its command line
+SECRET = Path(os.environ.get("TMPDIR", "/tmp")) / "gradviz-bench-secret.txt"
+HOSTILE = f"""import mmap, subprocess, sys
+try:
+    print("SECRET", open({str(SECRET)!r}).read())
+except OSError as e:
+    print("no secret:", type(e).__name__)
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep({HELPER_MARK})"], start_new_session=True)
+line = "x" * 999 + "\\n"
+for _ in range(200_000):
+    sys.stdout.write(line)
+m = mmap.mmap(-1, 3 * 1024**3)
+for i in range(0, len(m), 4096):
+    m[i] = 1
+    if i % (64 * 1024**2) == 0:
+        print("TOUCHED_MB", i // 1024**2, flush=True)
+"""
 
 
 def free_port() -> int:
@@ -107,7 +130,48 @@ def plan(n: int, bad: bool) -> list[Session]:
     if bad:
         out.append(Session("hang", None, "en", code=HANG, expect_error="TimeLimit"))
         out.append(Session("raise", None, "ko", code=RAISE, expect_error="ValueError"))
+        out.append(Session("hostile", None, "en", code=HOSTILE, expect_error="MemoryLimit"))
     return out
+
+
+def helpers_left() -> list[int]:
+    """Processes on this machine that still run the hostile helper."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if HELPER_MARK in cmd and "sleep" in cmd:
+                found.append(int(d.name))
+    return found
+
+
+def hostile_limits() -> str:
+    """The hostile code once more through the runner, with the app's limits: what held, measured."""
+    import tempfile
+
+    from gradviz.runner import run_script
+    from gradviz.ui.runs import CODE_MEMORY, CODE_TIMEOUT
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, code in (("memory", HOSTILE), ("time", HOSTILE.split("m = mmap")[0]
+                                                   + "while True:\n    pass\n")):
+            path = Path(tmp) / f"{name}.py"
+            path.write_text(code)
+            t0 = time.monotonic()
+            rec = run_script(path, isolate=True, timeout=CODE_TIMEOUT, memory_limit=CODE_MEMORY)
+            took = time.monotonic() - t0
+            touched = [int(ln.split()[1]) for ln in rec.stdout.splitlines() if ln.startswith("TOUCHED_MB")]
+            err = rec.error.type if rec.error else "none"
+            secret = "read" if "SECRET" in rec.stdout else "not read"
+            rows.append(f"| {name} | {err} | {took:.1f} s (limit {CODE_TIMEOUT:g} s) | "
+                        f"{max(touched, default=0)} MB touched (limit {CODE_MEMORY // 1024**2} MB, "
+                        f"with Python and torch) | secret {secret} | helpers left {len(helpers_left())} |")
+    return "\n".join(["| hostile run | error | run time | shared memory | file outside | processes |",
+                      "|---|---|---|---|---|---|", *rows])
 
 
 def step_pattern(lang: str, k: int, n: int) -> re.Pattern:
@@ -295,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.log).parent.mkdir(exist_ok=True)
     print(time.strftime("%Y-%m-%d %H:%M"), "·", versions())
     sessions = plan(args.sessions, not args.no_bad)
+    SECRET.write_text("the server's secret")
     proc, url, log = start_server(Path(args.log))
     try:
         wall = asyncio.run(classroom(url, sessions))
@@ -303,6 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     print(details(sessions))
     print()
     print(table(sessions, wall))
+    if not args.no_bad:
+        left = helpers_left()
+        print(f"\nhostile helpers left on the machine after the class: {len(left)}")
+        print()
+        print(hostile_limits())
+        if left:
+            sessions[-1].error = f"{len(left)} helper process(es) outlived the hostile run"
+    SECRET.unlink()
     failed = [s for s in sessions if s.error]
     print(f"\n{len(failed)} session(s) failed" if failed else "\nall sessions finished without errors")
     return 1 if failed else 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up gradviz: system packages, a venv at .venv, torch (pinned), gradviz (and its test extra).
 # Usage: bash scripts/setup.sh [--app|--test]   (default --test)
-#   --app   only Graphviz `dot` is required (for scripts/start.sh)
+#   --app   Graphviz `dot` is required; bubblewrap (the sandbox user code runs in) is
+#           installed when possible (without it the app runs code only on localhost)
 #   --test  also Chromium (browser tests); fonts-noto-cjk is nice-to-have in both modes
 # Idempotent: pip is skipped when pyproject.toml, constraints.txt and this script are unchanged.
 set -euo pipefail
@@ -20,7 +21,12 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 # --- 1. system packages --------------------------------------------------------------
 need=() nice=()
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
-if [[ $mode == test ]]; then command -v chromium >/dev/null 2>&1 || need+=(chromium); fi
+if [[ $mode == test ]]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)  # the sandbox tests need it
+else
+  command -v bwrap >/dev/null 2>&1 || nice+=(bubblewrap)
+fi
 fc-list :lang=ko 2>/dev/null | grep -q . || nice+=(fonts-noto-cjk)
 
 if (( ${#need[@]} + ${#nice[@]} )); then
@@ -35,7 +41,7 @@ if (( ${#need[@]} + ${#nice[@]} )); then
     fi
     if (( ${#nice[@]} )); then
       apt-get install -y -qq --no-install-recommends "${nice[@]}" >/dev/null \
-        || say "warning: could not install ${nice[*]}; Korean text may render as boxes."
+        || say "warning: could not install ${nice[*]} (fonts-noto-cjk: Korean text may render as boxes; bubblewrap: user code runs without a sandbox)."
     fi
   elif (( ${#need[@]} )); then
     all=("${need[@]}" "${nice[@]}")

@@ -150,6 +150,7 @@ def runs(tmp_path_factory, secret, listener):
         "shm_hog": (SHM_HOG, {"memory_limit": 600 * 1024**2}),
         "fork_bomb": (FORK_BOMB, {"timeout": 60}),
         "flood": (FLOOD, {}),
+        "named_file": ("import sys\nprint('NAMED', open(sys.argv[1]).read())\n", {"args": [str(secret)]}),
     }
 
     def one(name: str):
@@ -158,7 +159,8 @@ def runs(tmp_path_factory, secret, listener):
         script.parent.mkdir()
         script.write_text(text)
         t0 = time.monotonic()
-        rec = run_script(script, isolate=True, **{"timeout": 60, **limits})
+        limits = dict(limits)
+        rec = run_script(script, limits.pop("args", []), isolate=True, **{"timeout": 60, **limits})
         return name, (rec, time.monotonic() - t0)
 
     try:
@@ -197,6 +199,12 @@ def test_files_outside_are_unseen_and_read_only(runs, secret, tmp_path):
     assert seen["stdin"] == ""  # /dev/null
 
 
+def test_a_file_the_arguments_name_is_readable(runs):
+    rec = runs["named_file"][0]
+    assert rec.error is None, rec.error
+    assert "NAMED the server's secret" in rec.stdout
+
+
 def test_stderr_and_warnings_are_kept(runs):
     rec = runs["walls"][0]
     assert rec.error is None, rec.error
@@ -207,7 +215,6 @@ def test_time_limit_is_not_stretched_by_a_helper(runs):
     rec, seconds = runs["helper_timeout"]
     assert rec.error is not None and rec.error.type == "TimeLimit"
     assert seconds < 25, seconds  # the helper's pipe would hold it past 31 s
-    assert len(rec.graphs) == 1
 
 
 @pytest.mark.parametrize("name", ["helper_normal_end", "helper_group"])

@@ -4,10 +4,16 @@ torch.Tensor.backward and torch.autograd.backward are wrapped while a
 recording is active, instead of watching for them with a TorchFunctionMode:
 that way the forward op log can stay off in the iterations that keep no graph
 (it costs microseconds per op). The originals come back when the recording ends.
+
+Threads: "busy" (a backward called from inside our handler, e.g. by a hook, runs
+plainly) is per thread, and the handler itself runs under one lock, so backward()
+calls from several threads are each recorded, one after the other, as iterations
+of their own: the count is the true count.
 """
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any, Callable
 
 import torch
@@ -25,7 +31,8 @@ class BackwardTrap:
     def __init__(self, handler: Callable[..., Any]) -> None:
         self.handler = handler
         self._originals: tuple | None = None
-        self._busy = False
+        self._local = threading.local()  # .busy: this thread is inside the handler
+        self._lock = threading.RLock()
         self.partial = False  # the backward being caught was given inputs=: only some leaves
 
     def __enter__(self) -> "BackwardTrap":
@@ -37,10 +44,9 @@ class BackwardTrap:
             def run():
                 return tensor_backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
-            if trap._busy:
+            if trap.busy:
                 return run()
-            trap.partial = inputs is not None
-            return trap._catch(run, [self], bool(retain_graph or create_graph))
+            return trap._catch(run, [self], bool(retain_graph or create_graph), inputs is not None)
 
         def autograd_backward_(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                                grad_variables=None, inputs=None):
@@ -48,12 +54,11 @@ class BackwardTrap:
                 return autograd_backward(tensors, grad_tensors, retain_graph, create_graph,
                                          grad_variables, inputs=inputs)
 
-            if trap._busy:
+            if trap.busy:
                 return run()
             roots = [tensors] if isinstance(tensors, torch.Tensor) else [
                 t for t in (tensors or ()) if isinstance(t, torch.Tensor)]
-            trap.partial = inputs is not None
-            return trap._catch(run, roots, bool(retain_graph or create_graph))
+            return trap._catch(run, roots, bool(retain_graph or create_graph), inputs is not None)
 
         for new, old in ((backward, tensor_backward), (autograd_backward_, autograd_backward)):
             new.__doc__, new.__name__, new.__qualname__ = old.__doc__, old.__name__, old.__qualname__
@@ -68,15 +73,22 @@ class BackwardTrap:
             torch.Tensor.backward, torch.autograd.backward = self._originals
             self._originals = None
 
-    def _catch(self, run: Callable[[], Any], roots: list, retain: bool) -> Any:
+    @property
+    def busy(self) -> bool:
+        """True inside the handler, on this thread."""
+        return getattr(self._local, "busy", False)
+
+    def _catch(self, run: Callable[[], Any], roots: list, retain: bool, partial: bool) -> Any:
         frame = sys._getframe(2)
         while frame is not None and is_internal(frame.f_code.co_filename):
             frame = frame.f_back
-        self._busy = True
-        try:
-            return self.handler(run, roots, retain, frame)
-        finally:
-            self._busy = False
+        with self._lock:  # one backward() at a time is recorded; the others wait their turn
+            self._local.busy = True
+            self.partial = partial
+            try:
+                return self.handler(run, roots, retain, frame)
+            finally:
+                self._local.busy = False
 
 
 def is_patched() -> bool:

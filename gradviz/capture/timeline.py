@@ -15,11 +15,23 @@ is the same tensor when the code changed it in place (optimizer.step(),
 `w -= lr * w.grad`, `w.data -= ...`), or the tensor the user's variable names
 now when the code rebinds it (`r = r - lr * r.grad; r.requires_grad_(True)`).
 
+Memory is bounded whatever the iteration count. Each iteration costs about
+1 KB per parameter by the time it is a recording (columns here, an Iteration
+entry and its JSON after), so the timeline keeps at most TIMELINE_CELLS
+(parameter, iteration) points in all, and at most MAX_POINTS iterations: past
+that, every other iteration is dropped (the stride doubles, as for snapshots),
+always keeping the first, the last, and every iteration with a snapshot, a
+graph or an event; an Iteration keeps its true index. Snapshots likewise hold at
+most SNAPSHOT_CELLS parameter entries in all (MAX_SNAPSHOTS iterations at most).
+So one parameter costs at most about MAX_POINTS KB (20 MB), and many parameters
+together about TIMELINE_CELLS KB (64 MB) plus their snapshots.
+
 The result is plain data (recording.Iteration), numbers only: the words that
 go with an update are the explain layer's (explain/updates.py).
 """
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -33,6 +45,10 @@ from gradviz.capture.values import Deferred, device_name, dtype_name, plain
 from gradviz.recording import Iteration, ManualUpdate, OptimizerStep, ParamUpdate
 
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
+SNAPSHOT_CELLS = 16384  # snapshot entries (parameters x snapshot iterations) in all, at most
+MAX_POINTS = 20000  # iterations kept in the timeline, at most (lesson 10 runs 20000)
+MIN_POINTS = 64  # iterations kept however many parameters there are
+TIMELINE_CELLS = 65536  # (parameter, iteration) points in all, at most
 HOLD_BYTES = 64 * 1024 * 1024  # snapshot copies waiting for their summaries, at most
 
 Site = tuple  # (file, line) of a backward() call
@@ -168,6 +184,8 @@ class Timeline:
         while total and total / self.every > self.max_snapshots - 8:
             self.every *= 2
         self.k = 0
+        self.stride = 1  # iterations kept in the timeline: multiples of this, and the keepers
+        self.iter_ks: list[int] = []  # the iterations kept (their true numbers)
         self.losses: list[float | None] = []
         self.lines: list[int | None] = []
         self.iter_params: list[tuple[Param, ...]] = []  # per iteration (shared tuples)
@@ -256,9 +274,11 @@ class Timeline:
             self._before(p)
             p.us.append(None)
         self.k, self.frame, self.roots = k, frame, roots
+        self.iter_ks.append(k)
         self.losses.append(loss)
         self.lines.append(site[1])
         self.iter_params.append(cur)
+        self._bound_points()
 
     def close(self, frame: FrameType | None, site: Site | None = None,
               namespaces: list[dict] | None = None, final: bool = False) -> None:
@@ -310,7 +330,7 @@ class Timeline:
                 # the last iteration's entries are made when the timeline is read
                 entries[p.name] = parts if final else self._entry(parts)
             p.stepped_by = None
-        if snap and len(self.snaps) > self.max_snapshots:
+        if snap and len(self.snaps) > self._snapshot_cap():
             self._thin()
 
     def begin(self, k: int, roots: list[torch.Tensor], site: Site, frame: FrameType | None,
@@ -326,6 +346,7 @@ class Timeline:
         self.frame = frame
         self.site = site
         self.roots = roots
+        self.iter_ks.append(k)
         self.losses.append(loss)
         self.lines.append(site[1] if site else None)
         self._snap_now = k in self.keep or k % self.every == 0
@@ -368,6 +389,7 @@ class Timeline:
             p.us.append(None)
         self.current = params
         self.iter_params.append(params)
+        self._bound_points()
 
     def after_backward(self, copies: dict[int, Any] | None = None) -> None:
         """Read each parameter's gradient now, before the code zeroes or changes it.
@@ -543,8 +565,52 @@ class Timeline:
         if self.deferred.nbytes > HOLD_BYTES:
             self.deferred.resolve()
 
+    def _snapshot_cap(self) -> int:
+        return max(4, min(self.max_snapshots, SNAPSHOT_CELLS // max(1, len(self.params))))
+
+    def _points_cap(self) -> int:
+        return max(MIN_POINTS, min(MAX_POINTS, TIMELINE_CELLS // max(1, len(self.params))))
+
+    def _keeper(self, k: int) -> bool:
+        """Does iteration k stay in the timeline at the current stride?"""
+        return (k % self.stride == 0 or k == 1 or k == self.k or k in self.keep or k in self.snaps
+                or k in self.graph_of or any(e.get("iteration") == k for e in self.events))
+
+    def _bound_points(self) -> None:
+        """Drop the iteration before the latest when the stride passes over it; thin when full."""
+        if self.stride > 1 and len(self.iter_ks) >= 2 and not self._keeper(self.iter_ks[-2]):
+            self._drop_previous()
+        while len(self.iter_ks) > self._points_cap() and self.stride < 1 << 40:
+            self.stride *= 2
+            self._rethin()
+
+    def _drop_previous(self) -> None:
+        """Forget the iteration before the latest: its loss, line and each parameter's numbers."""
+        if self.late:  # (their positions in the columns are about to move)
+            self.settle_late()
+        k = self.iter_ks[-2]
+        for p in self.iter_params[-2]:
+            j = bisect.bisect_left(p.ks, k)
+            if j < len(p.ks) and p.ks[j] == k:
+                del p.ks[j], p.vs[j], p.gs[j], p.us[j]
+        del self.iter_ks[-2], self.losses[-2], self.lines[-2], self.iter_params[-2]
+
+    def _rethin(self) -> None:
+        """Keep only the keepers at the current stride, in every column."""
+        if self.late:
+            self.settle_late()
+        keep = [self._keeper(k) for k in self.iter_ks]
+        self.iter_ks, self.losses, self.lines, self.iter_params = (
+            [x for x, y in zip(col, keep) if y]
+            for col in (self.iter_ks, self.losses, self.lines, self.iter_params))
+        kept = set(self.iter_ks)
+        for p in self.params.values():
+            mask = [k in kept for k in p.ks]
+            p.ks, p.vs, p.gs, p.us = ([x for x, y in zip(col, mask) if y]
+                                      for col in (p.ks, p.vs, p.gs, p.us))
+
     def _thin(self) -> None:
-        while len(self.snaps) > self.max_snapshots:
+        while len(self.snaps) > self._snapshot_cap():
             self.every *= 2
             for k in [k for k in self.snaps if k % self.every and k not in self.keep]:
                 del self.snaps[k]
@@ -567,7 +633,7 @@ class Timeline:
         out = []
         cursor: dict[int, int] = {}  # id(Param) -> position in its columns
         for i, params in enumerate(self.iter_params):
-            k = i + 1
+            k = self.iter_ks[i]
             snap = self.snaps.get(k)
             entries = {}
             for p in params:

@@ -241,6 +241,16 @@ MISTAKES: tuple[Mistake, ...] = (
               "the targets are floats."),
         fix=N_("Convert the targets: target.long(), or create them with dtype=torch.long."),
     ),
+    Mistake(
+        "weights_only_load",
+        r"Weights only load failed(?:.*?Unsupported global: GLOBAL (?P<cls>[\w.]+))?",
+        en=N_("torch.load refused the file: since PyTorch 2.6 it loads only tensors and plain Python "
+              "types unless told otherwise (weights_only=True), and this file also holds {cls}. "
+              "torch offers two ways to load it, both only for a file you trust."),
+        fix=N_("Either torch.load(path, weights_only=False), which can run any code the file holds, "
+               "or allow just this class: torch.serialization.add_safe_globals([{cls}]) before "
+               "torch.load (or torch.load inside `with torch.serialization.safe_globals([{cls}]):`)."),
+    ),
 )
 
 BY_ID: dict[str, Mistake] = {m.id: m for m in MISTAKES}

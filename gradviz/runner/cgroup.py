@@ -83,6 +83,7 @@ class RunGroup:
         try:
             base = _v2_base()
             if base is not None:
+                _sweep(base)
                 group = base / name
                 group.mkdir()
                 made = cls([group], 2, memory)
@@ -95,13 +96,16 @@ class RunGroup:
             mem_base = _v1_base("memory")
             if mem_base is None:
                 return None
+            pid_base = _v1_base("pids")
+            for b in (mem_base, pid_base):
+                if b is not None:
+                    _sweep(b)
             dirs = [mem_base / name]
             dirs[0].mkdir()
             made = cls(dirs, 1, memory)
             if memory:
                 (dirs[0] / "memory.limit_in_bytes").write_text(str(memory))
                 _try_write(dirs[0] / "memory.memsw.limit_in_bytes", str(memory))
-            pid_base = _v1_base("pids")
             if pids and pid_base is not None:
                 dirs.append(pid_base / name)
                 dirs[1].mkdir()
@@ -154,7 +158,7 @@ class RunGroup:
 
     def kill_all(self) -> None:
         """SIGKILL every process left in the run's groups (a helper that hid from its parent too)."""
-        for _ in range(50):
+        for _ in range(250):
             left = self.pids()
             if not left:
                 return
@@ -166,16 +170,36 @@ class RunGroup:
             time.sleep(0.02)
 
     def remove(self) -> None:
+        """Kill what is left and remove the groups (a group still busy is swept by a later run)."""
         self.kill_all()
         for d in reversed(self.dirs):
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:  # busy until the last process is reaped
-                    time.sleep(0.02)
+            _rmdir(d, tries=100)
+
+
+def _rmdir(d: Path, tries: int) -> bool:
+    for _ in range(tries):
+        try:
+            d.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:  # busy until the last process has exited
+            time.sleep(0.02)
+    return False
+
+
+def _sweep(base: Path) -> None:
+    """Remove empty groups of earlier runs that could not be removed then (older than a minute)."""
+    try:
+        old = [d for d in base.glob("gradviz-*") if time.time() - d.stat().st_mtime > 60]
+    except OSError:
+        return
+    for d in old:
+        try:
+            if not (d / "cgroup.procs").read_text().strip():
+                _rmdir(d, tries=1)
+        except OSError:
+            pass
 
 
 def _try_write(path: Path, text: str) -> None:

@@ -80,7 +80,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         safe_path = ["-P"] if sys.version_info >= (3, 11) else []
         cmd = [sys.executable, *safe_path, "-m", "gradviz.runner", str(scratch / "spec.json")]
         if walled:
-            cmd = sandbox.wrap(cmd, scratch=scratch, readable=[path.parent, cwd],
+            cmd = sandbox.wrap(cmd, scratch=scratch, readable=[path.parent, cwd, *_named_paths(args, cwd)],
                                writable=list(writable), cwd=cwd, env=env, tmp_size=memory_limit)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if group is not None:  # the process joins the run's groups before it becomes the child
@@ -103,12 +103,12 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
             timed_out = True
         finally:  # finished, timed out, or we are being stopped: nothing of the run may stay
             _end(proc, group)
+            oom = group is not None and group.oom_killed()
+            if group is not None:
+                group.remove()
             reader.join(timeout=5)
             if stop_following is not None:
                 stop_following()
-        oom = group is not None and group.oom_killed()
-        if group is not None:
-            group.remove()
         code = proc.returncode
         if walled and code is not None and code > 128:  # bwrap reports a signal as 128 + its number
             code = -(code - 128)
@@ -116,7 +116,8 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
     if rec is None:
         rec = Recording()
     rec.script = _printable(rec.script or str(path))
-    rec.device = device if rec.device == "cpu" else rec.device
+    if rec.device == "cpu":  # (a recording rebuilt from its graphs does not know it)
+        rec.device = device
     if rec.source is None:
         try:
             rec.source = read_source(path.read_bytes())
@@ -141,6 +142,20 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
     if rec.error is not None and code not in (0, None) and not timed_out and rec.graphs:
         rec.notes.append(f"the {len(rec.graphs)} graph(s) recorded before the process stopped are kept")
     return rec
+
+
+def _named_paths(args: list[str], cwd: Path) -> list[Path]:
+    """Files and folders the script's arguments name (`--image x.p`, `--data=dir`): readable to it."""
+    found = []
+    for arg in args:
+        for part in (arg, arg.partition("=")[2]):
+            try:
+                p = Path(os.path.abspath(cwd / part)) if part else None
+                if p is not None and p.exists():
+                    found.append(p if p.is_dir() else p.parent)
+            except (OSError, ValueError):
+                pass
+    return found
 
 
 def _printable(name: str | None) -> str | None:

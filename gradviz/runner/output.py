@@ -69,7 +69,7 @@ class BoundedOutput:
             head, tail, cut = bytes(self.head), self.tail, self.cut
         text = head.decode("utf-8", errors="replace")
         if cut:
-            text += "\n" + tr(CUT, lang, n=f"{cut:,}") + "\n"
+            text += "\n" + tr(CUT, lang, n=format(cut, ",")) + "\n"
         return strip_ansi(text + tail.decode("utf-8", errors="replace"))
 
     def after_head(self, lang: str = "en") -> str:
@@ -78,7 +78,7 @@ class BoundedOutput:
             tail, cut = self.tail, self.cut
         if not tail:
             return ""
-        text = tr(CUT, lang, n=f"{cut:,}") + "\n" if cut else ""
+        text = tr(CUT, lang, n=format(cut, ",")) + "\n" if cut else ""
         return text + tail.decode("utf-8", errors="replace")
 
 
