@@ -26,6 +26,8 @@ log switched on, when the log was off).
 from __future__ import annotations
 
 import math
+import os
+import sys
 from typing import Any, Callable, Iterable
 
 import torch
@@ -37,8 +39,8 @@ from gradviz.capture.grad_call import GradTrap
 from gradviz.capture.graph import LiveGraph, _copy, build, no_torch_function, paused_gc, trace
 from gradviz.capture.optimizers import OptimizerWatch
 from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
-from gradviz.names import Names
-from gradviz.user_code import user_frame, user_frames
+from gradviz.names import Names, namespaces_of
+from gradviz.user_code import is_internal, user_frame, user_frames
 from gradviz.progress import ProgressMeter
 from gradviz.recording import Graph, Recording, TimelineFacts
 
@@ -306,11 +308,29 @@ class Recorder:
             self.log.forget()
             self.log.stop()
 
+    def _names(self, frame: Any) -> Names:
+        """The learner's names for the graph's tensors: from the frames around the backward()
+        call; when a library's loop made that call (Lightning's), first from the learner's
+        methods that ran the ops (training_step's `x`, and `model.0.weight` for self.model)."""
+        if not _called_by_library():
+            return Names.from_frames(user_frames(frame))
+        names = Names()
+        for f in reversed(list(self.log.frames.values())):
+            names.scan_method(f.f_locals)
+        for ns in namespaces_of(user_frames(frame)):
+            names.scan(ns)
+        return names
+
     def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
-        names = Names.from_frames(user_frames(frame))
-        live = trace(roots, names, self.log.calls if full else None,
+        names = self._names(frame)
+        live = trace(roots, names, self.log.by_node() if full else None,
                      index=len(self.recording.graphs), made=self.log.made if full else None)
         g = live.graph
+        if full and self.log.dropped:
+            g.notes.append(
+                f"the forward op log let go of its {self.log.dropped} oldest ops to stay under "
+                f"{self.log.max_bytes // 2**20} MB of op outputs: nodes it no longer held show "
+                "no value")
         g.line = frame.f_lineno if frame is not None else None
         g.iteration = k
         if not full:
@@ -445,6 +465,22 @@ class _Timeline:
             _locate_grad_events(tl.events, rec)
             # the words whoever finishes the recording asked for (Recording.on_iterations)
             rec.iterations_made(TimelineFacts(tl.events, self.lines))
+
+
+_OWN_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (torch,))
+_GRADVIZ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _called_by_library() -> bool:
+    """Was backward() (or autograd.grad) called by an installed library's code rather than the
+    learner's? The first frame outside gradviz and torch says."""
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not name.startswith(_GRADVIZ_DIR) and not name.startswith(_OWN_DIRS):
+            return is_internal(name)
+        f = f.f_back
+    return False
 
 
 def _loss_of(roots: list[torch.Tensor]) -> float | None:
