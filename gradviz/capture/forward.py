@@ -29,6 +29,9 @@ _SKIP = {
 
 
 _OP_NAMES: dict[Any, str] = {}
+# torch function -> does it make autograd nodes inside itself? Learned on its first call with a
+# tensor that requires grad (see capture/internals.py), once per process.
+_COMPOSITE: dict[Any, bool] = {}
 
 
 def op_name(func: Callable) -> str:
@@ -106,9 +109,7 @@ class ForwardLog(TorchFunctionMode):
         self._calls_t: tuple = ()
         self._hooks: list = []
         self.active = False
-        # torch function -> does it make autograd nodes inside itself (learned on its first call
-        # with a tensor that requires grad; see capture/internals.py)
-        self._composite: dict[Any, bool] = {}
+        self._composite = _COMPOSITE
         # id(tensor) -> (weakref to it, op, operands): how a no-grad tensor was computed (x ** 2),
         # so a constant in a graph can say what it is
         self.made: dict[int, tuple] = {}
@@ -214,8 +215,9 @@ class ForwardLog(TorchFunctionMode):
         if name in _SKIP or not torch.is_grad_enabled():
             return func(*args, **kwargs)
         inside = None
+        kind = (func, _dims(args))  # (matmul of 2-D tensors makes one node, of 3-D several)
         try:
-            learn = self._composite.get(func, True)
+            learn = self._composite.get(kind, True)
         except TypeError:  # (not hashable)
             learn = False
         if learn and _needs_grad(args) and not functorch_active():
@@ -238,7 +240,7 @@ class ForwardLog(TorchFunctionMode):
                 if isinstance(o, torch.Tensor) and o.requires_grad and not o.is_leaf:
                     site = self._log(name, o, args, kwargs, site)
         if inside is not None:
-            self._composite[func] = self._log_inside(inside, out, args, site)
+            self._composite[kind] = self._log_inside(inside, out, args, site)
         if self.nbytes > self.max_bytes:
             self._shed()
         return out
@@ -395,6 +397,11 @@ def _nbytes(t: torch.Tensor) -> int:
         return t.numel() * t.element_size()
     except RuntimeError:  # (no storage)
         return 0
+
+
+def _dims(args: tuple) -> tuple:
+    """The number of dimensions of each tensor argument (of the first three arguments)."""
+    return tuple(a.dim() if isinstance(a, torch.Tensor) else -1 for a in args[:3])
 
 
 def _needs_grad(args: tuple) -> bool:

@@ -219,6 +219,7 @@ class Recorder:
         live = self._trace(roots, frame, self.backward_calls + 1, full=True)
         g = live.graph
         g.iteration, g.call, g.grad_call = None, "grad", n
+        g.title = f"torch.autograd.grad call {n}"
         live.inputs = list(inputs)
         with self.log.internals(create_graph, frame):
             with StepWatcher(live, partial=True):
