@@ -321,3 +321,19 @@ def test_forward_log_is_bounded_by_bytes():
         assert done.returncode == 0, done.stderr[-2000:]
         peaks[mode] = int(done.stdout.split()[-1])
     assert peaks["record"] - peaks["plain"] < LOG_BYTES // 2**20 + 120, peaks
+
+
+def test_autograd_grad_in_a_loop_draws_at_most_ten_per_line():
+    """A jacobian-like loop: every call returns what torch returns; ten are drawn per line."""
+    from gradviz.capture.recorder import GRAD_GRAPHS_PER_LINE
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with gradviz.record(explain=False) as rec:
+        y = x ** 2
+        rows = [torch.autograd.grad(y[i % 3], x, retain_graph=True)[0] for i in range(15)]
+    assert torch.equal(torch.stack(rows[:3]), torch.diag(2 * x.detach()))
+    assert len(rec.graphs) == GRAD_GRAPHS_PER_LINE
+    assert all(g.call == "grad" and g.iteration is None for g in rec.graphs)
+    assert [g.grad_call for g in rec.graphs] == list(range(1, GRAD_GRAPHS_PER_LINE + 1))
+    assert rec.graphs[1].returned[0]["value"] == [0.0, 4.0, 0.0]
+    assert x.grad is None and not rec.iterations
