@@ -74,28 +74,36 @@ def recording(run: runs.Run, choice: Choice) -> None:
     if restoration_view.is_restoration(choice.lesson) and run.extra.get("images"):
         names.append(("restoration", tr("Restoration", lang)))
     names.append(("output", tr("Printed output", lang)))
-    # a keyed tab bar keeps its tab when a widget inside one reruns the page (lesson 10's slider)
-    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names], key=f"gv_tabs|{lang}")))
+    # a keyed tab bar keeps its tab when a widget inside one reruns the page (lesson 10's slider);
+    # picking a tab reruns the page, and only the open tab's part is made
+    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names], key=f"gv_tabs|{lang}",
+                                                   on_change="rerun")))
+
+    def shown(name: str) -> bool:
+        return name in tabs and getattr(tabs[name], "open", None) is not False
+
 
     stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
-    with tabs["steps"], errors.guarded(lang):
-        stepper.show(run.key, rec, opts, stem)
-        tensors.show(rec, lang)
-    if "training" in tabs:
+    if shown("steps"):
+        with tabs["steps"], errors.guarded(lang):
+            stepper.show(run.key, rec, opts, stem)
+            tensors.show(rec, lang)
+    if shown("training"):
         with tabs["training"], errors.guarded(lang):
             training_view.show(run.key, rec, opts)
-    if "restoration" in tabs:
+    if shown("restoration"):
         with tabs["restoration"], errors.guarded(lang):
             restoration_view.show(run.key, rec, run.extra.get("images", {}), choice.args,
                                   lang, run.extra.get("upload"))
-    with tabs["output"]:
-        if rec.stdout.strip():
-            st.code(rec.stdout, language="text")
-        else:
-            st.caption(tr("The script printed nothing.", lang))
-        for note in rec.notes:
-            st.caption(note)
-        st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
+    if shown("output"):
+        with tabs["output"]:
+            if rec.stdout.strip():
+                st.code(rec.stdout, language="text")
+            else:
+                st.caption(tr("The script printed nothing.", lang))
+            for note in rec.notes:
+                st.caption(note)
+            st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
 
     with errors.guarded(lang):
         export.show(run.key, rec, stem, opts)
