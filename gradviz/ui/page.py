@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gradviz.ui import errors, export, restoration_view, runs, stepper, tensors, training_view
+from gradviz.ui import (curves, errors, export, forward_view, restoration_view, runs, stepper, tensors,
+                        training_view)
 from gradviz.words import tr
 from gradviz.ui.sidebar import Choice
 
@@ -69,6 +70,8 @@ def recording(run: runs.Run, choice: Choice) -> None:
             training_view.show_pitfalls(rec, lang)
 
     names = [("steps", tr("Backward, step by step", lang))]
+    if rec.tangents:
+        names.append(("forward", tr("Forward mode", lang)))
     if len(training_view.iterations(rec)) >= 2:
         names.append(("training", tr("Training", lang)))
     if restoration_view.is_restoration(choice.lesson) and run.extra.get("images"):
@@ -88,9 +91,13 @@ def recording(run: runs.Run, choice: Choice) -> None:
         with tabs["steps"], errors.guarded(lang):
             stepper.show(run.key, rec, opts, stem)
             tensors.show(rec, lang)
+    if shown("forward"):
+        with tabs["forward"], errors.guarded(lang):
+            forward_view.show(rec, lang)
     if shown("training"):
         with tabs["training"], errors.guarded(lang):
             training_view.show(run.key, rec, opts)
+            curves.show(rec, training_view.iterations(rec), lang)
     if shown("restoration"):
         with tabs["restoration"], errors.guarded(lang):
             restoration_view.show(run.key, rec, run.extra.get("images", {}), choice.args,
