@@ -195,3 +195,53 @@ def test_lesson10_korean_upload_words_and_the_slider_keeps_its_tab(server, brows
         expect(tab).to_have_attribute("aria-selected", "true")
     page.screenshot(path=str(artifacts / "app_lesson10_ko_restoration.png"))
     page.close()
+
+
+def _open_tab(browser, server, number: int, lang: str, tab: str):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server}?lesson={number}&lang={lang}&quick=1")
+    tab_el = page.get_by_role("tab", name=tab)
+    tab_el.click()
+    expect(tab_el).to_have_attribute("aria-selected", "true")
+    return page, page.get_by_role("tabpanel")
+
+
+def test_lesson14_forward_mode_tab_lists_each_tangent(server, browser, artifacts):
+    import torch
+
+    page, panel = _open_tab(browser, server, 14, "en", "Forward mode")
+    table = panel.locator("table")
+    table.wait_for()
+    assert "torch.autograd.forward_ad" in panel.inner_text()
+    head = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    rows = [dict(zip(head[-6:], r.locator("td").all_inner_texts()[-6:])) for r in table.locator("tbody tr").all()]
+    outputs = [r for r in rows if r["tensor"] == "y"]
+    assert len(outputs) == 3 and len(rows) == 27
+    # each pass's output tangent is one column of J, as torch.func.jvp computes it
+    x = torch.tensor([1.0, 2.0, 0.5])
+    f = lambda x: torch.stack([x[0] * x[1] + torch.sin(x[2]), x[0] * x[1] * torch.sin(x[2])])
+    for i, row in enumerate(outputs):
+        column = torch.func.jvp(f, (x,), (torch.eye(3)[i],))[1]
+        shown = [float(v) for v in row["tangent"].strip("[]").split(",")]
+        assert shown == pytest.approx(column.tolist(), rel=1e-3), (row, column)
+    page.screenshot(path=str(artifacts / "app_lesson14_forward_mode.png"))
+    page.close()
+
+
+@pytest.mark.parametrize("number, lang, title", [
+    (15, "ko", "스크립트가 기록한 값"), (17, "en", "Gradient size per parameter (log scale)")])
+def test_training_tab_shows_logged_numbers_and_gradient_sizes(server, browser, artifacts, number, lang, title):
+    pytest.importorskip("pytorch_lightning") if number == 15 else None
+    page, panel = _open_tab(browser, server, number, lang, "학습" if lang == "ko" else "Training")
+    heading = panel.get_by_text(title).first
+    heading.wait_for()
+    heading.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    assert charts.count() >= (4 if number == 15 else 3)  # loss, values, then logged (15) and gradients
+    page.screenshot(path=str(artifacts / f"app_lesson{number}_training_{lang}.png"))
+    page.close()

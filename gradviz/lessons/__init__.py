@@ -341,6 +341,7 @@ LESSONS: list[Lesson] = [
                 "road around each layer. Those three bring the loss down. gradviz flags a "
                 "layer whose gradient vanishes or explodes in any script."),
         expect={"sigmoid_ratio_max": 1e-6, "relu_ratio_min": 0.1},
+        quick_args=["--iterations", "10"],
     ),
 ]
 

@@ -8,6 +8,8 @@ from gradviz.numbers import fmt_value
 from gradviz.recording import Recording
 from gradviz.words import pick, tr
 
+MAX_ROWS = 300
+
 
 def show(rec: Recording, lang: str) -> None:
     steps = rec.tangents
@@ -18,4 +20,7 @@ def show(rec: Recording, lang: str) -> None:
              tr("value", lang): fmt_value(s.value, s.summary),
              tr("tangent", lang): fmt_value(s.tangent, s.tangent_summary),
              tr("how", lang): pick(s.explanation, s.explanation_ko, lang)} for s in steps]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 520))
+    st.table(pd.DataFrame(rows[:MAX_ROWS]).set_index("#"))  # a plain table: the "how" column wraps
+    if len(rows) > MAX_ROWS:
+        st.caption(tr("The first {n} of {total} steps are shown (the JSON export has them all).", lang,
+                      n=MAX_ROWS, total=len(rows)))
