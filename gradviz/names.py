@@ -54,6 +54,7 @@ class Names:
         if torch is None:
             return
         tensor, module = torch.Tensor, torch.nn.Module
+        listed = []
         for key, obj in list(ns.items()):
             if not isinstance(key, str) or key.startswith("__"):
                 continue
@@ -62,9 +63,26 @@ class Names:
             elif isinstance(obj, module):
                 self._add_module(obj, key)
             elif isinstance(obj, list | tuple) and 0 < len(obj) <= MAX_LISTED:
-                for i, item in enumerate(obj):
-                    if isinstance(item, tensor):
-                        self._add(item, f"{key}[{i}]", derived=True)
+                listed.append((key, obj))
+        for key, obj in listed:  # after the variables: `x, y = batch` names x, not batch[0]
+            for i, item in enumerate(obj):
+                if isinstance(item, tensor):
+                    self._add(item, f"{key}[{i}]", derived=True)
+
+    def scan_method(self, ns: dict) -> None:
+        """Read a method's locals as its code reads them: `self.model` is `model`, so its
+        parameters are `model.0.weight` (a library's loop called this method)."""
+        torch = _torch()
+        me = ns.get("self")
+        if torch is not None and isinstance(me, torch.nn.Module):
+            try:
+                for name, sub in me.named_children():
+                    self._add_module(sub, name)
+                for name, p in me.named_parameters(recurse=False):
+                    self._add(p, name, derived=True)
+            except Exception:  # a half-built module: names are a nicety
+                pass
+        self.scan({k: v for k, v in ns.items() if k != "self"})
 
     def _add(self, t: Any, name: str, derived: bool = False) -> None:
         key = id(t)

@@ -168,3 +168,30 @@ def test_your_code_shows_a_timer_and_stops(server, browser):
     assert not runner_children(SERVER_PID[-1]), "Stop ended the child process"
     expect(page.get_by_text("ran longer than")).to_have_count(0)
     page.close()
+
+
+def test_lesson10_korean_upload_words_and_the_slider_keeps_its_tab(server, browser, artifacts):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server}?lesson=10&lang=ko&quick=1")
+    upload = page.locator("[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary'] p")
+    upload.wait_for()
+    shown = upload.evaluate("p => getComputedStyle(p, '::after').content")
+    assert "올리기" in shown, shown
+    limit = page.locator("[data-testid='stFileUploaderDropzoneInstructions'] span")
+    assert "파일당 8 MB" in limit.evaluate("s => getComputedStyle(s, '::after').content")
+    tab = page.get_by_role("tab", name="이미지 복원")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    thumb = page.get_by_role("tabpanel").locator("[role='slider']:visible").first
+    for _ in range(2):  # the first move used to switch back to the first tab
+        thumb.focus()
+        thumb.press("ArrowLeft")
+        page.wait_for_timeout(400)
+        page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden")
+        expect(tab).to_have_attribute("aria-selected", "true")
+    page.screenshot(path=str(artifacts / "app_lesson10_ko_restoration.png"))
+    page.close()

@@ -263,3 +263,77 @@ def test_a_node_shows_its_value_from_when_its_op_ran():
     # too big to copy: the summary is of the changed tensor, and the note says so, with versions
     assert node.summary["mean"] == pytest.approx(big.mean().item())
     assert "changed in place after it was recorded (version 0 -> 1)" in node.note
+
+
+# issue 15 items 9 and 14: deep chains and forwards that never reach backward() -------------
+def _python(code: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_deep_chain_then_del_does_not_crash():
+    """50,000 chained ops under record(), then `del h`: freed as plain torch frees them."""
+    rc, out = _python(
+        "import torch, gradviz\n"
+        "with gradviz.record() as rec:\n"
+        "    h = torch.ones(1, requires_grad=True)\n"
+        "    for _ in range(50_000):\n"
+        "        h = h * 1.0001\n"
+        "    del h\n"
+        "h = torch.ones(1, requires_grad=True)\n"
+        "with gradviz.record():\n"
+        "    for _ in range(50_000):\n"
+        "        h = h * 1.0001\n"
+        "del h\n"
+        "print('freed')\n")
+    assert rc == 0 and "freed" in out, (rc, out[-2000:])
+
+
+_MANY_FORWARDS = (
+    "import resource, sys, torch, gradviz\n"
+    "lin, x = torch.nn.Linear(256, 256), torch.randn(1024, 256)\n"
+    "def run():\n"
+    "    for _ in range(600):  # 1 MB each, never backward()\n"
+    "        y = lin(x)\n"
+    "if sys.argv[1] == 'record':\n"
+    "    with gradviz.record():\n"
+    "        run()\n"
+    "else:\n"
+    "    run()\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+
+
+def test_forward_log_is_bounded_by_bytes():
+    """600 MB of outputs made and dropped without a backward(): gradviz holds at most its
+    byte budget of them (the forward log), not all."""
+    import subprocess
+    import sys
+
+    from gradviz.capture.forward import LOG_BYTES
+
+    peaks = {}
+    for mode in ("plain", "record"):
+        done = subprocess.run([sys.executable, "-c", _MANY_FORWARDS, mode], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        peaks[mode] = int(done.stdout.split()[-1])
+    assert peaks["record"] - peaks["plain"] < LOG_BYTES // 2**20 + 120, peaks
+
+
+def test_autograd_grad_in_a_loop_draws_at_most_ten_per_line():
+    """A jacobian-like loop: every call returns what torch returns; ten are drawn per line."""
+    from gradviz.capture.recorder import GRAD_GRAPHS_PER_LINE
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with gradviz.record(explain=False) as rec:
+        y = x ** 2
+        rows = [torch.autograd.grad(y[i % 3], x, retain_graph=True)[0] for i in range(15)]
+    assert torch.equal(torch.stack(rows[:3]), torch.diag(2 * x.detach()))
+    assert len(rec.graphs) == GRAD_GRAPHS_PER_LINE
+    assert all(g.call == "grad" and g.iteration is None for g in rec.graphs)
+    assert [g.grad_call for g in rec.graphs] == list(range(1, GRAD_GRAPHS_PER_LINE + 1))
+    assert rec.graphs[1].returned[0]["value"] == [0.0, 4.0, 0.0]
+    assert x.grad is None and not rec.iterations

@@ -170,7 +170,13 @@ def test_app_command_defaults_match_the_checkout_config():
     from gradviz.ui.app import SERVER_DEFAULTS, streamlit_command
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    flat = {f"{section}.{k}": v for section, values in config.items() for k, v in values.items()}
+    def flatten(table: dict, prefix: str = "") -> dict:
+        out = {}
+        for k, v in table.items():
+            out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    flat = flatten(config)
     assert all(SERVER_DEFAULTS[k] == str(v) for k, v in flat.items()), flat
     cmd = streamlit_command(["--server.port", "8600", "--theme.base=dark"])
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("gradviz/ui/app.py")

@@ -7,6 +7,7 @@ Also: gradviz.safe_pickle loads the book's array and refuses hostile pickles.
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import re
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from gradviz import lessons
@@ -83,6 +85,9 @@ RUNS = {
     "test_13_rnn_padding_and_packing": [("13_rnn_padding_packing.py",)],
     "test_14_forward_and_reverse_mode_give_the_same_jacobian": [("14_forward_reverse_mode.py",)],
     "test_15_lightning_digits_quick": [_quick("lightning_digits")],
+    "test_16_optimizer_race_matches_torch_optim": [("16_optimizer_race.py",)],
+    "test_16_rosenbrock_with_a_big_lr_blows_up_sgd_only": [("16_optimizer_race.py", "--surface", "rosenbrock", "--lr", "0.02")],
+    "test_17_gradient_flow": [("17_gradient_flow.py",)],
     **{f"test_{name[:-3]}": [("basics",)] for name in BASICS},
 }
 
@@ -134,7 +139,7 @@ def test_catalogue_matches_examples_folder():
         assert "gradviz" not in source
         assert "cuda" not in source and "device=" not in source
     assert {g: [l.number for l in lessons.by_group(g)] for g in lessons.GROUP_TITLES} == {
-        "basics": [1, 2, 3, 4, 5, 14], "descent": [6, 7], "models": [8, 9, 11, 12, 13, 15], "restoration": [10]}
+        "basics": [1, 2, 3, 4, 5, 14], "descent": [6, 7, 16], "models": [8, 9, 11, 12, 13, 15, 17], "restoration": [10]}
     with pytest.raises(KeyError):
         lessons.get("no_such_lesson")
 
@@ -389,3 +394,43 @@ def test_15_lightning_digits_quick():
     rows = re.findall(r"epoch (\d+)  train loss (\S+) acc (\S+)  val loss (\S+) acc (\S+)", out)
     assert [int(r[0]) for r in rows] == [1, 2]
     assert float(rows[-1][2]) > float(rows[0][2]) and float(rows[-1][4]) > 0.85
+
+
+def _race(out: str) -> dict[str, tuple[float, float, float]]:
+    rows = re.findall(r"^(\w+) +ends at w = \((\S+), (\S+)\)  loss (\S+)$", out, re.M)
+    return {name: (float(a), float(b), float(loss)) for name, a, b, loss in rows}
+
+
+def test_16_optimizer_race_matches_torch_optim():
+    expect = lessons.get("optimizer_race").expect
+    race = _race(run("16_optimizer_race.py"))
+    assert list(race) == ["SGD", "Momentum", "RMSprop", "Adam", "AdamW"]
+    assert race["SGD"][0] == expect["ravine_sgd_w1"]
+    assert race["Momentum"][0] == expect["ravine_momentum_w1"]
+    assert race["RMSprop"][2] < expect["ravine_rmsprop_loss_max"]
+    # the same race computed here with torch.optim, on the lesson's ravine
+    for name, make in [("SGD", lambda p: torch.optim.SGD(p, lr=0.1)),
+                       ("Adam", lambda p: torch.optim.Adam(p, lr=0.1))]:
+        w = torch.tensor([-4.0, 1.0], requires_grad=True)
+        opt = make([w])
+        for _ in range(50):
+            loss = 0.1 * w[0] ** 2 + 2 * w[1] ** 2
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert race[name][:2] == (round(w[0].item(), 4), round(w[1].item(), 4)), name
+
+
+def test_16_rosenbrock_with_a_big_lr_blows_up_sgd_only():
+    race = _race(run("16_optimizer_race.py", "--surface", "rosenbrock", "--lr", "0.02"))
+    assert math.isnan(race["SGD"][2]) and math.isnan(race["Momentum"][2])
+    assert all(math.isfinite(race[n][2]) for n in ("RMSprop", "Adam", "AdamW"))
+
+
+def test_17_gradient_flow():
+    expect = lessons.get("gradient_flow").expect
+    out = run("17_gradient_flow.py")
+    ratios = dict(re.findall(r"^(\w+) +loss .*\n.*\(layer 1 / layer 10 = (\S+)\)", out, re.M))
+    assert list(ratios) == ["sigmoid", "relu", "relu_batchnorm", "residual"]
+    assert float(ratios["sigmoid"]) < expect["sigmoid_ratio_max"]
+    assert all(float(ratios[v]) > expect["relu_ratio_min"] for v in ("relu", "relu_batchnorm", "residual"))

@@ -1,6 +1,7 @@
 """Training over time: iterations, updates, optimizers, pitfalls, progress, no patching left."""
 import io
 import json
+import re
 import runpy
 import sys
 
@@ -489,3 +490,48 @@ def test_a_new_model_under_the_same_name_is_followed_and_not_blamed(tmp_path):
         assert got is None or got == pytest.approx(want, rel=1e-6), (k, got, want)
     assert shown[5] is None  # the switch: the old model's numbers are not shown as the new one's
     assert all(g is not None for g in shown[:5] + shown[6:])
+
+
+_DEEP = """
+import torch
+torch.manual_seed(0)
+layers = [torch.nn.Linear(16, 16) for _ in range(8)]
+with torch.no_grad():
+    for layer in layers:
+        layer.weight.mul_({scale})
+model = torch.nn.Sequential(*[m for layer in layers for m in (layer, torch.nn.{act}())])
+x = torch.randn(32, 16)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+loss = model(x).pow(2).mean()
+optimizer.zero_grad()
+loss.backward()
+ratios = {{f"model.{{2 * i}}.weight": (l.weight.grad.norm() / l.weight.norm()).item() for i, l in enumerate(layers)}}
+before = [l.weight.detach().clone() for l in layers]
+optimizer.step()
+moved = {{f"model.{{2 * i}}.weight": ((l.weight - b).norm() / b.norm()).item() for i, (l, b) in enumerate(zip(layers, before))}}
+"""
+
+
+@pytest.mark.parametrize("act, scale, kind", [("Sigmoid", 1.0, "vanishing"), ("Identity", 4.0, "exploding"),
+                                              ("Identity", 1.0, None),
+                                              ("ReLU", 1.0, None)])
+def test_vanishing_and_exploding_gradients_are_flagged_with_true_numbers(tmp_path, act, scale, kind):
+    script = tmp_path / "deep.py"
+    script.write_text(_DEEP.format(act=act, scale=scale))
+    plain = runpy.run_path(str(script))
+    truth = plain["ratios"]
+    rec = gradviz.run_script(script)
+    flagged = [p for p in rec.pitfalls if p.kind in ("vanishing", "exploding")]
+    if kind is None:
+        assert flagged == []
+        return
+    assert [p.kind for p in flagged] == [kind]
+    p = flagged[0]
+    pick = min if kind == "vanishing" else max
+    assert p.param == pick(truth, key=truth.get)
+    stated = float(re.search(r"was (\S+) times", p.explanation).group(1))
+    assert stated == pytest.approx(truth[p.param], rel=0.05)
+    if kind == "exploding":
+        said = float(re.search(r"by (\S+) times its size", p.explanation).group(1))
+        assert said == pytest.approx(plain["moved"][p.param], rel=0.05) and said > 1
+    assert p.explanation_ko and p.param in p.explanation_ko

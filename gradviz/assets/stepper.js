@@ -23,10 +23,13 @@
   }
   function step() { return graph().steps[state.k]; }
 
-  /* the picture for key k: on a narrow screen the top-to-bottom drawing when there is one */
+  /* the picture for key k: on a stage taller than wide (a phone, a narrow frame) the
+     top-to-bottom drawing when there is one */
+  function tall() { return narrow.matches || stage.clientWidth < stage.clientHeight; }
   function frame(key) {
-    var t = (narrow.matches && document.getElementById("gv-f-" + state.g + "-t" + key)) ||
+    var t = (tall() && document.getElementById("gv-f-" + state.g + "-t" + key)) ||
       document.getElementById("gv-f-" + state.g + "-" + key);
+    state.tall = !!t && t.id.indexOf("-t") > 0;
     return t ? t.content.cloneNode(true) : null;
   }
 
@@ -513,10 +516,13 @@
     else if (e.key === "End") { play(false); go(graph().steps.length - 1); e.preventDefault(); }
     else if (e.key === " " && t !== "BUTTON") { play(!state.playing); e.preventDefault(); }
   });
-  if (narrow.addEventListener) {
-    narrow.addEventListener("change", function () { if (graph().mode === "steps") { drawPicture(); } follow(false); });
+  /* a stage that changes shape may want the other drawing */
+  function reshape() {
+    if (graph().mode === "steps" && tall() !== !!state.tall &&
+        document.getElementById("gv-f-" + state.g + "-t0")) { drawPicture(); }
+    follow(false);
   }
-  if (window.ResizeObserver) { new ResizeObserver(function () { follow(false); }).observe(stage); }
+  if (window.ResizeObserver) { new ResizeObserver(reshape).observe(stage); }
 
   /* ---- inside a notebook iframe: grow the frame to the page ---- */
   function resize() {

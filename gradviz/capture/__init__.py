@@ -2,9 +2,11 @@
 
     recorder.py       the Recorder (gradviz.record, gradviz.step) and show(): the ways in
     forward.py        the forward op log: a TorchFunctionMode that sees every op
+    internals.py      the nodes torch's C++ functions make inside themselves (a TorchDispatchMode)
     graph.py          the grad_fn walk: trace() before a backward, the Graph made when read
     backward.py       one Step per autograd node, from a post-hook on each, in engine order
     backward_trap.py  catches every backward() call: each one starts an iteration
+    grad_call.py      catches torch.autograd.grad (jacobian, hessian): recorded, not an iteration
     timeline.py       the iteration timeline: loss, values, grads and updates per parameter
     optimizers.py     torch.optim step hooks: which parameters a step moved, in numbers
     tangents.py       forward mode: each op that carried a tangent inside a fwAD.dual_level()

@@ -29,6 +29,9 @@ _SKIP = {
 
 
 _OP_NAMES: dict[Any, str] = {}
+# torch function -> does it make autograd nodes inside itself? Learned on its first call with a
+# tensor that requires grad (see capture/internals.py), once per process.
+_COMPOSITE: dict[Any, bool] = {}
 
 
 def op_name(func: Callable) -> str:
@@ -69,14 +72,33 @@ class OpCall:
     calls: tuple = ()  # per entry of scope, a number for that module call (tells calls apart)
     before: torch.Tensor | None = None  # its value before an in-place op changed it
     scalar_operands: bool = True  # a number or a 0-d tensor among its arguments (saved_attrs)
+    nbytes: int = 0  # the output's size, counted against the log's byte budget
+
+
+LOG_BYTES = 128 * 1024 * 1024  # op outputs the log holds at most (the oldest go first)
 
 
 class ForwardLog(TorchFunctionMode):
-    """Keeps (id(grad_fn), output_nr) -> OpCall for tensors made while active."""
+    """Keeps an OpCall for each tensor made while active that takes part in autograd.
 
-    def __init__(self, on_backward: Callable | None = None, max_calls: int = 200_000):
+    Keyed by id(output tensor), so the forward never asks a tensor for its grad_fn:
+    that makes a Python object for the autograd node, which the node keeps for life,
+    and a chain of 50,000 such nodes is then freed recursively (a segfault on `del h`).
+    The nodes are looked up when a graph is drawn (by_node). An op whose output changes
+    in place later, and the nodes made inside C++ functions, are keyed by
+    (id(grad_fn), output_nr) at once. The outputs held are bounded by bytes (LOG_BYTES):
+    past it the oldest go, so a forward that never reaches backward() cannot hold
+    every output it made.
+    """
+
+    def __init__(self, on_backward: Callable | None = None, max_calls: int = 200_000,
+                 max_bytes: int = LOG_BYTES):
         super().__init__()
-        self.calls: dict[tuple[int, int], OpCall] = {}
+        self.calls: dict[Any, OpCall] = {}
+        self.max_bytes = max_bytes
+        self.nbytes = 0
+        self.dropped = 0  # ops let go of because of the byte budget (since the last forget)
+        self.frames: dict[Any, Any] = {}  # code -> the latest user function frame that ran ops
         self.on_backward = on_backward
         self.max_calls = max_calls
         self.scope: list[torch.nn.Module] = []
@@ -87,9 +109,7 @@ class ForwardLog(TorchFunctionMode):
         self._calls_t: tuple = ()
         self._hooks: list = []
         self.active = False
-        # torch function -> does it make autograd nodes inside itself (learned on its first call
-        # with a tensor that requires grad; see capture/internals.py)
-        self._composite: dict[Any, bool] = {}
+        self._composite = _COMPOSITE
         # id(tensor) -> (weakref to it, op, operands): how a no-grad tensor was computed (x ** 2),
         # so a constant in a graph can say what it is
         self.made: dict[int, tuple] = {}
@@ -190,13 +210,14 @@ class ForwardLog(TorchFunctionMode):
         name = op_name(func)
         if name == "backward" and self.on_backward is not None:
             return self.on_backward(func, args, kwargs)
-        if name.endswith("_") and args and isinstance(args[0], torch.Tensor):
+        if (name.endswith("_") or name == "index_put") and args and isinstance(args[0], torch.Tensor):
             self._keep_before(args[0])
         if name in _SKIP or not torch.is_grad_enabled():
             return func(*args, **kwargs)
         inside = None
+        kind = (func, _dims(args))  # (matmul of 2-D tensors makes one node, of 3-D several)
         try:
-            learn = self._composite.get(func, True)
+            learn = self._composite.get(kind, True)
         except TypeError:  # (not hashable)
             learn = False
         if learn and _needs_grad(args) and not functorch_active():
@@ -209,17 +230,19 @@ class ForwardLog(TorchFunctionMode):
             return out
         site = None
         if isinstance(out, torch.Tensor):
-            if out.grad_fn is not None:
+            if out.requires_grad and not out.is_leaf:
                 site = self._log(name, out, args, kwargs, site)
             elif not out.requires_grad and 0 < len(args) <= 2 and len(self.made) < self.max_calls:
                 self.made[id(out)] = (weakref.ref(out), name, tuple(
                     weakref.ref(a) if isinstance(a, torch.Tensor) else a for a in args))
         elif isinstance(out, tuple | list):
             for o in out:
-                if isinstance(o, torch.Tensor) and o.grad_fn is not None:
+                if isinstance(o, torch.Tensor) and o.requires_grad and not o.is_leaf:
                     site = self._log(name, o, args, kwargs, site)
         if inside is not None:
-            self._composite[func] = self._log_inside(inside, out, args, site)
+            self._composite[kind] = self._log_inside(inside, out, args, site)
+        if self.nbytes > self.max_bytes:
+            self._shed()
         return out
 
     def _site(self) -> tuple[str | None, int | None]:
@@ -228,20 +251,52 @@ class ForwardLog(TorchFunctionMode):
         if is_internal(frame.f_code.co_filename):
             cached = self._frames[-1] if self._frames else None
             frame = cached if cached is not None else user_frame(4)
-        return (frame.f_code.co_filename, frame.f_lineno) if frame else (None, None)
+        if frame is None:
+            return (None, None)
+        frames = self.frames
+        if frame.f_code.co_name != "<module>" and (frame.f_code in frames or len(frames) < 16):
+            frames[frame.f_code] = frame  # its locals name what it made (see recorder._names)
+        return (frame.f_code.co_filename, frame.f_lineno)
 
     def _log(self, name: str, out: torch.Tensor, args, kwargs, site) -> tuple:
         calls = self.calls
-        key = (id(out.grad_fn), out.output_nr)
+        key = id(out)
         if key in calls:
             return site  # an op that handed back its input (dropout(p=0), .float() of a float): keep its maker
         if site is None:
             site = self._site()
         scalars = name in _ARITH
         consts = [a for a in args if _is_constant(a, scalars)]
+        nbytes = _nbytes(out)
+        self.nbytes += nbytes
         calls[key] = OpCall(name, out, consts, site[0], site[1], self._scope_t, self._calls_t,
-                            None, _has_scalar(args) or (bool(kwargs) and _has_scalar(kwargs.values())))
+                            None, _has_scalar(args) or (bool(kwargs) and _has_scalar(kwargs.values())),
+                            nbytes)
         return site
+
+    def _shed(self) -> None:
+        """Over the byte budget: let go of the oldest ops until half of it is held."""
+        calls = self.calls
+        while calls and self.nbytes > self.max_bytes // 2:
+            call = calls.pop(next(iter(calls)))
+            self.nbytes -= call.nbytes
+            self.dropped += 1
+
+    def by_node(self) -> dict[tuple[int, int], OpCall]:
+        """(id(grad_fn), output_nr) -> OpCall: the log as a graph walk reads it."""
+        out: dict[tuple[int, int], OpCall] = {}
+        fixed = []
+        for key, call in self.calls.items():
+            if type(key) is tuple:
+                fixed.append((key, call))
+                continue
+            t = call.output
+            fn = t.grad_fn
+            if fn is not None:
+                out.setdefault((id(fn), t.output_nr), call)
+        for key, call in fixed:  # (an older version or an internal node: exactly this node)
+            out[key] = call
+        return out
 
     def _log_inside(self, inside: InternalOps, out: Any, args: tuple, site) -> bool:
         """The nodes a call made inside itself, logged like ops of their own, each with the
@@ -250,7 +305,8 @@ class ForwardLog(TorchFunctionMode):
         made = inside.nodes()
         outs = [out] if isinstance(out, torch.Tensor) else [
             o for o in out if isinstance(o, torch.Tensor)] if isinstance(out, tuple | list) else []
-        own = {(id(o.grad_fn), o.output_nr) for o in outs if o.grad_fn is not None}
+        own = {(id(o.grad_fn), o.output_nr): o for o in outs
+               if o.requires_grad and not o.is_leaf}
         composite = any((id(m.grad_fn), m.nr) not in own for m in made)
         if not composite:
             return False
@@ -270,11 +326,15 @@ class ForwardLog(TorchFunctionMode):
                 c = users.get(storage_key(a))
                 if c is not None and not any(c is x for x in consts):
                     consts.append(c)
-            call = calls.get(key)
-            if call is None:
-                calls[key] = OpCall(m.op, m.tensor, consts, site[0], site[1], self._scope_t,
-                                    self._calls_t, m.value)
-            elif key in own:  # the call's own output: its constants are what its op read
+            if key not in own:
+                if key not in calls:
+                    nbytes = _nbytes(m.tensor)
+                    self.nbytes += nbytes
+                    calls[key] = OpCall(m.op, m.tensor, consts, site[0], site[1], self._scope_t,
+                                        self._calls_t, m.value, True, nbytes)
+                continue
+            call = calls.get(id(own[key]))
+            if call is not None:  # the call's own output: its constants are what its op read
                 call.constants = [c for c in call.constants if not isinstance(c, torch.Tensor)]
                 call.constants += consts
                 cls = type(m.grad_fn).__name__
@@ -287,14 +347,22 @@ class ForwardLog(TorchFunctionMode):
         for m in inside.nodes():
             key = (id(m.grad_fn), m.nr)
             if key not in self.calls:
-                self.calls[key] = OpCall(m.op, m.tensor, [], site[0], site[1], (), (), m.value)
+                nbytes = _nbytes(m.tensor)
+                self.nbytes += nbytes
+                self.calls[key] = OpCall(m.op, m.tensor, [], site[0], site[1], (), (), m.value,
+                                         True, nbytes)
 
     def _keep_before(self, t: torch.Tensor) -> None:
-        """An in-place op is about to change t: the graph shows t as it was when it was made."""
-        if t.grad_fn is None:
+        """An in-place op is about to change t: the graph shows t as it was when it was made.
+
+        Its entry is keyed by its autograd node from now on: the op changes t's node."""
+        call = self.calls.pop(id(t), None)
+        if call is None:
             return
-        call = self.calls.get((id(t.grad_fn), t.output_nr))
-        if call is not None and call.before is None:
+        fn = t.grad_fn
+        if fn is not None:
+            self.calls[(id(fn), t.output_nr)] = call
+        if call.before is None:
             call.before = t.detach().clone()
 
     @contextmanager
@@ -313,6 +381,8 @@ class ForwardLog(TorchFunctionMode):
         """Drop the log after a backward: those graphs are spent (a graph may keep the old dict)."""
         if self.calls:
             self.calls = {}
+            self.nbytes = self.dropped = 0
+        self.frames = {}
         if self.made:
             self.made = {}
 
@@ -320,6 +390,18 @@ class ForwardLog(TorchFunctionMode):
 # Functions whose output node is one of several they make, named after its own op unless
 # it is the addmm that does all of x@Wᵀ+b (a bias-free linear's mm is no "x@Wᵀ+b").
 _NAMED_BY_PARTS = {"linear", "matmul"}
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    try:
+        return t.numel() * t.element_size()
+    except RuntimeError:  # (no storage)
+        return 0
+
+
+def _dims(args: tuple) -> tuple:
+    """The number of dimensions of each tensor argument (of the first three arguments)."""
+    return tuple(a.dim() if isinstance(a, torch.Tensor) else -1 for a in args[:3])
 
 
 def _needs_grad(args: tuple) -> bool:

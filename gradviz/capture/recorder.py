@@ -26,6 +26,8 @@ log switched on, when the log was off).
 from __future__ import annotations
 
 import math
+import os
+import sys
 from typing import Any, Callable, Iterable
 
 import torch
@@ -39,8 +41,8 @@ from gradviz.capture.metrics import MetricWatch
 from gradviz.capture.optimizers import OptimizerWatch
 from gradviz.capture.tangents import TangentWatch
 from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
-from gradviz.names import Names
-from gradviz.user_code import user_frame, user_frames
+from gradviz.names import Names, namespaces_of
+from gradviz.user_code import is_internal, user_frame, user_frames
 from gradviz.progress import ProgressMeter
 from gradviz.recording import Graph, Recording, TimelineFacts
 
@@ -236,6 +238,7 @@ class Recorder:
         live = self._trace(roots, frame, self.backward_calls + 1, full=True)
         g = live.graph
         g.iteration, g.call, g.grad_call = None, "grad", n
+        g.title = f"torch.autograd.grad call {n}"
         live.inputs = list(inputs)
         with self.log.internals(create_graph, frame):
             with StepWatcher(live, partial=True):
@@ -326,11 +329,29 @@ class Recorder:
             self.log.forget()
             self.log.stop()
 
+    def _names(self, frame: Any) -> Names:
+        """The learner's names for the graph's tensors: from the frames around the backward()
+        call; when a library's loop made that call (Lightning's), first from the learner's
+        methods that ran the ops (training_step's `x`, and `model.0.weight` for self.model)."""
+        if not _called_by_library():
+            return Names.from_frames(user_frames(frame))
+        names = Names()
+        for f in reversed(list(self.log.frames.values())):
+            names.scan_method(f.f_locals)
+        for ns in namespaces_of(user_frames(frame)):
+            names.scan(ns)
+        return names
+
     def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
-        names = Names.from_frames(user_frames(frame))
-        live = trace(roots, names, self.log.calls if full else None,
+        names = self._names(frame)
+        live = trace(roots, names, self.log.by_node() if full else None,
                      index=len(self.recording.graphs), made=self.log.made if full else None)
         g = live.graph
+        if full and self.log.dropped:
+            g.notes.append(
+                f"the forward op log let go of its {self.log.dropped} oldest ops to stay under "
+                f"{self.log.max_bytes // 2**20} MB of op outputs: nodes it no longer held show "
+                "no value")
         g.line = frame.f_lineno if frame is not None else None
         g.iteration = k
         if not full:
@@ -465,6 +486,22 @@ class _Timeline:
             _locate_grad_events(tl.events, rec)
             # the words whoever finishes the recording asked for (Recording.on_iterations)
             rec.iterations_made(TimelineFacts(tl.events, self.lines))
+
+
+_OWN_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (torch,))
+_GRADVIZ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _called_by_library() -> bool:
+    """Was backward() (or autograd.grad) called by an installed library's code rather than the
+    learner's? The first frame outside gradviz and torch says."""
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not name.startswith(_GRADVIZ_DIR) and not name.startswith(_OWN_DIRS):
+            return is_internal(name)
+        f = f.f_back
+    return False
 
 
 def _loss_of(roots: list[torch.Tensor]) -> float | None:

@@ -8,7 +8,11 @@ Four kinds, each flagged at the iteration where it first shows:
   the learning rate is usually too high;
 - nonfinite: the loss or a gradient became NaN or inf, with the node that
   produced it first when the recorder could see it;
-- plateau: the loss has stopped changing for a long stretch.
+- plateau: the loss has stopped changing for a long stretch;
+- vanishing: a parameter's gradient is under VANISH times its own size while
+  another one's is at least LIVELY: that layer hardly learns;
+- exploding: a parameter's gradient is over EXPLODE times its own size and the
+  update after it moved the parameter by more than its own size.
 
 Capture reports raw facts (events: accumulation and NaN sightings); the loss
 curve is read here. Plain data in (recording.Iteration), plain data out
@@ -28,6 +32,11 @@ RISE_RUN = 8  # or rising this many iterations in a row, to at least twice the s
 PLATEAU_MIN = 50  # iterations a plateau must last, at least...
 PLATEAU_SHARE = 0.05  # ...and this share of the run
 PLATEAU_TOL = 0.005  # chunk means within 0.5% of the final level count as flat
+VANISH = 1e-6  # ‖grad‖ / ‖parameter‖ below this: the gradient has vanished...
+LIVELY = 1e-3  # ...when another parameter's ratio in the same iteration is at least this
+EXPLODE = 1e3  # ‖grad‖ / ‖parameter‖ above this: the gradient explodes, when the update
+                # after it also moved the parameter by more than its own size
+FLOW_CHECKS = 200  # iterations read for vanishing or exploding gradients, at most (spread out)
 
 
 def find_pitfalls(iterations: list[Iteration], events: list[dict] | None = None,
@@ -47,6 +56,10 @@ def find_pitfalls(iterations: list[Iteration], events: list[dict] | None = None,
                 out.append(_nonfinite(e))
         except Exception:
             continue
+    try:
+        out.extend(_gradient_flow(iterations))
+    except Exception:
+        pass
     for losses in _segments(iterations, lines):
         for check in (_diverging, _plateau):
             try:
@@ -205,3 +218,66 @@ def _plateau(losses: list[tuple[int, Any]]) -> Pitfall | None:
     p = Pitfall(kind="plateau", iteration=first_k, until=pts[-1][0], loss=level, dropped=dropped)
     title = both(N_("The loss is flat near {level} from iteration {k}"), level=fmt_number(level, 6), k=first_k)
     return _words(p, title, story)
+
+
+# --- gradient sizes across parameters ----------------------------------------------
+
+def _ratios(it: Iteration) -> dict[str, tuple[float, float]]:
+    """name -> (‖grad‖ / ‖parameter‖, ‖grad‖) for the parameters with both numbers."""
+    out = {}
+    for name, p in it.params.items():
+        norm = p.norm or {}
+        g, v = norm.get("grad"), norm.get("value")
+        if isinstance(g, (int, float)) and isinstance(v, (int, float)) and v > 0 and math.isfinite(g):
+            out[name] = (g / v, g)
+    return out
+
+
+def _moved(it: Iteration, name: str) -> float | None:
+    """‖update‖ / ‖parameter‖ of the step that followed this iteration's backward()."""
+    norm = it.params[name].norm or {}
+    u, v = norm.get("update"), norm.get("value")
+    if isinstance(u, (int, float)) and isinstance(v, (int, float)) and v > 0:
+        return u / v
+    return None
+
+
+def _gradient_flow(iterations: list[Iteration]) -> list[Pitfall]:
+    """The first iteration where some parameter's gradient vanished or exploded, for each kind."""
+    step = max(1, len(iterations) // FLOW_CHECKS)
+    found: dict[str, Pitfall] = {}
+    for it in iterations[::step]:
+        ratios = _ratios(it)
+        if len(ratios) < 2:
+            continue
+        weights = {n: r for n, r in ratios.items() if not n.endswith("bias")} or ratios
+        low = min(weights, key=lambda n: weights[n][0])  # (a bias near 0 has a huge ratio)
+        high = max(weights, key=lambda n: weights[n][0])
+        ratios = weights
+        if "vanishing" not in found and ratios[low][0] < VANISH and ratios[high][0] >= LIVELY:
+            found["vanishing"] = _words(
+                Pitfall(kind="vanishing", iteration=it.index, param=low),
+                both(N_("Vanishing gradient: {name} hardly learns"), name=low),
+                both(N_("At iteration {k} the gradient of {name} was {ratio} times its own size, "
+                        "while that of {other} was {other_ratio} times its size. Backward multiplies "
+                        "by every layer's local derivative on the way, and many factors below 1 (a "
+                        "sigmoid's slope is at most 0.25) shrink it to almost nothing, so this layer "
+                        "barely moves. ReLU with He initialisation, normalisation layers "
+                        "(BatchNorm, LayerNorm) or residual connections keep gradients alive."),
+                     k=it.index, name=low, ratio=fmt_number(ratios[low][0], 2), other=high,
+                     other_ratio=fmt_number(ratios[high][0], 2)))
+        moved = _moved(it, high)
+        if "exploding" not in found and ratios[high][0] > EXPLODE and moved is not None and moved > 1:
+            found["exploding"] = _words(
+                Pitfall(kind="exploding", iteration=it.index, param=high),
+                both(N_("Exploding gradient: {name}"), name=high),
+                both(N_("At iteration {k} the gradient of {name} was {ratio} times the size of "
+                        "{name} itself, and the update after it moved {name} by {moved} times its "
+                        "size: the training jumps instead of descending. Large factors on the way "
+                        "back multiply up; a smaller learning rate, gradient clipping "
+                        "(torch.nn.utils.clip_grad_norm_) or a better initialisation help."),
+                     k=it.index, name=high, ratio=fmt_number(ratios[high][0], 2),
+                     moved=fmt_number(moved, 2)))
+        if len(found) == 2:
+            break
+    return list(found.values())

@@ -303,6 +303,45 @@ LESSONS: list[Lesson] = [
         expect={"epochs": 5, "val_acc_min": 0.9},
         quick_args=["--epochs", "2"],
     ),
+    Lesson(
+        id="optimizer_race",
+        number=16,
+        group="descent",
+        script="16_optimizer_race.py",
+        title=N_("Optimizers race on a loss surface"),
+        text=N_("Five optimizers from `torch.optim` start at the same point with the same "
+                "learning rate on a function of two numbers. **SGD** steps against the gradient, "
+                "so in the long, narrow ravine (0.1·w1² + 2·w2²) it crawls along the flat "
+                "direction: after 50 steps w1 has only gone from −4 to −1.46. **Momentum** "
+                "keeps a running velocity and gets further (−0.30); **RMSprop** divides each "
+                "step by the recent size of its gradient, so both directions move at the same "
+                "pace and it reaches the minimum. **Adam** combines both; **AdamW** also shrinks "
+                "the weights directly (weight decay). On the curved Rosenbrock valley with "
+                "lr 0.002, SGD and momentum follow the valley close to (1, 1), while the "
+                "adaptive methods, whose steps stay near lr in size however steep the slope, "
+                "are still near the start after 300 steps. With `--surface rosenbrock --lr 0.02` "
+                "it turns around: SGD and momentum blow up (nan) and the adaptive methods get "
+                "much further."),
+        expect={"ravine_sgd_w1": -1.4567, "ravine_momentum_w1": -0.2958, "ravine_rmsprop_loss_max": 1e-6},
+    ),
+    Lesson(
+        id="gradient_flow",
+        number=17,
+        group="models",
+        script="17_gradient_flow.py",
+        title=N_("Gradients through depth: vanishing and keeping them alive"),
+        text=N_("The same 10-layer network is trained four ways, and the script prints each "
+                "layer's gradient norm at the first iteration. Backward multiplies by every "
+                "layer's local derivative. With **sigmoid** (whose slope is at most 0.25) the "
+                "gradient shrinks layer after layer: the first layer gets about 10⁻⁷ of what "
+                "the last one gets, so the early layers hardly learn and the loss stays at "
+                "5.13 (**vanishing gradients**). **ReLU** with He initialisation passes "
+                "gradients of the same size through all ten layers; **BatchNorm** rescales "
+                "every layer's outputs; a **residual** path (x + f(x)) gives the gradient a "
+                "road around each layer. Those three bring the loss down. gradviz flags a "
+                "layer whose gradient vanishes or explodes in any script."),
+        expect={"sigmoid_ratio_max": 1e-6, "relu_ratio_min": 0.1},
+    ),
 ]
 
 _BY_ID = {lesson.id: lesson for lesson in LESSONS}

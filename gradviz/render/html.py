@@ -536,7 +536,7 @@ def _source(rec: Recording, ui: dict) -> str:
                     seen.setdefault(n.line, n.source)
         lines = sorted(seen.items())
     if not lines:
-        return f'<p class="gv-hint">{html.escape(ui["no_source"])}</p>'
+        return f'<p class="gv-hint" data-i18n="no_source">{html.escape(ui["no_source"])}</p>'
     out, prev = [], None
     for no, text in lines:
         if prev is not None and no > prev + 1:

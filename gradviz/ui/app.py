@@ -17,7 +17,10 @@ SERVER_DEFAULTS = {
     "server.headless": "true",
     "browser.gatherUsageStats": "false",
     "client.toolbarMode": "minimal",  # no developer menu or "Deploy" button for learners
-    "theme.primaryColor": "#d6336c",  # the colour of the current step in every picture
+    # the colour of the current step in every picture, in both schemes; no theme.base, so the
+    # app follows the browser's prefers-color-scheme (a plain theme.primaryColor would pin it light)
+    "theme.light.primaryColor": "#d6336c",
+    "theme.dark.primaryColor": "#d6336c",
 }
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gradviz.ui import errors, export, restoration_view, runs, stepper, tensors, training_view
+from gradviz.ui import (curves, errors, export, forward_view, restoration_view, runs, stepper, tensors,
+                        training_view)
 from gradviz.words import tr
 from gradviz.ui.sidebar import Choice
 
@@ -69,33 +70,47 @@ def recording(run: runs.Run, choice: Choice) -> None:
             training_view.show_pitfalls(rec, lang)
 
     names = [("steps", tr("Backward, step by step", lang))]
+    if rec.tangents:
+        names.append(("forward", tr("Forward mode", lang)))
     if len(training_view.iterations(rec)) >= 2:
         names.append(("training", tr("Training", lang)))
     if restoration_view.is_restoration(choice.lesson) and run.extra.get("images"):
         names.append(("restoration", tr("Restoration", lang)))
     names.append(("output", tr("Printed output", lang)))
-    # a keyed tab bar keeps its tab when a widget inside one reruns the page (lesson 10's slider)
-    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names], key=f"gv_tabs|{lang}")))
+    # a keyed tab bar keeps its tab when a widget inside one reruns the page (lesson 10's slider);
+    # picking a tab reruns the page, and only the open tab's part is made
+    tabs = dict(zip([n for n, _ in names], st.tabs([label for _, label in names], key=f"gv_tabs|{lang}",
+                                                   on_change="rerun")))
+
+    def shown(name: str) -> bool:
+        return name in tabs and getattr(tabs[name], "open", None) is not False
+
 
     stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
-    with tabs["steps"], errors.guarded(lang):
-        stepper.show(run.key, rec, opts, stem)
-        tensors.show(rec, lang)
-    if "training" in tabs:
+    if shown("steps"):
+        with tabs["steps"], errors.guarded(lang):
+            stepper.show(run.key, rec, opts, stem)
+            tensors.show(rec, lang)
+    if shown("forward"):
+        with tabs["forward"], errors.guarded(lang):
+            forward_view.show(rec, lang)
+    if shown("training"):
         with tabs["training"], errors.guarded(lang):
             training_view.show(run.key, rec, opts)
-    if "restoration" in tabs:
+            curves.show(rec, training_view.iterations(rec), lang)
+    if shown("restoration"):
         with tabs["restoration"], errors.guarded(lang):
             restoration_view.show(run.key, rec, run.extra.get("images", {}), choice.args,
                                   lang, run.extra.get("upload"))
-    with tabs["output"]:
-        if rec.stdout.strip():
-            st.code(rec.stdout, language="text")
-        else:
-            st.caption(tr("The script printed nothing.", lang))
-        for note in rec.notes:
-            st.caption(note)
-        st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
+    if shown("output"):
+        with tabs["output"]:
+            if rec.stdout.strip():
+                st.code(rec.stdout, language="text")
+            else:
+                st.caption(tr("The script printed nothing.", lang))
+            for note in rec.notes:
+                st.caption(note)
+            st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
 
     with errors.guarded(lang):
         export.show(run.key, rec, stem, opts)

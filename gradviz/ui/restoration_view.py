@@ -1,6 +1,7 @@
 """The image restoration lesson: upload, and broken / restored / exact side by side."""
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -19,14 +20,36 @@ def is_restoration(lesson: Any) -> bool:
                                    or "restoration" in getattr(lesson, "id", ""))
 
 
+UPLOAD_MB = 8
+
+
+def _uploader_words(lang: str) -> None:
+    """Streamlit writes the uploader's own words ("Upload", "8MB per file") in English only:
+    in another language, CSS shows ours in their place."""
+    if lang == "en":
+        return
+    button = tr("Upload", lang)
+    limit = tr("{mb} MB per file", lang, mb=UPLOAD_MB) + " · " + ", ".join(
+        t.upper() for t in (*PICTURE_TYPES, *PICKLE_TYPES))
+    box = '[data-testid="stFileUploaderDropzone"]'
+    st.html(f"""<style>
+{box} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
+{box} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after {{
+  content: "{html.escape(button)}"; font-size: .875rem; }}
+{box} [data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}
+{box} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{html.escape(limit)}"; font-size: .75rem; }}
+</style>""")
+
+
 def upload_widget(lang: str) -> LessonInput | None:
     """The uploader in the sidebar; returns the checked input, or None."""
+    _uploader_words(lang)
     up = st.sidebar.file_uploader(tr("Your own picture", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
                                   key="gv_upload", help=tr("A PNG or JPEG picture (it is scaled to "
                                                            "100×100 grey and scrambled), or the "
                                                            "book's broken_image_t.p. Pickles are "
                                                            "read as plain numbers, never executed.",
-                                                           lang), max_upload_size=8)
+                                                           lang), max_upload_size=UPLOAD_MB)
     if up is None:
         return None
     try:

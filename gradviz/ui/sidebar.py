@@ -49,7 +49,7 @@ def _topic_title(key: str, titles: dict, lang: str) -> str:
 
 
 def _from_query(order: list[str], groups: dict) -> None:
-    """?lesson=<id or number> in the address preselects a lesson (once per session)."""
+    """?lesson=<id or number>, ?lang=ko and ?quick=1 in the address preselect (once per session)."""
     if st.session_state.get("_gv_query_done"):
         return
     st.session_state["_gv_query_done"] = True
@@ -57,6 +57,8 @@ def _from_query(order: list[str], groups: dict) -> None:
     lang = st.query_params.get("lang")
     if lang in languages():
         st.session_state["gv_lang"] = lang
+    if st.query_params.get("quick") == "1":  # ?quick=1: the long lessons in their quick form
+        st.session_state["gv_quick"] = True
     if not wanted:
         return
     if wanted == CODE:

@@ -455,15 +455,11 @@ def lightning_graph(tmp_path_factory):
     return rec.graph
 
 
-@xfail("issue 14 item 14: the batch's x (training_step's `x, y = batch`) is unnamed, drawn as "
-       "'const' (5, 4)")
 def test_item14_batch_is_named_x(lightning_graph):
     names = [n.name for n in lightning_graph.nodes if n.kind == "tensor"]
     assert "x" in names, names
 
 
-@xfail("issue 14 item 14: the weight is named 'module.model.0.weight' after the library loop's "
-       "variable, not 'model.0.weight' as training_step's self.model")
 def test_item14_weights_are_named_from_self(lightning_graph):
     names = [n.name for n in lightning_graph.nodes if n.kind == "tensor"]
     assert "model.0.weight" in names, names

@@ -1,0 +1,95 @@
+"""More curves for the Training tab: what the script logged, and each parameter's gradient size.
+
+Logged numbers are the script's own `add_scalar` calls (a Lightning logger's too),
+kept by capture/metrics.py as (tag, step, value): accuracy and validation loss live
+there, not in the autograd graph. The gradient chart puts every parameter's ‖grad‖
+per iteration on one log scale, so a layer whose gradient vanishes sits far below
+the others (lesson 17).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from gradviz.recording import Iteration, Recording
+from gradviz.words import tr
+
+CHART_HEIGHT = 240
+MAX_SERIES = 24  # parameters drawn in the gradient chart, at most
+MAX_POINTS = 3000  # points per chart; longer runs are thinned evenly
+
+
+def _thin(rows: list[dict], most: int) -> list[dict]:
+    if len(rows) <= most:
+        return rows
+    stride = -(-len(rows) // most)
+    return rows[::stride] + rows[-1:]
+
+
+def logged_groups(rec: Recording) -> dict[str, list[dict]]:
+    """The logged numbers by kind: tags with 'acc' together, 'loss' together, others alone."""
+    groups: dict[str, list[dict]] = {}
+    for p in rec.metrics:
+        tag, value = str(p.get("tag")), p.get("value")
+        if tag == "epoch" or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        kind = "accuracy" if "acc" in tag.lower() else "loss" if "loss" in tag.lower() else tag
+        groups.setdefault(kind, []).append({"step": p.get("step"), "tag": tag, "value": value})
+    return groups
+
+
+def grad_norm_rows(its: list[Iteration]) -> list[dict]:
+    """(iteration, parameter, ‖grad‖) for every positive gradient norm the timeline kept
+    (weights only, when there are weights: biases double the lines and tell the same story)."""
+    names: list[str] = []
+    rows = []
+    weights = any(name.endswith("weight") for it in its[:1] for name in it.params)
+    for it in its:
+        for name, p in it.params.items():
+            if weights and not name.endswith("weight"):
+                continue
+            g = (p.norm or {}).get("grad") if p.norm else None
+            if isinstance(g, (int, float)) and g > 0 and math.isfinite(g):
+                if name not in names:
+                    if len(names) >= MAX_SERIES:
+                        continue
+                    names.append(name)
+                rows.append({"iteration": it.index, "parameter": name, "grad": g})
+    return rows
+
+
+def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: str,
+          log: bool = False) -> dict:
+    return {"data": {"values": _thin(rows, MAX_POINTS)}, "height": CHART_HEIGHT,
+            "mark": {"type": "line", "point": len(rows) <= 60, "strokeWidth": 2},
+            "encoding": {
+                "x": {"field": x, "type": "quantitative", "title": x_title},
+                "y": {"field": y, "type": "quantitative", "title": y_title,
+                      "scale": {"type": "log"} if log else {"zero": False}},
+                "color": {"field": color, "type": "nominal", "legend": {"orient": "top", "title": None}},
+                "tooltip": [{"field": x, "type": "quantitative", "title": x_title},
+                            {"field": color, "type": "nominal", "title": " "},
+                            {"field": y, "type": "quantitative", "format": ".4g", "title": y_title}]}}
+
+
+def show(rec: Recording, its: list[Iteration], lang: str) -> None:
+    """The logged numbers (when the script logged any) and the gradient sizes per parameter."""
+    groups = logged_groups(rec)
+    if groups:
+        st.markdown("**" + tr("Numbers the script logged (add_scalar, self.log)", lang) + "**")
+        cols = st.columns(min(len(groups), 2))
+        for i, (kind, rows) in enumerate(groups.items()):
+            title = {"accuracy": tr("accuracy", lang), "loss": tr("loss", lang)}.get(kind, kind)
+            with cols[i % len(cols)]:
+                st.vega_lite_chart(spec=_line(rows, "step", "value", "tag", tr("step", lang), title),
+                                   width="stretch")
+        st.caption(tr("Each point is a value the script logged, at the step it gave; training and "
+                      "validation share a chart.", lang))
+    rows = grad_norm_rows(its)
+    if len({r["parameter"] for r in rows}) >= 2:
+        st.markdown("**" + tr("Gradient size per parameter (log scale)", lang) + "**")
+        st.vega_lite_chart(spec=_line(rows, "iteration", "grad", "parameter", tr("iteration", lang),
+                                      "‖grad‖", log=True), width="stretch")
+        st.caption(tr("A layer far below the others has a vanishing gradient: it hardly learns.", lang))

@@ -1,0 +1,21 @@
+"""Forward mode, step by step: each op's value and the tangent it carried (Recording.tangents)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gradviz.numbers import fmt_value
+from gradviz.recording import Recording
+from gradviz.words import pick, tr
+
+
+def show(rec: Recording, lang: str) -> None:
+    steps = rec.tangents
+    st.markdown(tr("With `torch.autograd.forward_ad`, every op computes its value and its tangent "
+                   "t(·) side by side, in the order the code runs: no backward pass. Each row is "
+                   "one op; its tangent comes from the tangents of its inputs.", lang))
+    rows = [{"#": s.index + 1, tr("line", lang): s.line, "op": s.op, tr("tensor", lang): s.output,
+             tr("value", lang): fmt_value(s.value, s.summary),
+             tr("tangent", lang): fmt_value(s.tangent, s.tangent_summary),
+             tr("how", lang): pick(s.explanation, s.explanation_ko, lang)} for s in steps]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 520))
