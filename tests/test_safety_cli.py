@@ -61,7 +61,7 @@ def runs(tmp_path_factory):
     cases = {
         "flood": (FLOOD, ["-f", "svg,json,html"], None),
         "five_exit": (FIVE + "import os\nos._exit(3)\n", ["--at", "1,2,3,4,5", "-f", "svg,json"], None),
-        "five_loop": (FIVE + "while True:\n    pass\n", ["--at", "1,2,3,4,5", "--timeout", "20"], None),
+        "five_loop": (FIVE + "while True:\n    pass\n", ["--at", "1,2,3,4,5", "--timeout", "45"], None),
         "stale": (BACKWARD, ["-f", "svg", "-o", stale], None),
         "bom": (b"\xef\xbb\xbf" + BACKWARD.encode(), ["-f", "json"], None),
         "latin1": (LATIN1, ["-f", "json"], None),
