@@ -59,7 +59,7 @@ LESSONS: list[Lesson] = [
         script="01_chain_rule.py",
         title=N_("The chain rule"),
         text=N_("`w` is a leaf: we created it ourselves, so it has no `grad_fn`. "
-                "`a = w * 3` and `l = a  2` are made by operations, so each records a "
+                "`a = w * 3` and `l = a ** 2` are made by operations, so each records a "
                 "`grad_fn` (`MulBackward0`, `PowBackward0`): the step that sends a gradient "
                 "back through that operation. `l.backward()` walks these steps from `l` to `w` "
                 "and multiplies the local derivatives: dl/da = 2a = 6 and da/dw = 3, "
@@ -98,7 +98,7 @@ LESSONS: list[Lesson] = [
         group="basics",
         script="04_vectors.py",
         title=N_("Gradients of vectors"),
-        text=N_("A vector is a bundle of scalar variables. `F = (arr * tensor  2).sum()` "
+        text=N_("A vector is a bundle of scalar variables. `F = (arr * tensor ** 2).sum()` "
                 "is one number, so `backward()` can start from it. Each entry of "
                 "`tensor.grad` is the partial derivative of `F` by that entry: "
                 "2·arr·tensor = [-4, 16, 0], and `arr.grad` = tensor² = [4, 16, 64]. "
@@ -234,11 +234,11 @@ LESSONS: list[Lesson] = [
                 "`F.binary_cross_entropy(p, y_train)` the loss; with three classes, "
                 "`F.cross_entropy(z, y_train)` applies the softmax itself to the scores `z`. "
                 "In both cases the gradient that reaches the scores is the same simple rule: "
-                "**(probability − target) / N**. At the start W = 0, so every p is 0.5, the "
-                "cost is ln 2 = **0.6931**, and each of the 6 samples sends ±0.5/6 = "
-                "**±0.08333** back to `z` (step through the first graph). The three-class cost "
-                "starts at ln 3 = **1.0986**. After 200 epochs both models classify every "
-                "training point correctly (accuracy **1.00**)."),
+                "(probability − target) / N. At the start W = 0, so every p is 0.5, the "
+                "cost is ln 2 = 0.6931, and each of the 6 samples sends ±0.5/6 = "
+                "±0.08333 back to `z` (step through the first graph). The three-class cost "
+                "starts at ln 3 = 1.0986. After 200 epochs both models classify every "
+                "training point correctly (accuracy 1.00)."),
         expect={"logistic_cost_start": 0.6931, "softmax_cost_start": 1.0986,
                 "final_accuracy": 1.0, "dcost_dz_start": 0.08333},
         quick_args=["--epochs", "20"],
@@ -254,12 +254,12 @@ LESSONS: list[Lesson] = [
                 "every step, (3, 5, 2), and the final state, (1, 3, 2), one per layer; the last "
                 "output equals the final state. Without `batch_first` the same tensor would be "
                 "read as 3 time steps of 5 sequences. Words differ in length, so a batch is "
-                "made even by **padding** (`pad_sequence`: zeros after the short words, (5, 13)) "
-                "or by **packing** (`pack_sequence`, `pack_padded_sequence`): at each time step "
-                "only the words still running are computed, **5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, "
-                "1, 1** of them. The padded run reads the padding too: the final state of "
+                "made even by padding (`pad_sequence`: zeros after the short words, (5, 13)) "
+                "or by packing (`pack_sequence`, `pack_padded_sequence`): at each time step "
+                "only the words still running are computed, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, "
+                "1, 1 of them. The padded run reads the padding too: the final state of "
                 "\"path\" has passed 9 padding steps, and the padded positions get a gradient. "
-                "In the packed run they get exactly **0**, because nothing read them. "
+                "In the packed run they get exactly 0, because nothing read them. "
                 "`pad_packed_sequence` turns the packed outputs back into a padded (5, 13, 3) "
                 "tensor."),
         expect={"batch_sizes": [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 1, 1], "padded_shape": [5, 13],
@@ -272,11 +272,11 @@ LESSONS: list[Lesson] = [
         script="14_forward_reverse_mode.py",
         title=N_("Forward mode and reverse mode"),
         text=N_("`f` takes 3 numbers and returns 2, so its Jacobian J holds 2 × 3 partial "
-                "derivatives. **Forward mode** (`torch.autograd.forward_ad`) sends a direction "
+                "derivatives. Forward mode (`torch.autograd.forward_ad`) sends a direction "
                 "`v` through `f` together with the values: every op computes its value and its "
-                "tangent t(·) side by side, and the output's tangent is J·v, one **column** of "
-                "J per pass, so 3 passes. **Reverse mode** (`backward()`) sends a gradient back "
-                "from one output and gets one **row** of J per pass, so 2 passes. Both give the "
+                "tangent t(·) side by side, and the output's tangent is J·v, one column of "
+                "J per pass, so 3 passes. Reverse mode (`backward()`) sends a gradient back "
+                "from one output and gets one row of J per pass, so 2 passes. Both give the "
                 "same J. A loss has many inputs and one output: reverse mode gets all 1000 "
                 "partial derivatives of `(w ** 2).sum()` in one pass, where forward mode would "
                 "need 1000. That is why training uses `backward()`; forward mode wins when a "
@@ -298,7 +298,7 @@ LESSONS: list[Lesson] = [
                 "lightning_logs`). gradviz still sees every `backward()`: the graph of the first "
                 "training step and the loss of every step. The 1,797 digits of 8×8 pixels ship "
                 "with scikit-learn and stand in for MNIST. After 5 epochs the validation "
-                "accuracy is about **0.94**. Needs `pip install pytorch-lightning scikit-learn "
+                "accuracy is about 0.94. Needs `pip install pytorch-lightning scikit-learn "
                 "tensorboard` (`bash scripts/setup.sh` installs them)."),
         expect={"epochs": 5, "val_acc_min": 0.9},
         quick_args=["--epochs", "2"],
@@ -310,12 +310,12 @@ LESSONS: list[Lesson] = [
         script="16_optimizer_race.py",
         title=N_("Optimizers race on a loss surface"),
         text=N_("Five optimizers from `torch.optim` start at the same point with the same "
-                "learning rate on a function of two numbers. **SGD** steps against the gradient, "
+                "learning rate on a function of two numbers. SGD steps against the gradient, "
                 "so in the long, narrow ravine (0.1·w1² + 2·w2²) it crawls along the flat "
-                "direction: after 50 steps w1 has only gone from −4 to −1.46. **Momentum** "
-                "keeps a running velocity and gets further (−0.30); **RMSprop** divides each "
+                "direction: after 50 steps w1 has only gone from −4 to −1.46. Momentum "
+                "keeps a running velocity and gets further (−0.30); RMSprop divides each "
                 "step by the recent size of its gradient, so both directions move at the same "
-                "pace and it reaches the minimum. **Adam** combines both; **AdamW** also shrinks "
+                "pace and it reaches the minimum. Adam combines both; AdamW also shrinks "
                 "the weights directly (weight decay). On the curved Rosenbrock valley with "
                 "lr 0.002, SGD and momentum follow the valley close to (1, 1), while the "
                 "adaptive methods, whose steps stay near lr in size however steep the slope, "
@@ -332,12 +332,12 @@ LESSONS: list[Lesson] = [
         title=N_("Gradients through depth: vanishing and keeping them alive"),
         text=N_("The same 10-layer network is trained four ways, and the script prints each "
                 "layer's gradient norm at the first iteration. Backward multiplies by every "
-                "layer's local derivative. With **sigmoid** (whose slope is at most 0.25) the "
+                "layer's local derivative. With sigmoid (whose slope is at most 0.25) the "
                 "gradient shrinks layer after layer: the first layer gets about 10⁻⁷ of what "
                 "the last one gets, so the early layers hardly learn and the loss stays at "
-                "5.13 (**vanishing gradients**). **ReLU** with He initialisation passes "
-                "gradients of the same size through all ten layers; **BatchNorm** rescales "
-                "every layer's outputs; a **residual** path (x + f(x)) gives the gradient a "
+                "5.13 (vanishing gradients). ReLU with He initialisation passes "
+                "gradients of the same size through all ten layers; BatchNorm rescales "
+                "every layer's outputs; a residual path (x + f(x)) gives the gradient a "
                 "road around each layer. Those three bring the loss down. gradviz flags a "
                 "layer whose gradient vanishes or explodes in any script."),
         expect={"sigmoid_ratio_max": 1e-6, "relu_ratio_min": 0.1},
