@@ -27,6 +27,7 @@ class BackwardTrap:
         self._originals: tuple | None = None
         self._busy = False
         self.partial = False  # the backward being caught was given inputs=: only some leaves
+        self.create_graph = False  # ... was given create_graph=True: it makes a graph of its own
 
     def __enter__(self) -> "BackwardTrap":
         tensor_backward, autograd_backward = torch.Tensor.backward, torch.autograd.backward
@@ -39,7 +40,7 @@ class BackwardTrap:
 
             if trap._busy:
                 return run()
-            trap.partial = inputs is not None
+            trap.partial, trap.create_graph = inputs is not None, bool(create_graph)
             return trap._catch(run, [self], bool(retain_graph or create_graph))
 
         def autograd_backward_(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -52,7 +53,7 @@ class BackwardTrap:
                 return run()
             roots = [tensors] if isinstance(tensors, torch.Tensor) else [
                 t for t in (tensors or ()) if isinstance(t, torch.Tensor)]
-            trap.partial = inputs is not None
+            trap.partial, trap.create_graph = inputs is not None, bool(create_graph)
             return trap._catch(run, roots, bool(retain_graph or create_graph))
 
         for new, old in ((backward, tensor_backward), (autograd_backward_, autograd_backward)):

@@ -281,8 +281,9 @@ class Recorder:
         self.log.stop()
         try:
             if live is not None:
-                with StepWatcher(live, partial=self._trap.partial):
-                    result = run()
+                with self.log.internals(self._trap.create_graph and logged, frame):
+                    with StepWatcher(live, partial=self._trap.partial):
+                        result = run()
             else:
                 result = run()
         finally:
