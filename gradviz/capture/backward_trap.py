@@ -34,6 +34,7 @@ class BackwardTrap:
         self._local = threading.local()  # .busy: this thread is inside the handler
         self._lock = threading.RLock()
         self.partial = False  # the backward being caught was given inputs=: only some leaves
+        self.create_graph = False  # ... was given create_graph=True: it makes a graph of its own
 
     def __enter__(self) -> "BackwardTrap":
         tensor_backward, autograd_backward = torch.Tensor.backward, torch.autograd.backward
@@ -46,7 +47,8 @@ class BackwardTrap:
 
             if trap.busy:
                 return run()
-            return trap._catch(run, [self], bool(retain_graph or create_graph), inputs is not None)
+            return trap._catch(run, [self], bool(retain_graph or create_graph), inputs is not None,
+                               bool(create_graph))
 
         def autograd_backward_(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                                grad_variables=None, inputs=None):
@@ -58,7 +60,8 @@ class BackwardTrap:
                 return run()
             roots = [tensors] if isinstance(tensors, torch.Tensor) else [
                 t for t in (tensors or ()) if isinstance(t, torch.Tensor)]
-            return trap._catch(run, roots, bool(retain_graph or create_graph), inputs is not None)
+            return trap._catch(run, roots, bool(retain_graph or create_graph), inputs is not None,
+                               bool(create_graph))
 
         for new, old in ((backward, tensor_backward), (autograd_backward_, autograd_backward)):
             new.__doc__, new.__name__, new.__qualname__ = old.__doc__, old.__name__, old.__qualname__
@@ -78,13 +81,14 @@ class BackwardTrap:
         """True inside the handler, on this thread."""
         return getattr(self._local, "busy", False)
 
-    def _catch(self, run: Callable[[], Any], roots: list, retain: bool, partial: bool) -> Any:
+    def _catch(self, run: Callable[[], Any], roots: list, retain: bool, partial: bool,
+               create_graph: bool = False) -> Any:
         frame = sys._getframe(2)
         while frame is not None and is_internal(frame.f_code.co_filename):
             frame = frame.f_back
         with self._lock:  # one backward() at a time is recorded; the others wait their turn
             self._local.busy = True
-            self.partial = partial
+            self.partial, self.create_graph = partial, create_graph
             try:
                 return self.handler(run, roots, retain, frame)
             finally:

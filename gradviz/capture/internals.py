@@ -47,6 +47,12 @@ class Made:
 class InternalOps(TorchDispatchMode):
     """Every floating-point output of the aten ops run while active (see the module doc)."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch would wrap __torch_dispatch__ to keep torch.compile out of it, which costs a
+        # dynamo context per aten op; this mode runs only around eager calls
+        return False
+
     def __init__(self) -> None:
         super().__init__()
         self.made: list[Made] = []

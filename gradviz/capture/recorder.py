@@ -301,8 +301,9 @@ class Recorder:
         self.log.stop()
         try:
             if live is not None:
-                with StepWatcher(live, partial=self._trap.partial):
-                    result = run()
+                with self.log.internals(self._trap.create_graph and logged, frame):
+                    with StepWatcher(live, partial=self._trap.partial):
+                        result = run()
             else:
                 result = run()
         finally:
@@ -344,7 +345,9 @@ class Recorder:
 
     def _trace(self, roots: list[torch.Tensor], frame: Any, k: int, full: bool) -> LiveGraph:
         names = self._names(frame)
-        live = trace(roots, names, self.log.by_node() if full else None,
+        with no_torch_function():  # (reading grad_fn must not go through the op log)
+            calls = self.log.by_node() if full else None
+        live = trace(roots, names, calls,
                      index=len(self.recording.graphs), made=self.log.made if full else None)
         g = live.graph
         if full and self.log.dropped:

@@ -308,6 +308,15 @@ def double_backward():
     return {"x": x, "g": g}
 
 
+def double_backward_create_graph():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    (g * g).sum().backward()
+    return {"x": x, "g": g}
+
+
 def batchnorm():
     bn = nn.BatchNorm1d(3)
     x = torch.randn(4, 3, requires_grad=True)
@@ -318,4 +327,5 @@ def batchnorm():
             "running_var": bn.running_var, "batches": bn.num_batches_tracked}
 
 
-PROGRAMS.update({f.__name__: f for f in (custom_function, dropout, double_backward, batchnorm)})
+PROGRAMS.update({f.__name__: f for f in (custom_function, dropout, double_backward,
+                                          double_backward_create_graph, batchnorm)})
