@@ -186,7 +186,7 @@ def test_lesson10_korean_upload_words_and_the_slider_keeps_its_tab(server, brows
     tab = page.get_by_role("tab", name="이미지 복원")
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
-    thumb = page.get_by_role("tabpanel").locator("[role='slider']:visible").first
+    thumb = page.get_by_role("tabpanel").locator("[data-testid='stSlider'] input[type='range']").first
     for _ in range(2):  # the first move used to switch back to the first tab
         thumb.focus()
         thumb.press("ArrowLeft")
