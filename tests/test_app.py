@@ -138,7 +138,7 @@ def test_language_switch_does_not_run_the_lesson_again(monkeypatch):
 
 def test_training_view_for_gradient_descent():
     lesson = next(l for l in LESSONS if l.id == "gradient_descent")
-    at = open_app(lesson)
+    at = open_app(lesson, **{"gv_tabs|en": "Training"})  # only the open tab is made
     no_exception(at)
     labels = [t.label for t in at.tabs]
     assert "Training" in labels
@@ -255,7 +255,7 @@ def test_numpy_scrambler_matches_the_lesson():
 @pytest.mark.skipif(not (SHARED / "data" / "broken_image_t.p").exists(), reason="the book's image is not here")
 def test_restoration_with_the_books_image(monkeypatch):
     lesson = next(l for l in LESSONS if l.group == "restoration")
-    at = open_app(lesson)
+    at = open_app(lesson, **{"gv_tabs|en": "Restoration", "gv_tabs|ko": "이미지 복원"})  # the open tab
     data = (SHARED / "data" / "broken_image_t.p").read_bytes()
     at.sidebar.file_uploader(key="gv_upload").set_value(("broken_image_t.p", data, "application/octet-stream")).run()
     no_exception(at)
@@ -327,6 +327,8 @@ def test_pitfall_notice_where_it_was_flagged(monkeypatch):
     no_exception(at)
     notices = [w.value for w in at.warning if "w.grad" in w.value]
     assert len(notices) == 1 and "2번째 반복" in notices[0], notices  # Korean, with the iteration
+    at.session_state["gv_tabs|ko"] = "학습 과정"  # the training tab (only the open tab is made)
+    at.run()
     it_slider = at.slider(key=next(k for k in at.session_state if str(k).startswith("gv_iter|")))
     it_slider.set_value(2).run()  # the training view repeats it at that iteration
     assert len([w for w in at.warning if "w.grad" in w.value]) == 2

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_app_steps import FRAME  # noqa: E402
+from bench_app_steps import app_frame  # noqa: E402
 from bench_classroom import CHROMIUM, FLAGS, start_server, stop_server  # noqa: E402
 
 WAIT_MS = 120_000  # the first run of a lesson starts torch in a child process
@@ -109,7 +109,9 @@ def test_lesson1_steps_in_the_browser_without_a_rerun(server, browser, artifacts
     # Korean from the sidebar: the page and the stepper follow
     page.get_by_text("한국어").first.click()
     expect(page.get_by_role("heading", name="1. 연쇄 법칙")).to_be_visible()
-    frame = page.locator(FRAME).first.element_handle().content_frame()
+    page.wait_for_function("() => [...document.querySelectorAll(\"iframe[data-testid='stIFrame']\")]"
+                           ".some(f => (f.srcdoc || '').includes('\"lang\": \"ko\"'))")
+    frame, _ = app_frame(page)
     expect(frame.locator(".gv-count")).to_contain_text("단계")
     expect(frame.locator('[data-gv="explanation"]')).to_contain_text("∂")
     page.wait_for_timeout(500)
@@ -186,7 +188,7 @@ def test_lesson10_korean_upload_words_and_the_slider_keeps_its_tab(server, brows
     tab = page.get_by_role("tab", name="이미지 복원")
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
-    thumb = page.get_by_role("tabpanel").locator("[role='slider']:visible").first
+    thumb = page.get_by_role("tabpanel").locator("[data-testid='stSlider'] input[type='range']").first
     for _ in range(2):  # the first move used to switch back to the first tab
         thumb.focus()
         thumb.press("ArrowLeft")

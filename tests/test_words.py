@@ -261,4 +261,4 @@ def test_korean_app_labels_have_no_particle_templates(catalogs):
         assert HANGUL.search(text) or not HANGUL.search(template(m.id, "ko", m.context)), m.id
         _no_template(text, f"the app's label {m.id!r}")
         seen += 1
-    assert seen > 100
+    assert seen > 80  # the app's own step view is gone: its words live in render/html.py now

@@ -10,7 +10,7 @@ level, and nothing here imports torch at module level (tests/test_layers.py).
     svg.py          run Graphviz `dot` under a time limit, with simpler fallbacks
     files.py        write pictures and data atomically (no half-written file)
     html.py         the standalone HTML stepper (one self-contained page)
-    notebook.py     the stepper inside an <iframe srcdoc> for notebooks
+    notebook.py     the stepper inside an <iframe srcdoc> for notebooks (the app embeds it too)
     style.py        colours, shapes and legend words shared by pictures and pages
     tensorboard.py  the timeline and the graphs as TensorBoard events (lazy torch)
 """
