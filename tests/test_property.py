@@ -77,8 +77,8 @@ def test_recorded_leaf_grads_equal_autograd(program):
     leaves = [torch.randn(n, m, generator=g, dtype=torch.float64, requires_grad=True)
               for _ in range(n_leaves)]
     expected = torch.autograd.grad(evaluate(program, leaves), leaves, allow_unused=True)
-    for leaf in leaves:
-        leaf.grad = None
+    for i in range(len(leaves)):  # (a loop variable would name the last leaf `leaf`)
+        leaves[i].grad = None
     with gradviz.record() as rec:
         out = evaluate(program, leaves)
         out.backward()

@@ -67,6 +67,7 @@ def test_the_code_pane_shows_stderr_and_warnings(monkeypatch):
     at.text_area(key="gv_code").set_value(
         "import sys, warnings, torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n"
         "print('to stdout')\nprint('to stderr', file=sys.stderr)\nwarnings.warn('a warning to read')\n").run()
+    at.session_state["gv_tabs|en"] = "Printed output"  # only the open tab is made
     at.button(key="gv_code_run").click().run()
     assert not at.exception and not at.error
     shown = "\n".join(c.value for c in at.code)
