@@ -78,6 +78,24 @@ class OpCall:
 LOG_BYTES = 128 * 1024 * 1024  # op outputs the log holds at most (the oldest go first)
 
 
+def take_out(mode: TorchFunctionMode) -> bool:
+    """Take `mode` out of torch's function-mode stack wherever it sits; the modes above it
+    (the user's own) go back as they were. False when it was not on the stack."""
+    from torch.overrides import _get_current_function_mode_stack, _pop_mode, _push_mode
+
+    if mode not in _get_current_function_mode_stack():
+        return False
+    above = []
+    while True:
+        top = _pop_mode()
+        if top is mode:
+            break
+        above.append(top)
+    for top in reversed(above):
+        _push_mode(top)
+    return True
+
+
 class ForwardLog(TorchFunctionMode):
     """Keeps an OpCall for each tensor made while active that takes part in autograd.
 
@@ -153,19 +171,9 @@ class ForwardLog(TorchFunctionMode):
         """Stop logging for good, taking this mode out of the stack wherever it sits."""
         if self.stop():
             return
-        from torch.overrides import _get_current_function_mode_stack, _pop_mode, _push_mode
-
-        if self not in _get_current_function_mode_stack():
+        if not take_out(self):
             self.active = False
             return
-        above = []
-        while True:
-            mode = _pop_mode()
-            if mode is self:
-                break
-            above.append(mode)
-        for mode in reversed(above):  # the user's modes go back as they were
-            _push_mode(mode)
         for h in self._hooks:
             h.remove()
         self._hooks = []

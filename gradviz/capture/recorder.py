@@ -36,7 +36,7 @@ from gradviz.capture.backward import StepWatcher
 from gradviz.capture.backward_trap import BackwardTrap
 from gradviz.capture.forward import ForwardLog, source_line
 from gradviz.capture.grad_call import GradTrap
-from gradviz.capture.graph import LiveGraph, _copy, build, no_torch_function, paused_gc, trace
+from gradviz.capture.graph import LiveGraph, _copy, build, grad_fns, no_torch_function, paused_gc, trace
 from gradviz.capture.metrics import MetricWatch
 from gradviz.capture.optimizers import OptimizerWatch
 from gradviz.capture.tangents import TangentWatch
@@ -523,30 +523,23 @@ def _loss_of(roots: list[torch.Tensor]) -> float | None:
 
 def _leaves(live: LiveGraph) -> list[tuple[str, torch.Tensor]]:
     """The graph's trainable leaves under their user names (unnamed ones get a made-up name)."""
-    out, used = [], set()
-    for k, t in enumerate(live.leaf_vars):
-        if not t.requires_grad:
-            continue
-        name = live.names.name(t) or f"leaf {k}"
-        base, n = name, 2
-        while name in used:
-            name, n = f"{base}#{n}", n + 1
-        used.add(name)
-        out.append((name, t))
-    return out
+    return _uniquely_named(((t, f"leaf {k}") for k, t in enumerate(live.leaf_vars) if t.requires_grad),
+                           live.names)
 
 
 def _walked_leaves(roots: list[torch.Tensor], frame: Any) -> list[tuple[str, torch.Tensor]]:
     """The trainable leaves a backward reaches, named (for an iteration that keeps no graph)."""
-    from gradviz.capture.graph import grad_fns
+    found = [t for fn in grad_fns([r.grad_fn for r in roots]) for t in [getattr(fn, "variable", None)]
+             if isinstance(t, torch.Tensor) and t.requires_grad]
+    return _uniquely_named(((t, f"leaf {k}") for k, t in enumerate(found)),
+                           Names.from_frames(user_frames(frame)))
 
-    names = Names.from_frames(user_frames(frame))
+
+def _uniquely_named(leaves: Iterable[tuple[torch.Tensor, str]], names: Names) -> list[tuple[str, torch.Tensor]]:
+    """(name, leaf): the user's name, else the made-up one given; a name taken twice gets #2, #3."""
     out, used = [], set()
-    for fn in grad_fns([r.grad_fn for r in roots]):
-        t = getattr(fn, "variable", None)
-        if not isinstance(t, torch.Tensor) or not t.requires_grad:
-            continue
-        name = names.name(t) or f"leaf {len(out)}"
+    for t, made_up in leaves:
+        name = names.name(t) or made_up
         base, n = name, 2
         while name in used:
             name, n = f"{base}#{n}", n + 1

@@ -15,7 +15,7 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch.overrides import TorchFunctionMode
 
-from gradviz.capture.forward import op_name, source_line
+from gradviz.capture.forward import op_name, source_line, take_out
 from gradviz.capture.values import plain
 from gradviz.names import Names, namespaces_of
 from gradviz.recording import TangentStep
@@ -216,22 +216,9 @@ class TangentWatch:
             self.log.active = True
 
     def _pop(self) -> None:
-        if not self.log.active:
-            return
-        from torch.overrides import _get_current_function_mode_stack, _pop_mode, _push_mode
-
-        if self.log not in _get_current_function_mode_stack():
+        if self.log.active:
+            take_out(self.log)
             self.log.active = False
-            return
-        above = []
-        while True:  # take ours out wherever it sits; modes above it go back as they were
-            mode = _pop_mode()
-            if mode is self.log:
-                break
-            above.append(mode)
-        for mode in reversed(above):
-            _push_mode(mode)
-        self.log.active = False
 
     def finish(self) -> tuple[list[TangentStep], int]:
         """The steps, named, and how many were dropped past MAX_STEPS."""

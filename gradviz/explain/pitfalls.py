@@ -222,14 +222,14 @@ def _plateau(losses: list[tuple[int, Any]]) -> Pitfall | None:
 
 # --- gradient sizes across parameters ----------------------------------------------
 
-def _ratios(it: Iteration) -> dict[str, tuple[float, float]]:
-    """name -> (‖grad‖ / ‖parameter‖, ‖grad‖) for the parameters with both numbers."""
+def _ratios(it: Iteration) -> dict[str, float]:
+    """name -> ‖grad‖ / ‖parameter‖ for the parameters with both numbers."""
     out = {}
     for name, p in it.params.items():
         norm = p.norm or {}
         g, v = norm.get("grad"), norm.get("value")
         if isinstance(g, (int, float)) and isinstance(v, (int, float)) and v > 0 and math.isfinite(g):
-            out[name] = (g / v, g)
+            out[name] = g / v
     return out
 
 
@@ -251,10 +251,10 @@ def _gradient_flow(iterations: list[Iteration]) -> list[Pitfall]:
         if len(ratios) < 2:
             continue
         weights = {n: r for n, r in ratios.items() if not n.endswith("bias")} or ratios
-        low = min(weights, key=lambda n: weights[n][0])  # (a bias near 0 has a huge ratio)
-        high = max(weights, key=lambda n: weights[n][0])
+        low = min(weights, key=weights.__getitem__)  # (a bias near 0 has a huge ratio)
+        high = max(weights, key=weights.__getitem__)
         ratios = weights
-        if "vanishing" not in found and ratios[low][0] < VANISH and ratios[high][0] >= LIVELY:
+        if "vanishing" not in found and ratios[low] < VANISH and ratios[high] >= LIVELY:
             found["vanishing"] = _words(
                 Pitfall(kind="vanishing", iteration=it.index, param=low),
                 both(N_("Vanishing gradient: {name} hardly learns"), name=low),
@@ -264,10 +264,10 @@ def _gradient_flow(iterations: list[Iteration]) -> list[Pitfall]:
                         "sigmoid's slope is at most 0.25) shrink it to almost nothing, so this layer "
                         "barely moves. ReLU with He initialisation, normalisation layers "
                         "(BatchNorm, LayerNorm) or residual connections keep gradients alive."),
-                     k=it.index, name=low, ratio=fmt_number(ratios[low][0], 2), other=high,
-                     other_ratio=fmt_number(ratios[high][0], 2)))
+                     k=it.index, name=low, ratio=fmt_number(ratios[low], 2), other=high,
+                     other_ratio=fmt_number(ratios[high], 2)))
         moved = _moved(it, high)
-        if "exploding" not in found and ratios[high][0] > EXPLODE and moved is not None and moved > 1:
+        if "exploding" not in found and ratios[high] > EXPLODE and moved is not None and moved > 1:
             found["exploding"] = _words(
                 Pitfall(kind="exploding", iteration=it.index, param=high),
                 both(N_("Exploding gradient: {name}"), name=high),
@@ -276,7 +276,7 @@ def _gradient_flow(iterations: list[Iteration]) -> list[Pitfall]:
                         "size: the training jumps instead of descending. Large factors on the way "
                         "back multiply up; a smaller learning rate, gradient clipping "
                         "(torch.nn.utils.clip_grad_norm_) or a better initialisation help."),
-                     k=it.index, name=high, ratio=fmt_number(ratios[high][0], 2),
+                     k=it.index, name=high, ratio=fmt_number(ratios[high], 2),
                      moved=fmt_number(moved, 2)))
         if len(found) == 2:
             break

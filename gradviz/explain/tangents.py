@@ -16,7 +16,7 @@ from gradviz.words import both
 
 _MOVES = {"index", "stack", "cat", "view", "reshape", "squeeze", "unsqueeze", "flatten", "t",
           "transpose", "permute", "clone", "contiguous", "expand", "narrow", "select", "unbind",
-          "split", "chunk", "getitem", "to", "float", "double", "detach_copy"}
+          "split", "chunk", "to", "float", "double", "detach_copy"}
 
 # op -> (rule as written, tangent from [(value, tangent)...] of its inputs and the output value)
 _Rule = tuple[str, Callable[[list[tuple[float, float]], float], float]]

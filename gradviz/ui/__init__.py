@@ -6,6 +6,7 @@ graphs      the display options; a finished graph's SVG, cached (the training vi
 stepper     backward() step by step: the HTML stepper (render/html.py) in a component frame
 tensors     the table of a graph's tensors under the stepper
 training_view, restoration_view, code_view, export, errors, uploads, running
+kept        a few finished pictures and pages, kept across reruns
 curves      the Training tab's logged numbers and gradient sizes per parameter
 forward_view  forward mode: each op's value and tangent, in order
 (the words: gradviz.words, English msgids with their translations in gradviz/words/locale)

@@ -50,7 +50,7 @@ def grad_norm_rows(its: list[Iteration]) -> list[dict]:
         for name, p in it.params.items():
             if weights and not name.endswith("weight"):
                 continue
-            g = (p.norm or {}).get("grad") if p.norm else None
+            g = (p.norm or {}).get("grad")
             if isinstance(g, (int, float)) and g > 0 and math.isfinite(g):
                 if name not in names:
                     if len(names) >= MAX_SERIES:

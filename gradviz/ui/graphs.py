@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from gradviz.recording import Graph
 from gradviz.render.html import clean_svg
+from gradviz.ui.kept import Kept
 from gradviz.words import tr
 
 CACHE_SIZE = 64
@@ -43,28 +42,16 @@ class DisplayOptions:
         return kw
 
 
-_LOCK = threading.Lock()
-_DONE: OrderedDict[tuple, str] = OrderedDict()
+_DONE = Kept(CACHE_SIZE)
 
 
 def graph_svg(rec_key: str, gi: int, graph: Graph, opts: DisplayOptions) -> str:
     """The picture of `graph` after backward (an inline SVG, or a note saying why there is none)."""
-    key = (rec_key, gi, opts)
-    with _LOCK:
-        if key in _DONE:
-            _DONE.move_to_end(key)
-            return _DONE[key]
-    svg = _draw(graph, opts)
-    with _LOCK:
-        _DONE[key] = svg
-        while len(_DONE) > CACHE_SIZE:
-            _DONE.popitem(last=False)
-    return svg
+    return _DONE.get((rec_key, gi, opts), lambda: _draw(graph, opts))
 
 
 def clear() -> None:
-    with _LOCK:
-        _DONE.clear()
+    _DONE.clear()
 
 
 def _draw(graph: Graph, opts: DisplayOptions) -> str:

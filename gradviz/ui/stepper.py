@@ -8,36 +8,24 @@ draws every step's picture with `dot`, in parallel.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import streamlit as st
 
 from gradviz.recording import Recording
 from gradviz.render.html import recording_html
 from gradviz.ui.graphs import DisplayOptions
+from gradviz.ui.kept import Kept
 from gradviz.words import tr
 
 HEIGHT = 700  # px: the frame fits under Streamlit's top bar on a 1280x800 screen
 KEEP = 16  # pages kept (one per run, language and display options)
 
-_PAGES: OrderedDict[tuple, str] = OrderedDict()
-_LOCK = threading.Lock()
+_PAGES = Kept(KEEP)
 
 
 def page(rec_key: str, rec: Recording, opts: DisplayOptions, name: str) -> str:
     """The stepper page for one run as the app shows it (made once, then kept)."""
-    key = (rec_key, opts, name)
-    with _LOCK:
-        if key in _PAGES:
-            _PAGES.move_to_end(key)
-            return _PAGES[key]
-    made = recording_html(rec, lang=opts.lang, face="app", options=opts.dot_kwargs(), name=name)
-    with _LOCK:
-        _PAGES[key] = made
-        while len(_PAGES) > KEEP:
-            _PAGES.popitem(last=False)
-    return made
+    return _PAGES.get((rec_key, opts, name), lambda: recording_html(
+        rec, lang=opts.lang, face="app", options=opts.dot_kwargs(), name=name))
 
 
 def show(rec_key: str, rec: Recording, opts: DisplayOptions, name: str) -> None:
@@ -66,5 +54,4 @@ def frame(html: str) -> None:
 
 
 def clear() -> None:
-    with _LOCK:
-        _PAGES.clear()
+    _PAGES.clear()
