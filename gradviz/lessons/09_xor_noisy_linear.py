@@ -13,6 +13,7 @@ import torch.nn as nn
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=200)
 parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--lr", type=float, default=0.015)
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 
@@ -47,7 +48,7 @@ model = nn.Sequential(NoisyLinear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid(
 x_train, y_train = make_xor(200)
 x_valid, y_valid = make_xor(100)
 loss_fn = nn.BCELoss()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.015)
+optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
 batch_size = 2
 
 for epoch in range(args.epochs):

@@ -4,7 +4,8 @@ weird_function scrambles a 100x100 picture (flattened to 10000 numbers).
 We never invert it by hand: we start from noise r and move r downhill on
 the distance between weird_function(r) and the scrambled picture.
 
-Options: --iterations N (default 20000), --image PATH (a pickled numpy array
+Options: --iterations N (default 20000), --lr (default 0.8), --seed (the noise r
+starts from, default 0), --image PATH (a pickled numpy array
 of 10000 numbers, e.g. the book's broken_image_t.p, loaded safely),
 --save DIR (write the pictures as .npy files; nothing is written otherwise).
 """
@@ -18,12 +19,14 @@ import torch
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--iterations", type=int, default=20000)
+parser.add_argument("--lr", type=float, default=0.8)
+parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--image", type=Path, help="pickled scrambled image (10000 numbers)")
 parser.add_argument("--save", type=Path, help="folder for the .npy results")
 parser.add_argument("--save-every", type=int, default=0,
                     help="with --save: also keep the picture every N iterations (restored_<i>.npy)")
 args = parser.parse_args()
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 
 
 def weird_function(x, n_iter=5):
@@ -89,7 +92,7 @@ else:
 
 # Gradient descent from pure noise. torch.dist(a, b) = ||a - b|| (not squared).
 r = torch.randn(10000, requires_grad=True)
-lr = 0.8
+lr = args.lr
 for i in range(args.iterations):
     loss = torch.dist(weird_function(r), broken)
     loss.backward()

@@ -3,12 +3,20 @@
 At each position the RNN reads one character (one-hot) and must predict
 the next one. The hidden size equals the vocabulary size, so the RNN's
 outputs are used directly as scores for the next character.
+Options: --lr (Adam's, default 0.1), --iterations (default 50), --seed (default 0).
 """
+import argparse
+
 import torch
 import torch.nn as nn
 import torch.optim as optim
 
-torch.manual_seed(0)
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.1)
+parser.add_argument("--iterations", type=int, default=50)
+parser.add_argument("--seed", type=int, default=0)
+args = parser.parse_args()
+torch.manual_seed(args.seed)
 sample = " if you want you"
 char_set = sorted(set(sample))                 # the vocabulary, in a fixed order
 char_to_index = {c: i for i, c in enumerate(char_set)}
@@ -21,9 +29,9 @@ Y = torch.tensor(sample_idx[1:]).unsqueeze(0)  # (1, 15): index of the next char
 
 rnn = nn.RNN(vocab_size, vocab_size, batch_first=True)
 criterion = nn.CrossEntropyLoss()
-optimizer = optim.Adam(rnn.parameters(), lr=0.1)
+optimizer = optim.Adam(rnn.parameters(), lr=args.lr)
 
-for i in range(50):
+for i in range(args.iterations):
     outputs, _ = rnn(X)                        # (1, 15, vocab): scores per step
     loss = criterion(outputs.reshape(-1, vocab_size), Y.reshape(-1))
     optimizer.zero_grad()

@@ -47,19 +47,11 @@ def check_device(device: str) -> str:
 
 
 def lesson_total(path: str | os.PathLike, args: list[str]) -> int | None:
-    """How many backward() calls a catalogue lesson makes, when its entry says so."""
-    try:
-        from gradviz.lessons import LESSONS, lessons_dir
-    except ImportError:
-        return None
-    path = Path(path).resolve()
-    for lesson in LESSONS:
-        if (lessons_dir() / lesson.script).resolve() == path:
-            total = getattr(lesson, "iterations", None) or lesson.expect.get("iterations")
-            if callable(total):
-                return total(list(args))
-            return int(total) if isinstance(total, int) and not args else None
-    return None
+    """How many backward() calls a catalogue lesson makes with `args` (None for other scripts)."""
+    from gradviz.lessons import for_script, iterations
+
+    lesson = for_script(path)
+    return iterations(lesson, args) if lesson is not None else None
 
 
 def execute(path: Path, args: list[str], device: str = "cpu",
