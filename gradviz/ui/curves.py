@@ -110,3 +110,13 @@ def show(rec: Recording, its: list[Iteration], lang: str) -> None:
         st.vega_lite_chart(spec=_line(rows, "iteration", "grad", "parameter", tr("iteration", lang),
                                       "‖grad‖", log=True), width="stretch")
         st.caption(tr("A layer far below the others has a vanishing gradient: it hardly learns.", lang))
+
+
+def show_live(losses: list[dict], logged: list[dict], lang: str) -> None:
+    """While a lesson runs: its loss as reported so far, and what it logged so far."""
+    st.markdown("**" + tr("Training so far (live)", lang) + "**")
+    if losses:
+        st.vega_lite_chart(spec=_line([{**r, "series": tr("loss", lang)} for r in losses], "iteration", "loss",
+                                      "series", tr("iteration", lang), tr("loss", lang),
+                                      log=_spread(losses, "loss")), width="stretch")
+    show_logged(logged, lang)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ MAX_GRAPHS = 40  # backward() calls recorded per run; a training loop needs only
 _SESSION_KEY = "_gv_recordings"
 _SESSION_KEEP = 4
 _TRANSIENT = ("TimeLimit", "MemoryLimit", "Crash")  # not cached: the next try may succeed
+LIVE_EVERY = 1.0  # seconds between two drawings of the live curves
 _RUNNING = N_("Running “{what}” in its own process (only the first visit waits)…")
 
 
@@ -250,12 +252,27 @@ def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator
     outside Streamlit's element replay: a cache hit must not show a stale bar.
     """
     slot = st.empty()
+    live = st.empty()  # the curves so far, redrawn at most every LIVE_EVERY seconds
     shown = {"on": False}
+    seen: dict[str, Any] = {"loss": [], "logged": [], "drawn": 0.0}
     ctx = _script_context()
 
     def update(p: Progress) -> None:
         _adopt(ctx)  # the runner may call from its reader thread
         done, total, loss = p.done, p.total or expected or 0, p.loss
+        if loss is not None:
+            seen["loss"].append({"iteration": done, "loss": loss})
+        seen["logged"] += p.logged
+        if (seen["loss"] or seen["logged"]) and time.monotonic() - seen["drawn"] >= LIVE_EVERY:
+            seen["drawn"] = time.monotonic()
+            with _outside_cache_replay():
+                try:
+                    with live.container():
+                        from gradviz.ui import curves
+
+                        curves.show_live(seen["loss"], seen["logged"], lang)
+                except Exception:  # no script context: no live curves
+                    pass
         frac = max(0.0, min(1.0, done / total)) if total else 0.0
         if total:
             label = tr("iteration {i} of {n}", lang, i=done, n=total)
@@ -277,6 +294,7 @@ def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator
     finally:
         with _outside_cache_replay():
             slot.empty()
+            live.empty()
 
 
 def _script_context() -> Any:
