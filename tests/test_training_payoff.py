@@ -62,10 +62,30 @@ def recorded(number: int, args: list[str], tmp_path):
 @pytest.mark.parametrize("number,args,expected", [
     (6, [], [31]), (6, ["--iterations", "12"], [13]), (7, ["--iterations", "40"], [41]),
     (17, ["--iterations", "3"], [4, 7, 10]), (12, ["--epochs", "5"], [6]), (11, ["--iterations", "5"], []),
+    (16, ["--surface", "bowl", "--steps", "4"], [5, 9, 13, 17]),
 ])
 def test_restarts_are_where_the_script_made_new_parameters(number, args, expected):
     rec = execute(lessons.get(str(number)).path, args)
     assert restarts(rec.iterations) == expected
+
+
+def test_a_racers_last_update_is_its_optimizer_step_not_the_next_racers_start():
+    """Lesson 16 steps w in place, then binds a new w for the next optimizer: the update is SGD's."""
+    import torch
+
+    rec = execute(lessons.get("16").path, ["--surface", "bowl", "--steps", "3"])
+    w = torch.tensor([-1.5, 1.0], requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    steps = []
+    for _ in range(3):
+        before = w.detach().clone()
+        opt.zero_grad()
+        (w[0] ** 2 + w[1] ** 2).backward()
+        opt.step()
+        steps.append((w.detach() - before).tolist())
+    assert [rec.iterations[i].params["w"].norm["update"] for i in range(3)] == pytest.approx(
+        [torch.tensor(s).norm().item() for s in steps], rel=1e-5)
+    assert rec.iterations[3].params["w"].value == [-1.5, 1.0]  # the next racer starts afresh
 
 
 def test_lesson_9_smoothed_loss_and_accuracy_per_epoch_equal_a_plain_run(tmp_path):

@@ -71,9 +71,8 @@ def show(choice: Choice) -> Choice:
                 else:
                     values[name] = col.number_input(label, min_value=0 if name == "seed" else 1,
                                                     value=value, step=1, key=f"gv_knob_{name}|{lesson.id}")
-            left, right = st.columns(2)
-            run = left.form_submit_button(tr("Run with these", lang), icon=":material/play_arrow:")
-        right.button(tr("Back to the lesson's settings", lang), key=f"gv_knobs_reset|{lesson.id}",
+            run = st.form_submit_button(tr("Run with these", lang), icon=":material/play_arrow:")
+        st.button(tr("Back to the lesson's settings", lang), key=f"gv_knobs_reset|{lesson.id}",
                      on_click=_reset, args=(lesson,), disabled=not wanted)
         if run:
             wanted = {n: v for n, v in values.items() if v is not None}
