@@ -93,3 +93,22 @@ def test_lesson15_curves_update_while_it_trains(server, browser, artifacts):
     page.get_by_role("tab", name="Training").wait_for()
     assert page.get_by_text("Training so far (live)").count() == 0
     page.close()
+
+
+def test_lesson10_charts_the_error_to_the_true_picture_beside_the_loss(server, browser, artifacts):
+    """The full run: the loss settles near 0.0212 while the error to the true picture keeps falling."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS * 3)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(WAIT_MS * 3)
+    page.goto(f"{server}?lesson=10&lang=en")
+    tab = page.get_by_role("tab", name="Training")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    panel = page.get_by_role("tabpanel")
+    _look(page, panel, "Numbers the script logged")
+    charts = panel.locator("[data-testid='stVegaLiteChart']")
+    assert charts.count() >= 3  # loss, parameter size, then the logged restoration chart
+    page.screenshot(path=str(artifacts / "app_lesson10_error_to_truth.png"))
+    page.close()

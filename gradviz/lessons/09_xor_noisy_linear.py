@@ -22,7 +22,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=200)
 parser.add_argument("--seed", type=int, default=1)
 parser.add_argument("--lr", type=float, default=0.015)
-parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "gradviz_runs", "09_xor"))
+parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "runs", "09_xor"))
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 

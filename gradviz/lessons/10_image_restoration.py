@@ -31,7 +31,7 @@ parser.add_argument("--lr", type=float, default=0.8)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--image", type=Path, help="pickled scrambled image (10000 numbers)")
 parser.add_argument("--save", type=Path, help="folder for the .npy results")
-parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "gradviz_runs", "10_restoration"))
+parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "runs", "10_restoration"))
 parser.add_argument("--save-every", type=int, default=0,
                     help="with --save: also keep the picture every N iterations (restored_<i>.npy)")
 args = parser.parse_args()

@@ -23,7 +23,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--lr", type=float, default=0.1)
 parser.add_argument("--iterations", type=int, default=50)
 parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "gradviz_runs", "11_char_rnn"))
+parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "runs", "11_char_rnn"))
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 sample = " if you want you"

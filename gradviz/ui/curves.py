@@ -76,7 +76,7 @@ def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: s
     return {"data": {"values": _thin(rows, MAX_POINTS)}, "height": CHART_HEIGHT,
             "mark": {"type": "line", "point": len(rows) <= 60, "strokeWidth": 2},
             "encoding": {
-                "x": {"field": x, "type": "quantitative", "title": x_title},
+                "x": {"field": x, "type": "quantitative", "title": x_title, "axis": {"format": "d"}},
                 "y": {"field": y, "type": "quantitative", "title": y_title,
                       "scale": {"type": "log"} if log else {"zero": False}},
                 "color": {"field": color, "type": "nominal", "legend": {"orient": "top", "title": None}},
