@@ -79,7 +79,7 @@ def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: s
                 "x": {"field": x, "type": "quantitative", "title": x_title, "axis": {"format": "d"}},
                 "y": {"field": y, "type": "quantitative", "title": y_title,
                       "scale": {"type": "log"} if log else {"zero": False}},
-                "color": {"field": color, "type": "nominal", "legend": {"orient": "top", "title": None}},
+                "color": {"field": color, "type": "nominal", "legend": {"orient": "top", "title": None, "labelLimit": 400}},
                 "tooltip": [{"field": x, "type": "quantitative", "title": x_title},
                             {"field": color, "type": "nominal", "title": " "},
                             {"field": y, "type": "quantitative", "format": ".4g", "title": y_title}]}}
