@@ -13,7 +13,7 @@ loading, drawing and explaining a saved recording needs none.
 
 The package, one line a part (each folder's __init__ lists its own files):
 
-    recording.py    the plain-data Recording / Graph / Node / Step / Iteration and their JSON
+    recording/      the plain-data Recording / Graph / Node / Step / Iteration and their JSON
     capture/        the only code that touches live torch objects
     explain/        words for learners: chain rule per step, updates, errors, pitfalls
     render/         DOT, SVG / PNG / PDF, the HTML stepper, TensorBoard events

@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+from gradviz.lessons import LESSONS, lessons_dir
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.runner.output import strip_ansi
 from gradviz.words import N_, both
@@ -48,10 +49,6 @@ def check_device(device: str) -> str:
 
 def lesson_total(path: str | os.PathLike, args: list[str]) -> int | None:
     """How many backward() calls a catalogue lesson makes, when its entry says so."""
-    try:
-        from gradviz.lessons import LESSONS, lessons_dir
-    except ImportError:
-        return None
     path = Path(path).resolve()
     for lesson in LESSONS:
         if (lessons_dir() / lesson.script).resolve() == path:

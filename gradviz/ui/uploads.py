@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gradviz.safe_pickle import load_array
 from gradviz.words import N_, tr
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -84,8 +85,6 @@ def read_upload(name: str, data: bytes) -> LessonInput:
         raise UploadRefused(N_("this is not a readable PNG or JPEG picture"))
     if not (name.lower().endswith(PICKLE_TYPES) or data.startswith(b"\x80")):
         raise UploadRefused(N_("only a PNG or JPEG picture, or a pickle of numbers (.p, .pkl), can be used"))
-    from gradviz.safe_pickle import load_array
-
     try:
         arr = load_array(data)
     except Exception as e:  # UnsafePickleError, a damaged file: refused either way
