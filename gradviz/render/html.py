@@ -26,13 +26,14 @@ from typing import Any
 
 from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
-from gradviz.render import stepview, style
+from gradviz.render import predict, stepview, style
 from gradviz.render.collapse import View, make_view
 from gradviz.render.dot import localize
-from gradviz.words import N_, languages, tr
+from gradviz.words import N_, languages, template, tr, tr_in
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SCRIPTS = ("stepper.js", "predict.js")  # stepper.js first: the others build on window.gvStepper
 
 # the page's words, in every language, ride in its data: the language toggle works offline
 _UI = {
@@ -69,7 +70,8 @@ _UI = {
     "no_source": N_("The source is not available."),
     "overview": N_("Large graph: one overview picture; the current step is outlined, steps still to come "
                    "are faded."),
-    "no_grad_input": N_("input(s) that need no gradient"),
+    "no_grad_input": N_("1 input that needs no gradient"),
+    "no_grad_inputs": N_("{n} inputs that need no gradient"),
     "retained": "retain_grad",
     "error": N_("The script stopped with an error"),
     "nothing": "—",
@@ -78,12 +80,15 @@ _UI = {
     "now": N_("this step"),
     "flow_edge": N_("gradient sent"),
     "todo": N_("still to come"),
+    **predict.WORDS,
 }
 
 
 def ui_words(lang: str) -> dict[str, str]:
     """The page's words in `lang` (what the stepper's JS shows for that language)."""
-    return {key: tr(text, lang) for key, text in _UI.items()}
+    words = {key: template(text, lang) if "{" in text else tr(text, lang) for key, text in _UI.items()}
+    words["grad_cell"] = tr_in("graph", "grad", lang)  # the .grad cell of a tensor box: "grad 18"
+    return words
 
 
 FACES = ("page", "notebook", "app")  # a file of its own, a notebook output, the Streamlit app
@@ -132,7 +137,7 @@ def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: s
         first = svgs[0].get(0) or svgs[0].get("o") or ""  # the script swaps in "t0" on a phone
     body = _body(rec, lang, graphs, first, title)
     css = _asset("stepper.css")
-    js = _asset("stepper.js")
+    js = "\n".join(_asset(f) for f in SCRIPTS)
     colours = (f":root{{--gv-current:{style.CURRENT};--gv-grad:{style.GRAD};--gv-leaf:{style.FILL['leaf']};"
                f"--gv-op:{style.FILL['op']};--gv-out:{style.FILL['output']};--gv-mid:{style.FILL['intermediate']}}}")
     # a collapsed module is a rounded box, a <path>: outline it like the other current nodes
@@ -322,6 +327,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str =
             "edges": _drawn_edges(view, s),
             "grads": [[n.id, grads[n.id]] for n in tracked],
             "changed": sorted(changed),
+            "ask": predict.question(s),
         })
     return {
         "title": _graph_title(graph),
@@ -427,6 +433,7 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
   </div>
   <input type="range" min="0" max="0" value="0" step="1" data-gv="slider" aria-label="step">
   <div class="gv-count"><span data-i18n="step">{ui['step']}</span> <b data-gv="k">1</b> <span data-i18n="of">{ui['of']}</span> <span data-gv="n">1</span></div>
+  {_predict_toggle(ui)}
  </div>
  <div class="gv-stage" data-gv="stage" data-i18n-title="camera" title="{ui['camera']}"><div class="gv-cam" data-gv="cam">{first_svg}</div>
   <div class="gv-camtools">
@@ -443,6 +450,7 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
 <div class="gv-side">
  <section class="gv-card gv-explain" aria-live="polite">
   <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span></div>
+  <div class="gv-predict" data-gv="predict" hidden></div>
   <p class="gv-text" data-gv="explanation"></p>
   <dl class="gv-flow" data-gv="flow"></dl>
   <ul class="gv-notes" data-gv="notes"></ul>
@@ -470,6 +478,12 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
 {main}
 <footer class="gv-foot gv-keys">{t("keys")}</footer>
 </div>"""
+
+
+def _predict_toggle(ui: dict) -> str:
+    return (f'<button type="button" class="gv-toggle" data-gv="predict-toggle" aria-pressed="false" '
+            f'data-i18n-title="predict_title" title="{html.escape(ui["predict_title"])}">'
+            f'<span data-i18n="predict">{html.escape(ui["predict"])}</span></button>')
 
 
 def _icon(path: str) -> str:
