@@ -119,3 +119,63 @@ def test_predict_mode_in_the_exported_page(browser, lesson1, tmp_path, artifacts
     expect(page.locator('[data-gv="score"]')).to_have_text("점수 0문제 중 0개")
     assert not errors, errors
     page.close()
+
+
+def test_glossary_entries_follow_what_each_node_is(lesson1):
+    """Each node's card lists the words its box uses: read from PyTorch's own tensors."""
+    w = torch.tensor(1.0, requires_grad=True)
+    a = w * 3
+    terms = page_data(recording_html(lesson1))["graphs"][0]["terms"]
+    graph = lesson1.graph
+    by_name = {n.label: n.id for n in graph.nodes if n.kind == "tensor"}
+    assert w.is_leaf and "leaf" in terms[by_name["w"]] and "AccumulateGrad" in terms[by_name["w"]]
+    assert not a.is_leaf and a.grad_fn is not None
+    assert {"grad_fn", "retain_grad"} <= set(terms[by_name["a"]]) and "leaf" not in terms[by_name["a"]]
+    mul = next(n.id for n in graph.nodes if n.kind == "op" and n.op == type(a.grad_fn).__name__)
+    assert terms[mul] == ["grad_fn", "saved"]  # other=3
+
+
+def glossary_by_hover_and_tap(frame, page) -> None:
+    """The card of lesson 1's leaf w on hover; an op's card on a tap; the whole glossary from the card."""
+    from playwright.sync_api import expect
+
+    card = frame.locator('[data-gv="gloss-card"]')
+    leaf = frame.locator(".gv-cam g.node", has=frame.locator("title", has_text="t2")).first
+    leaf.hover()
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("leaf tensor")
+    expect(card).to_contain_text("AccumulateGrad")
+    frame.locator('[data-gv="first"]').hover()
+    expect(card).to_be_hidden()
+    frame.locator(".gv-cam g.node", has=frame.locator("title", has_text="op1")).first.click()
+    expect(frame.locator('[data-gv="op"]')).to_have_text("MulBackward0")  # a tap also steps there
+    expect(card).to_contain_text("grad_fn")
+    expect(card).to_contain_text("other=3")
+    card.locator('[data-gv="gloss-all"]').click()
+    glossary = frame.locator('[data-gv="glossary"]')
+    expect(glossary).to_be_visible()
+    expect(glossary.locator("dt")).to_have_count(6)
+    expect(glossary).to_contain_text("mean [min, max] ‖·‖")
+
+
+@pytest.mark.browser
+def test_glossary_cards_in_the_exported_page(browser, lesson1, tmp_path, artifacts):
+    from playwright.sync_api import expect
+
+    path = tmp_path / "01_chain_rule.html"
+    path.write_text(recording_html(lesson1, name="01_chain_rule"), encoding="utf-8")
+    page, errors = _open(browser, path.as_uri())
+    glossary_by_hover_and_tap(page, page)
+    page.locator('[data-lang="ko"]').click()
+    glossary = page.locator('[data-gv="glossary"]')
+    expect(glossary).to_contain_text("리프 텐서")
+    page.keyboard.press("End")
+    page.locator('[data-gv="explanation"] .gv-term').first.click()  # AccumulateGrad in the step's text
+    expect(glossary.locator("dt.gv-flash")).to_have_text("AccumulateGrad")
+    # a tap on a touch screen pins the card too
+    touch, errors2 = _open(browser, path.as_uri(), has_touch=True, is_mobile=True)
+    touch.locator(".gv-cam g.node", has=touch.locator("title", has_text="t2")).first.tap()
+    expect(touch.locator('[data-gv="gloss-card"]')).to_contain_text("leaf tensor")
+    assert not errors and not errors2, errors + errors2
+    touch.close()
+    page.close()

@@ -26,14 +26,14 @@ from typing import Any
 
 from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
-from gradviz.render import predict, stepview, style
+from gradviz.render import glossary, predict, stepview, style
 from gradviz.render.collapse import View, make_view
 from gradviz.render.dot import localize
 from gradviz.words import N_, languages, template, tr, tr_in
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-SCRIPTS = ("stepper.js", "predict.js")  # stepper.js first: the others build on window.gvStepper
+SCRIPTS = ("stepper.js", "predict.js", "glossary.js")  # stepper.js first: the others build on window.gvStepper
 
 # the page's words, in every language, ride in its data: the language toggle works offline
 _UI = {
@@ -81,6 +81,7 @@ _UI = {
     "flow_edge": N_("gradient sent"),
     "todo": N_("still to come"),
     **predict.WORDS,
+    **glossary.WORDS,
 }
 
 
@@ -337,6 +338,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str =
         "tracked": [[n.id, n.label or n.name or n.id, bool(n.retains_grad and not n.is_leaf)]
                     for n in tracked],
         "notes": list(graph.notes),
+        "terms": glossary.graph_terms(graph, view.visible),  # drawn node -> its glossary entries
         "steps": steps,
     }
 
@@ -449,11 +451,13 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
 </section>
 <div class="gv-side">
  <section class="gv-card gv-explain" aria-live="polite">
-  <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span></div>
+  <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span>
+   <button type="button" class="gv-link gv-gloss-btn" data-gv="glossary-toggle" aria-expanded="false" data-i18n="glossary" data-i18n-title="glossary_hint" title="{html.escape(ui['glossary_hint'])}">{html.escape(ui['glossary'])}</button></div>
   <div class="gv-predict" data-gv="predict" hidden></div>
   <p class="gv-text" data-gv="explanation"></p>
   <dl class="gv-flow" data-gv="flow"></dl>
   <ul class="gv-notes" data-gv="notes"></ul>
+  <dl class="gv-glossary" data-gv="glossary" hidden></dl>
  </section>
  <ol class="gv-chips" data-gv="chips"></ol>
  <section class="gv-card gv-grads">
