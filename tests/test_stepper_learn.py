@@ -179,3 +179,78 @@ def test_glossary_cards_in_the_exported_page(browser, lesson1, tmp_path, artifac
     assert not errors and not errors2, errors + errors2
     touch.close()
     page.close()
+
+
+# ---------------------------------------------------------------- forward mode
+
+@pytest.fixture(scope="module")
+def lesson14():
+    rec = execute(LESSONS_DIR / "14_forward_reverse_mode.py", [])
+    assert rec.error is None and rec.tangents and rec.graphs
+    return rec
+
+
+def _numbers(text: str) -> list[float]:
+    import re
+
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
+
+
+def _jvp_passes() -> list[dict[str, tuple[list[float], list[float]]]]:
+    """What torch.func.jvp says each of lesson 14's tensors is, per pass (one per input direction)."""
+    x = torch.tensor([1.0, 2.0, 0.5])
+    parts = {"a": lambda x: x[0] * x[1], "b": lambda x: torch.sin(x[2]),
+             "y": lambda x: torch.stack([x[0] * x[1] + torch.sin(x[2]), x[0] * x[1] * torch.sin(x[2])])}
+    out = []
+    for i in range(3):
+        direction = torch.zeros(3)
+        direction[i] = 1.0
+        out.append({name: tuple(torch.atleast_1d(t).tolist() for t in torch.func.jvp(fn, (x,), (direction,)))
+                    for name, fn in parts.items()})
+    return out
+
+
+def test_forward_steps_in_the_page_are_torch_funcs_jvp(lesson14):
+    steps = page_data(recording_html(lesson14))["forward"]
+    assert len(steps) == len(lesson14.tangents)
+    passes = [i for i, s in enumerate(steps) if s["op"] == "_make_dual"]
+    assert len(passes) == 3
+    for start, expected in zip(passes, _jvp_passes()):
+        shown = {s["output"]: s for s in steps[start:start + 9]}
+        for name, (value, tangent) in expected.items():
+            assert _numbers(shown[name]["value"]) == pytest.approx(value, rel=5e-4), name
+            assert _numbers(shown[name]["tangent"]) == pytest.approx(tangent, rel=5e-4, abs=1e-6), name
+            assert shown[name]["en"] and shown[name]["ko"] and "t(" in shown[name]["en"]
+
+
+@pytest.mark.browser
+def test_forward_steps_in_the_browser(browser, lesson14, tmp_path, artifacts):
+    from playwright.sync_api import expect
+
+    path = tmp_path / "14.html"
+    path.write_text(recording_html(lesson14, name="14_forward_reverse_mode"), encoding="utf-8")
+    page, errors = _open(browser, path.as_uri())
+    page.locator('[data-mode="forward"]').click()
+    expect(page.locator('[data-gv="forward"]')).to_be_visible()
+    expect(page.locator(".gv-main")).to_be_hidden()
+    expected = _jvp_passes()
+    steps = page_data(page.content())["forward"]
+    third = [i for i, s in enumerate(steps) if s["op"] == "_make_dual"][2]
+    b = next(i for i in range(third, len(steps)) if steps[i]["output"] == "b")
+    page.keyboard.press("Home")
+    for _ in range(b):
+        page.keyboard.press("ArrowRight")  # the keys step forward mode while its tab is open
+    expect(page.locator('[data-fw="k"]')).to_have_text(str(b + 1))
+    expect(page.locator('[data-fw="op"]')).to_have_text("sin")
+    assert _numbers(page.locator('[data-fw="tangent"]').inner_text()) == pytest.approx(expected[2]["b"][1], rel=5e-4)
+    expect(page.locator('[data-fw="rule"]')).to_contain_text("cos(0.5)")
+    page.screenshot(path=str(artifacts / "forward-en-light.png"))
+    page.locator('[data-lang="ko"]').click()
+    expect(page.locator('[data-gv="modes"]')).to_contain_text("순방향 모드")
+    expect(page.locator('[data-gv="forward"]')).to_contain_text("접선")
+    page.locator('[data-mode="backward"]').click()
+    expect(page.locator(".gv-main")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator('[data-gv="k"]')).to_have_text("2")  # the keys are the backward stepper's again
+    assert not errors, errors
+    page.close()

@@ -26,14 +26,14 @@ from typing import Any
 
 from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
-from gradviz.render import glossary, predict, stepview, style
+from gradviz.render import forward, glossary, predict, stepview, style
 from gradviz.render.collapse import View, make_view
 from gradviz.render.dot import localize
 from gradviz.words import N_, languages, template, tr, tr_in
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-SCRIPTS = ("stepper.js", "predict.js", "glossary.js")  # stepper.js first: the others build on window.gvStepper
+SCRIPTS = ("stepper.js", "predict.js", "glossary.js", "forward.js")  # stepper.js first: the others build on window.gvStepper
 
 # the page's words, in every language, ride in its data: the language toggle works offline
 _UI = {
@@ -82,6 +82,7 @@ _UI = {
     "todo": N_("still to come"),
     **predict.WORDS,
     **glossary.WORDS,
+    **forward.WORDS,
 }
 
 
@@ -127,7 +128,7 @@ def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: s
     graphs = [_graph_data(g, plans[i], rec, _view(g, lang, options), lang) for i, g in enumerate(rec.graphs)]
     words = {code: ui_words(code) for code in languages()}
     data = {"lang": lang, "ui": words, "graphs": graphs, "embed": face == "notebook", "face": face,
-            "name": name, "icons": {"play": _ICON["play"], "pause": _ICON["pause"]}}
+            "name": name, "forward": forward.tangent_steps(rec, lang), "icons": {"play": _ICON["play"], "pause": _ICON["pause"]}}
     title = _title(rec)
     templates = []
     for gi, frames in enumerate(svgs):
@@ -479,6 +480,7 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
  <div class="gv-tools">{picker}<div class="gv-lang" role="group" aria-label="language">{langs}</div></div>
 </header>
 {error}
+{forward.section(ui, bool(graphs), _ICON) if rec.tangents else ""}
 {main}
 <footer class="gv-foot gv-keys">{t("keys")}</footer>
 </div>"""
