@@ -37,10 +37,15 @@
       "<dl>" + entries(keys) + "</dl>" +
       '<button type="button" class="gv-link" data-gv="gloss-all">' + esc(ui("glossary")) + " →</button>";
     card.hidden = false;
-    var w = card.offsetWidth, h = card.offsetHeight;
-    var left = (x !== undefined ? x : r.right) - s.left + 10, top = (y !== undefined ? y : r.top) - s.top;
-    if (left + w > s.width - 8) { left = Math.max(8, (x !== undefined ? x : r.left) - s.left - w - 10); }
-    card.style.left = Math.max(8, left) + "px";
+    /* below the node where there is room, else above it, else beside it: the node stays in sight */
+    var w = card.offsetWidth, h = card.offsetHeight, left = r.left - s.left, top;
+    if (r.bottom - s.top + 8 + h <= s.height - 8) { top = r.bottom - s.top + 8; }
+    else if (r.top - s.top - 8 - h >= 8) { top = r.top - s.top - 8 - h; }
+    else {
+      top = (y !== undefined ? y : r.top) - s.top;
+      left = r.right - s.left + 10 + w > s.width - 8 ? r.left - s.left - w - 10 : r.right - s.left + 10;
+    }
+    card.style.left = Math.max(8, Math.min(left, s.width - w - 8)) + "px";
     card.style.top = Math.max(8, Math.min(top, s.height - h - 8)) + "px";
     card.querySelector('[data-gv="gloss-close"]').addEventListener("click", hide);
     card.querySelector('[data-gv="gloss-all"]').addEventListener("click", function () { hide(); showAll(true); });

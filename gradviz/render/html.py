@@ -144,6 +144,11 @@ def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: s
                f"--gv-op:{style.FILL['op']};--gv-out:{style.FILL['output']};--gv-mid:{style.FILL['intermediate']}}}")
     # a collapsed module is a rounded box, a <path>: outline it like the other current nodes
     colours += "\n.gv-stage g.node.gv-cur path { stroke: var(--gv-current); stroke-width: 3; }"
+    # dot paints nodes still to come a light grey: in the dark, a dark grey with light text
+    todo = f'[fill="{style.FUTURE_FILL}"]'
+    colours += (f"\n@media (prefers-color-scheme: dark) {{ .gv-stage {todo} {{ fill: #3a404a; }} "
+                f".gv-stage g.node:has({todo}) text {{ fill: #c5cbd3; }} "
+                f".gv-legend i.gv-k-todo {{ background: #3a404a !important; }} }}")
     return "\n".join([
         "<!DOCTYPE html>",
         f'<html lang="{lang}"><head><meta charset="utf-8">',
