@@ -207,8 +207,9 @@ def show(lang: str) -> None:
 
 
 def _table(paths: list, k: int, names: tuple[str, str], lang: str) -> str:
-    head = (f"| {tr('optimizer', lang)} | {names[0]} | {names[1]} | {tr('loss', lang)} | "
-            f"Δ{names[0]} | Δ{names[1]} |\n|---|--:|--:|--:|--:|--:|\n")
+    optimizer, loss_word = tr("optimizer", lang), tr("loss", lang)
+    head = (f"| {optimizer} | {names[0]} | {names[1]} | {loss_word} | Δ{names[0]} | Δ{names[1]} |\n"
+            "|---|--:|--:|--:|--:|--:|\n")
     rows = []
     for p in paths:
         (x, y), loss = p.points[k], p.losses[k]
