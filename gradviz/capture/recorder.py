@@ -114,7 +114,8 @@ class Recorder:
         self._grad_sites: dict[tuple, int] = {}  # autograd.grad line -> graphs drawn from it
         self._optim = OptimizerWatch(self.timeline)
         self._tangents = TangentWatch()
-        self._metrics = MetricWatch()
+        self._metrics = MetricWatch(iteration=lambda: self.backward_calls)
+        self.meter.logged = self._metrics.points  # handed on with the progress, for live curves
         self._sites: dict[tuple, str] = {}  # backward() line -> "full" | "light"
         self._locate: dict | None = None  # a NaN event waiting for a logged iteration
         self._last_loss: float | None = None

@@ -9,5 +9,6 @@ training_view, restoration_view, code_view, export, errors, uploads, running
 kept        a few finished pictures and pages, kept across reruns
 curves      the Training tab's logged numbers and gradient sizes per parameter
 forward_view  forward mode: each op's value and tangent, in order
+knobs       learning rate, iterations and seed of a training lesson, running it again with them
 (the words: gradviz.words, English msgids with their translations in gradviz/words/locale)
 """

@@ -80,13 +80,12 @@ def frames(rec: Recording, images: dict) -> list[tuple[int, np.ndarray]]:
 
 
 def _final_iteration(rec: Recording, args: list[str]) -> int | None:
-    if "--iterations" in args:
-        try:
-            return int(args[args.index("--iterations") + 1])
-        except (ValueError, IndexError):
-            return None
-    its = rec.iterations
-    return its[-1].index if its else None  # iterations done (they count from 1)
+    """The last iteration: the recording's (they count from 1), else what the catalogue expects."""
+    if rec.iterations:
+        return rec.iterations[-1].index
+    from gradviz.lessons import get, iterations
+
+    return iterations(get("image_restoration"), args)
 
 
 def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,
