@@ -169,3 +169,28 @@ def test_a_saved_recording_needs_no_torch(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]
     page = (tmp_path / "rec.html").read_text(encoding="utf-8")
     assert "<svg" in page and "MulBackward0" in page
+
+
+def test_every_package_lists_its_files_one_line_each():
+    """A newcomer opens a folder's __init__ and finds each file there, on a line of its own."""
+    missing = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        folder = init.parent
+        if folder.name == "lessons":
+            continue  # the lesson scripts: its catalogue (LESSONS) names each one
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        listed = {line.split()[0].rstrip("/") for line in doc.splitlines() if line.split()}
+        for entry in sorted(folder.iterdir()):
+            if entry.name in ("__init__.py", "__pycache__") or entry.name.startswith("."):
+                continue
+            if entry.name not in listed:
+                missing.append(f"{init.relative_to(ROOT)}: {entry.name}")
+    assert not missing, "files no __init__ lists:\n" + "\n".join(missing)
+
+
+def test_the_readme_layout_names_every_part_of_the_package():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("The layout follows one pipeline", 1)[1].split("```", 2)[1]
+    named = {line.split()[0].rstrip("/") for line in block.splitlines() if line.startswith("gradviz/")}
+    there = {f"gradviz/{p.name}" for p in PACKAGE.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")}
+    assert named == there, f"only in the README: {sorted(named - there)}; only in gradviz/: {sorted(there - named)}"

@@ -8,6 +8,7 @@
     output.py     the script's output, streamed, with its head and tail kept
     handback.py   the recording from child to parent, graph by graph, read without trust
     child.py      the child's side (`python -m gradviz.runner SPEC`)
+    __main__.py   `python -m gradviz.runner SPEC`: calls child.run
 """
 from __future__ import annotations
 
