@@ -141,6 +141,18 @@ def glossary_by_hover_and_tap(frame, page) -> None:
 
 
 @pytest.mark.browser
+def test_predict_mode_in_a_notebook_output(browser, lesson1, tmp_path):
+    """A notebook shows the same page in an <iframe srcdoc>: predict mode works there too."""
+    host = tmp_path / "host.html"
+    host.write_text("<!DOCTYPE html><meta charset='utf-8'><body><p>cell</p>" + lesson1._repr_html_() + "</body>",
+                    encoding="utf-8")
+    page, errors = _open(browser, host.as_uri())
+    predict_right_and_wrong(page.frame_locator("iframe.gradviz-frame"))
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.browser
 def test_glossary_cards_in_the_exported_page(browser, lesson1, tmp_path, artifacts):
     from playwright.sync_api import expect
 
