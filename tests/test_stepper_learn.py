@@ -4,8 +4,6 @@ Numbers are checked against PyTorch itself; the page is driven in a real Chromiu
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -13,7 +11,7 @@ from gradviz.render.html import recording_html
 from gradviz.runner import execute
 
 from conftest import LESSONS_DIR
-from test_html import CHROMIUM, CHROMIUM_ARGS, page_data
+from test_html import _open, browser, page_data  # noqa: F401  (browser: a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +39,6 @@ def test_predict_questions_carry_pytorchs_numbers_and_hide_them_in_the_hint(less
 
 
 # ---------------------------------------------------------------- in a real browser
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _open(browser, url: str, **kw):
-    page = browser.new_page(viewport={"width": 1360, "height": 900}, **kw)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(url)
-    return page, errors
-
 
 def predict_right_and_wrong(frame) -> None:
     """Predict mode on lesson 1, in a page or the app's frame: a right and a wrong prediction."""
@@ -117,6 +95,10 @@ def test_predict_mode_in_the_exported_page(browser, lesson1, tmp_path, artifacts
     expect(page.locator('[data-gv="score"]')).to_have_text("점수 3문제 중 2개")
     page.locator('[data-gv="predict-reset"]').click()
     expect(page.locator('[data-gv="score"]')).to_have_text("점수 0문제 중 0개")
+    page.locator('[data-gv="play"]').click()  # Play waits at the next question
+    expect(page.locator('[data-gv="play"]')).to_have_attribute("aria-pressed", "false", timeout=10_000)
+    expect(page.locator('[data-gv="k"]')).to_have_text("2")
+    expect(page.locator('[data-gv="predict-input"]')).to_be_visible()
     assert not errors, errors
     page.close()
 
@@ -156,6 +138,18 @@ def glossary_by_hover_and_tap(frame, page) -> None:
     expect(glossary).to_be_visible()
     expect(glossary.locator("dt")).to_have_count(6)
     expect(glossary).to_contain_text("mean [min, max] ‖·‖")
+
+
+@pytest.mark.browser
+def test_predict_mode_in_a_notebook_output(browser, lesson1, tmp_path):
+    """A notebook shows the same page in an <iframe srcdoc>: predict mode works there too."""
+    host = tmp_path / "host.html"
+    host.write_text("<!DOCTYPE html><meta charset='utf-8'><body><p>cell</p>" + lesson1._repr_html_() + "</body>",
+                    encoding="utf-8")
+    page, errors = _open(browser, host.as_uri())
+    predict_right_and_wrong(page.frame_locator("iframe.gradviz-frame"))
+    assert not errors, errors
+    page.close()
 
 
 @pytest.mark.browser

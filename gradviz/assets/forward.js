@@ -19,7 +19,8 @@
 
   function buildRows() {
     fw("rows").innerHTML = steps.map(function (s, i) {
-      return '<tr data-i="' + i + '"><td>' + (i + 1) + "</td><td>" + (s.line || "") + "</td><td><code>" + esc(s.op) +
+      var pass = i > 0 && s.op === "_make_dual" ? ' class="gv-pass"' : "";  // a new pass, a new direction
+      return '<tr data-i="' + i + '"' + pass + "><td>" + (i + 1) + "</td><td>" + (s.line || "") + "</td><td><code>" + esc(s.op) +
         "</code></td><td><code>" + esc(s.output) + "</code></td><td>" + esc(s.value) + '</td><td class="gv-g">' +
         esc(s.tangent) + "</td></tr>";
     }).join("");

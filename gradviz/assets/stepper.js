@@ -335,6 +335,7 @@
       state.playing = setInterval(function () {
         if (state.k >= graph().steps.length - 1) { play(false); return; }
         go(state.k + 1);
+        if (api.pending(step())) { play(false); return; }  // predict mode: Play waits for the answer
         travel();
       }, 1400);
     }
