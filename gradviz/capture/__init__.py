@@ -14,6 +14,7 @@
     values.py         live tensors into plain numbers and summaries (read when first needed)
     tensor_numbers.py norms and first elements of live tensors, cheaply
     gradcheck.py      autograd against finite differences (reruns the learner's code)
+    race.py           lesson 16's race run live with torch.optim, for the optimizer playground
 """
 from gradviz.capture.recorder import Recorder, show
 

@@ -108,7 +108,8 @@ class Recorder:
         self.timeline = Timeline(max_snapshots=snapshots, total=total)
         self.meter = ProgressMeter(progress, total)
         self._trap = BackwardTrap(self._on_backward)
-        self._grad_trap = GradTrap(self._on_grad, busy=lambda: self._trap.busy)
+        self._grad_trap = GradTrap(self._on_grad, busy=lambda: self._trap.busy,
+                                   lock=self._trap.lock)
         self.grad_calls = 0
         self._grad_sites: dict[tuple, int] = {}  # autograd.grad line -> graphs drawn from it
         self._optim = OptimizerWatch(self.timeline)

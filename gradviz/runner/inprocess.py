@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+from gradviz.lessons import for_script, iterations
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.runner.output import strip_ansi
 from gradviz.words import N_, both
@@ -48,8 +49,6 @@ def check_device(device: str) -> str:
 
 def lesson_total(path: str | os.PathLike, args: list[str]) -> int | None:
     """How many backward() calls a catalogue lesson makes with `args` (None for other scripts)."""
-    from gradviz.lessons import for_script, iterations
-
     lesson = for_script(path)
     return iterations(lesson, args) if lesson is not None else None
 

@@ -32,10 +32,13 @@ def streamlit_command(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    from gradviz.ui import code_view, knobs, page, runs, sidebar
+    from gradviz.ui import code_view, knobs, page, playground, runs, sidebar
 
     page.setup()                                   # title, icon, wide layout, styles
     choice = sidebar.show(runs.devices())          # language, lesson, device, display options
+    if choice.playground:                          # optimizers racing live, no recording
+        playground.page(choice.lang)
+        return
     page.header(choice)                            # lesson title and text
 
     if choice.lesson is None:

@@ -44,8 +44,9 @@ def _uploader_words(lang: str) -> None:
 def upload_widget(lang: str) -> LessonInput | None:
     """The uploader in the sidebar; returns the checked input, or None."""
     _uploader_words(lang)
-    up = st.sidebar.file_uploader(tr("Your own picture", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
-                                  key="gv_upload", help=tr("A PNG or JPEG picture (it is scaled to "
+    # no type= filter: Streamlit would refuse other files in English only; read_upload refuses
+    # them in the page's language
+    up = st.sidebar.file_uploader(tr("Your own picture", lang), key="gv_upload", help=tr("A PNG or JPEG picture (it is scaled to "
                                                            "100×100 grey and scrambled), or the "
                                                            "book's broken_image_t.p. Pickles are "
                                                            "read as plain numbers, never executed.",
@@ -55,7 +56,7 @@ def upload_widget(lang: str) -> LessonInput | None:
     try:
         got = read_upload(up.name, up.getvalue())
     except UploadRefused as e:
-        st.sidebar.error(tr("This file was refused: {why}", lang, why=str(e)), icon=":material/shield:")
+        st.sidebar.error(tr("This file was refused: {why}", lang, why=e.text(lang)), icon=":material/shield:")
         return None
     shape = f"{SIDE}×{SIDE}"
     st.sidebar.caption(tr("Using {name} ({shape}).", lang, name=up.name, shape=shape))
