@@ -17,6 +17,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from gradviz.capture.internals import RESHAPES, InternalOps, functorch_active, storage_key
+from gradviz.opnames import forward_name
 from gradviz.user_code import is_internal, user_frame
 
 # Methods that do not compute anything worth drawing.
@@ -138,6 +139,7 @@ class ForwardLog(TorchFunctionMode):
         self._hooks = [
             mm.register_module_forward_pre_hook(self._enter_module),
             mm.register_module_forward_hook(self._leave_module, always_call=True),
+            _FunctionApplyLog(self),
         ]
         self.active = True
         return super().__enter__()
@@ -171,9 +173,7 @@ class ForwardLog(TorchFunctionMode):
         """Stop logging for good, taking this mode out of the stack wherever it sits."""
         if self.stop():
             return
-        if not take_out(self):
-            self.active = False
-            return
+        take_out(self)  # (not on the stack any more: the hooks still go)
         for h in self._hooks:
             h.remove()
         self._hooks = []
@@ -252,6 +252,17 @@ class ForwardLog(TorchFunctionMode):
         if self.nbytes > self.max_bytes:
             self._shed()
         return out
+
+    def log_function(self, cls: type, out: Any, args: tuple) -> None:
+        """A custom autograd.Function's outputs (Function.apply is no torch function: the
+        mode never sees it, and the ops of its forward run without grad)."""
+        if not torch.is_grad_enabled() or len(self.calls) >= self.max_calls:
+            return
+        outs = out if isinstance(out, tuple | list) else (out,)
+        site = None
+        for o in outs:
+            if isinstance(o, torch.Tensor) and o.requires_grad and o.grad_fn is not None:
+                site = self._log(forward_name(type(o.grad_fn).__name__), o, args, {}, site)
 
     def _site(self) -> tuple[str | None, int | None]:
         """(file, line) of whoever called the torch function (two frames up from here)."""
@@ -398,6 +409,27 @@ class ForwardLog(TorchFunctionMode):
 # Functions whose output node is one of several they make, named after its own op unless
 # it is the addmm that does all of x@Wᵀ+b (a bias-free linear's mm is no "x@Wᵀ+b").
 _NAMED_BY_PARTS = {"linear", "matmul"}
+
+
+class _FunctionApplyLog:
+    """torch.autograd.Function.apply, wrapped while a ForwardLog is on: its outputs are logged
+    (with their values and source line) like those of any op. remove() puts it back."""
+
+    def __init__(self, log: ForwardLog) -> None:
+        self.original = torch.autograd.Function.__dict__["apply"]
+        func = self.original.__func__
+
+        def apply(cls, *args, **kwargs):
+            out = func(cls, *args, **kwargs)
+            if log.active:
+                log.log_function(cls, out, args)
+            return out
+
+        apply.__wrapped__ = func
+        torch.autograd.Function.apply = classmethod(apply)
+
+    def remove(self) -> None:
+        torch.autograd.Function.apply = self.original
 
 
 def _nbytes(t: torch.Tensor) -> int:
