@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import linecache
 import sys
+import threading
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -460,10 +461,11 @@ class _FunctionApplyLog:
     def __init__(self, log: ForwardLog) -> None:
         self.original = torch.autograd.Function.__dict__["apply"]
         func = self.original.__func__
+        thread = threading.get_ident()  # (the mode is the thread's own; the class is everyone's)
 
         def apply(cls, *args, **kwargs):
             out = func(cls, *args, **kwargs)
-            if log.active:
+            if log.active and threading.get_ident() == thread:
                 log.log_function(cls, out, args)
             return out
 
