@@ -9,6 +9,7 @@ from pathlib import Path
 from gradviz.recording import Recording
 from gradviz.render.files import FORMATS
 from gradviz.words import N_, languages, pick, tr
+from gradviz.words.notes import shown
 
 DRAW_TIME = 300.0  # seconds for all the pictures of one run; JSON and HTML come first
 SCRIPT_TIMEOUT = 60.0  # seconds, for a script of the learner's own
@@ -334,7 +335,7 @@ def _render(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     for note in rec.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {shown(note, args.lang)}", file=sys.stderr)
     if rec.error is None:
         return 0
     err = rec.error

@@ -2,6 +2,7 @@
 
     recorder.py       the Recorder (gradviz.record, gradviz.step) and show(): the ways in
     forward.py        the forward op log: a TorchFunctionMode that sees every op
+    computed.py       labels for computed constants (x**2, exp(c*2)), freed temporaries too
     internals.py      the nodes torch's C++ functions make inside themselves (a TorchDispatchMode)
     graph.py          the grad_fn walk: trace() before a backward, the Graph made when read
     backward.py       one Step per autograd node, from a post-hook on each, in engine order

@@ -40,12 +40,13 @@ def _signature(fn: Callable) -> inspect.Signature:
 class GradTrap:
     """Wraps torch.autograd.grad while active.
 
-    `handler(run, roots, inputs, create_graph, frame)` is called instead of each
-    outermost call; `run()` makes the real call. `busy()`: another trap is inside a
-    call already on this thread (a hook that calls autograd.grad inside a backward):
-    then it just runs. "Inside" is per thread, and the handler runs under `lock` (the
-    backward trap's, so grad calls and backward() calls from several threads are
-    recorded one at a time and none is skipped because another thread was busy).
+    `handler(run, roots, inputs, create_graph, frame, batched)` is called instead of each
+    outermost call (batched: is_grads_batched, as jacobian(vectorize=True) calls it);
+    `run()` makes the real call. `busy()`: another trap is inside a call already on this
+    thread (a hook that calls autograd.grad inside a backward): then it just runs.
+    "Inside" is per thread, and the handler runs under `lock` (the backward trap's, so
+    grad calls and backward() calls from several threads are recorded one at a time and
+    none is skipped because another thread was busy).
     """
 
     def __init__(self, handler: Callable[..., Any], busy: Callable[[], bool],
@@ -71,8 +72,6 @@ class GradTrap:
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:  # torch says what is wrong with the call
                 return run()
-            if bound.get("is_grads_batched"):  # vmap runs it: no nodes to watch one by one
-                return run()
             frame = sys._getframe(1)
             while frame is not None and is_internal(frame.f_code.co_filename):
                 frame = frame.f_back
@@ -81,7 +80,8 @@ class GradTrap:
                 try:
                     return trap.handler(run, _tensors(bound.get("outputs")),
                                         _tensors(bound.get("inputs")),
-                                        bool(bound.get("create_graph")), frame)
+                                        bool(bound.get("create_graph")), frame,
+                                        bool(bound.get("is_grads_batched")))
                 finally:
                     trap._local.inside = False
 

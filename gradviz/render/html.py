@@ -30,6 +30,7 @@ from gradviz.render import forward, glossary, predict, stepview, style
 from gradviz.render.collapse import View, make_view
 from gradviz.render.dot import localize
 from gradviz.words import N_, languages, template, tr, tr_in
+from gradviz.words.notes import shown
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -343,7 +344,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str =
         "line": graph.line,
         "tracked": [[n.id, n.label or n.name or n.id, bool(n.retains_grad and not n.is_leaf)]
                     for n in tracked],
-        "notes": list(graph.notes),
+        "notes": [shown(n, lang) for n in graph.notes],
         "terms": glossary.graph_terms(graph, view.visible),  # drawn node -> its glossary entries
         "steps": steps,
     }

@@ -6,6 +6,7 @@ import streamlit as st
 from gradviz.ui import (curves, errors, export, forward_view, playground, restoration_view, runs, stepper,
                         tensors, training_view)
 from gradviz.words import tr
+from gradviz.words.notes import shown
 from gradviz.ui.sidebar import Choice
 
 # Colours that read on Streamlit's light and dark themes alike: translucent
@@ -114,7 +115,7 @@ def recording(run: runs.Run, choice: Choice) -> None:
             else:
                 st.caption(tr("The script printed nothing.", lang))
             for note in rec.notes:
-                st.caption(note)
+                st.caption(shown(note, lang))
             st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
 
     with errors.guarded(lang):
