@@ -9,6 +9,9 @@
     backward_trap.py  catches every backward() call: each one starts an iteration
     grad_call.py      catches torch.autograd.grad (jacobian, hessian): recorded, not an iteration
     timeline.py       the iteration timeline: loss, values, grads and updates per parameter
+    followed.py       a parameter the timeline follows, and the name that finds it when rebound
+    learning_rate.py  a hand-written update's lr, only when the learner's code holds that number
+    iterations.py     the timeline as plain recording.Iteration entries, snapshots included
     optimizers.py     torch.optim step hooks: which parameters a step moved, in numbers
     tangents.py       forward mode: each op that carried a tangent inside a fwAD.dual_level()
     metrics.py        the numbers a script logs for TensorBoard (add_scalar), as logged

@@ -26,153 +26,34 @@ most SNAPSHOT_CELLS parameter entries in all (MAX_SNAPSHOTS iterations at most).
 So one parameter costs at most about MAX_POINTS KB (20 MB), and many parameters
 together about TIMELINE_CELLS KB (64 MB) plus their snapshots.
 
-The result is plain data (recording.Iteration), numbers only: the words that
-go with an update are the explain layer's (explain/updates.py).
+The result is plain data (recording.Iteration, made in iterations.py), numbers
+only: the words that go with an update are the explain layer's
+(explain/updates.py). A parameter and the name that finds it again are in
+followed.py; a hand-written update's learning rate in learning_rate.py.
 """
 from __future__ import annotations
 
 import bisect
 import math
-import re
-from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any, Sequence
 
 import torch
 
-from gradviz.capture.tensor_numbers import all_finite, distance, first_element, norm
-from gradviz.capture.values import Deferred, device_name, dtype_name, plain
-from gradviz.recording import Iteration, ManualUpdate, OptimizerStep, ParamUpdate
+from gradviz.capture.followed import Param, lookup, namespaces as _namespaces, path_of, resolve
+from gradviz.capture.iterations import entry, to_iterations
+from gradviz.capture.learning_rate import known_numbers
+from gradviz.capture.tensor_numbers import all_finite, distance, norm
+from gradviz.capture.values import Deferred
+from gradviz.recording import Iteration, OptimizerStep
 
 MAX_SNAPSHOTS = 256  # parameter snapshots kept in one recording, at most (plus graphs, first, last)
 SNAPSHOT_CELLS = 16384  # snapshot entries (parameters x snapshot iterations) in all, at most
 MAX_POINTS = 20000  # iterations kept in the timeline, at most (lesson 10 runs 20000)
 MIN_POINTS = 64  # iterations kept however many parameters there are
 TIMELINE_CELLS = 65536  # (parameter, iteration) points in all, at most
-HOLD_BYTES = 64 * 1024 * 1024  # snapshot copies waiting for their summaries, at most
 
 Site = tuple  # (file, line) of a backward() call
-
-_PATH = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d+)\])?$")
-
-
-@dataclass(eq=False)
-class Param:
-    """A parameter followed across iterations, under the name the user gave it."""
-
-    name: str
-    tensor: torch.Tensor  # the live tensor used by the latest iteration
-    path: tuple | None = None  # ("w",) or ("params", 0): where to look for a rebound tensor
-    old: torch.Tensor | None = None  # its value at the latest backward (a copy)
-    grad: torch.Tensor | None = None  # its .grad right after that backward (the tensor itself)
-    grad_version: int = -1  # grad._version then: a later in-place zero_() shows as a change
-    grad_copy: torch.Tensor | None = None  # a copy of that grad, on snapshot iterations
-    stepped_by: str | None = None  # the optimizer that stepped it since that backward
-    flagged: bool = False  # accumulation already reported
-    suspect: bool = False  # updated, with an old .grad, at a backward's start: flagged if it adds to it
-    grad_before: Any = None  # .grad at the latest backward's start, and its _version then
-    grad_before_version: int = -1
-    unused_at: int = 0  # an iteration whose backward did not reach it: no numbers for it there
-    last_update_zero: bool = True
-    rebinds: bool = False  # updated by rebinding last time: `old` can be the tensor itself
-    old_version: int | None = None  # its _version when `old` is the tensor, not a copy
-    # The timeline, one entry per iteration the parameter took part in: plain floats, so a
-    # long run adds no objects for the garbage collector to walk (that costs more than the
-    # numbers themselves). For a one-element parameter the numbers, else norms.
-    shape1: list | None = None  # the shape, when it has one element
-    ks: list = field(default_factory=list)
-    vs: list = field(default_factory=list)
-    gs: list = field(default_factory=list)
-    us: list = field(default_factory=list)
-
-
-def _path_of(name: str) -> tuple | None:
-    m = _PATH.match(name)
-    if not m:
-        return None
-    return (m.group(1), int(m.group(2))) if m.group(2) is not None else (m.group(1),)
-
-
-def _lookup(path: tuple, namespaces: list[dict]) -> Any:
-    for ns in namespaces:
-        if path[0] in ns:
-            obj = ns[path[0]]
-            if len(path) == 2:
-                try:
-                    obj = obj[path[1]]
-                except Exception:
-                    return None
-            return obj
-    return None
-
-
-LR_REL_TOL = 1e-3  # a step is lr times the gradient when they agree this closely, all elements
-MAX_NUMBERS = 500  # numbers read from the code's namespaces, at most
-
-
-def _known_numbers(frame: FrameType | None, namespaces: list[dict]) -> list[tuple[str | None, float]]:
-    """Positive numbers the learner's code holds where it calls backward(): its variables
-    (name, value), then the literals written in that code (None, value)."""
-    out: list[tuple[str | None, float]] = []
-    for ns in namespaces:
-        for name, v in list(ns.items())[:MAX_NUMBERS]:
-            if isinstance(name, str) and not name.startswith("_"):
-                x = _number(v)
-                if x is not None:
-                    out.append((name, x))
-    code = frame.f_code if frame is not None else None
-    for c in (code.co_consts if code is not None else ()):
-        x = _number(c)
-        if x is not None:
-            out.append((None, x))
-    return out
-
-
-def _number(v: Any) -> float | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        return float(v) if v > 0 else None
-    if isinstance(v, torch.Tensor) and v.dim() == 0 and v.is_floating_point():
-        x = v.item()
-        return x if x > 0 else None
-    return None
-
-
-def learning_rate(grad: torch.Tensor | None, update: torch.Tensor | None,
-                  numbers: Sequence[tuple[str | None, float]]) -> tuple[str | None, float] | None:
-    """(name, lr) when the update is -lr times the gradient and the code holds that lr.
-
-    The ratio is fitted over every element in float64 (one element of a float32 step
-    can be off by a percent: 0.805 for 0.8), checked against every element, and only
-    a number the code itself holds is returned: gradviz never states an lr it guessed.
-    """
-    if grad is None or update is None or not numbers or grad.shape != update.shape:
-        return None
-    if grad.layout != torch.strided or update.layout != torch.strided:
-        return None
-    g = grad.detach().reshape(-1).double()
-    d = update.detach().reshape(-1).double()
-    gg = float(g.dot(g))
-    if not gg or not math.isfinite(gg):
-        return None
-    rate = -float(d.dot(g)) / gg
-    if rate <= 0 or float((d + rate * g).norm()) > LR_REL_TOL * float(d.norm()):
-        return None  # not a plain gradient step (momentum, clipping, a second term)
-    for name, x in numbers:
-        if abs(x - rate) <= LR_REL_TOL * x:
-            return name, x
-    return None
-
-
-def _namespaces(frame: FrameType | None) -> list[dict]:
-    if frame is None:
-        return []
-    try:
-        loc = frame.f_locals
-    except Exception:
-        loc = {}
-    return [loc] if loc is frame.f_globals else [loc, frame.f_globals]
 
 
 class Timeline:
@@ -240,7 +121,7 @@ class Timeline:
             if p.path is not None:  # rebound by the code? (r = r - lr * r.grad)
                 if ns is None:
                     ns = _namespaces(frame)
-                obj = _lookup(p.path, ns)
+                obj = lookup(p.path, ns)
                 if obj is not t and isinstance(obj, torch.Tensor) and obj.shape == t.shape:
                     new = obj
                     self._rebind(p, new)
@@ -300,9 +181,9 @@ class Timeline:
             namespaces = _namespaces(frame)
         snap = final or self._snap_now
         entries = self.snaps.setdefault(k, {}) if snap else None
-        numbers = _known_numbers(frame, namespaces) if snap else ()
+        numbers = known_numbers(frame, namespaces) if snap else ()
         for p in self.current:
-            new = self._resolve(p, namespaces)
+            new = resolve(p, namespaces)
             how = p.stepped_by
             rebound = new is not p.tensor
             moved = new  # the tensor whose change since the backward is the update
@@ -334,7 +215,7 @@ class Timeline:
                     how = "in-place" if not p.last_update_zero else "none"
                 parts = self._snapshot(p, upd, how, numbers)
                 # the last iteration's entries are made when the timeline is read
-                entries[p.name] = parts if final else self._entry(parts)
+                entries[p.name] = parts if final else entry(parts, self.deferred)
             p.stepped_by = None
         if snap and len(self.snaps) > self._snapshot_cap():
             self._thin()
@@ -367,7 +248,7 @@ class Timeline:
             if resolved:
                 new = p.tensor
             else:
-                new = self._resolve(p, namespaces)
+                new = resolve(p, namespaces)
                 if new is not p.tensor:
                     self._rebind(p, new)
             if not (p.last_update_zero or p.flagged):
@@ -480,7 +361,7 @@ class Timeline:
     def _track(self, name: str, t: torch.Tensor) -> Param:
         p = self.params.get(name)
         if p is None:
-            p = self.params[name] = Param(name=name, tensor=t, path=_path_of(name))
+            p = self.params[name] = Param(name=name, tensor=t, path=path_of(name))
         elif p.tensor is not t:
             self._rebind(p, t)
         self.by_id[id(t)] = p
@@ -491,16 +372,6 @@ class Timeline:
             del self.by_id[id(p.tensor)]
         p.tensor = new
         self.by_id[id(new)] = p
-
-    @staticmethod
-    def _resolve(p: Param, namespaces: list[dict]) -> torch.Tensor:
-        """The tensor the user's name for p refers to now (p.tensor unless rebound)."""
-        if p.path is None or not namespaces:
-            return p.tensor
-        obj = _lookup(p.path, namespaces)
-        if isinstance(obj, torch.Tensor) and obj is not p.tensor and obj.shape == p.tensor.shape:
-            return obj
-        return p.tensor
 
     def _check_accumulation(self, p: Param, k: int) -> None:
         """.grad still holds the last iteration's gradient although the parameter was updated.
@@ -534,42 +405,12 @@ class Timeline:
 
     def _snapshot(self, p: Param, upd: torch.Tensor | None, how: str,
                   numbers: Sequence[tuple[str | None, float]] = ()) -> tuple:
-        """What a snapshot entry is made of (our own tensors): _entry() makes it, maybe later."""
+        """What a snapshot entry is made of (our own tensors): iterations.entry() makes it, maybe later."""
         # the last iteration, when it was not planned as a snapshot, has no copy of its grad
         grad = p.grad_copy if p.grad_copy is not None else self.grad_of(p)
         t = p.old if p.old is not None else p.tensor
         old = p.old if p.old_version is None else p.old.clone()  # (a user's tensor: copied)
         return (t, old, grad, upd, how, numbers)
-
-    def _entry(self, parts: tuple) -> ParamUpdate:
-        t, old, grad, upd, how, numbers = parts
-        entry = ParamUpdate(shape=list(t.shape), dtype=dtype_name(t.dtype),
-                            device=device_name(t.device), how=how)
-        for key, x in (("value", old), ("grad", grad), ("update", upd)):
-            self._put(entry, key, x)
-        if how in ("in-place", "rebinding") and grad is not None and upd is not None:
-            lr = learning_rate(grad, upd, numbers)
-            entry.manual = ManualUpdate(first_element(old), first_element(grad), first_element(upd),
-                                        first_of_many=t.numel() > 1,
-                                        lr=lr[1] if lr else None, lr_name=lr[0] if lr else None)
-        return entry
-
-    def _put(self, entry: ParamUpdate, key: str, t: torch.Tensor | None) -> None:
-        """entry.key and entry.key_summary: a big tensor's summary is made when first read.
-
-        Only our own copies go to the batch (nothing else changes them); held memory
-        is bounded: past HOLD_BYTES the batch is summarised at once.
-        """
-        if t is None:
-            return
-        if t.layout != torch.strided:
-            value, summary = plain(t)
-            setattr(entry, key, value)
-            setattr(entry, key + "_summary", summary)
-            return
-        self.deferred.add(t, None, entry, key + "_summary", value_key=key)
-        if self.deferred.nbytes > HOLD_BYTES:
-            self.deferred.resolve()
 
     def _snapshot_cap(self) -> int:
         return max(4, min(self.max_snapshots, SNAPSHOT_CELLS // max(1, len(self.params))))
@@ -626,64 +467,5 @@ class Timeline:
 
     # the plain-data result -----------------------------------------------------------
     def to_iterations(self) -> list[Iteration]:
-        """One Iteration per backward(), kept small: 20000 of them go through JSON.
-
-        Always: index, loss, params {name: ParamUpdate(value, grad, update, norm)};
-        for a one-element parameter value, grad and update are its numbers, else
-        None; norm is {"value", "grad", "update"}: the three norms, to 7
-        significant digits. Snapshot iterations have snapshot=True and line, and
-        per parameter the values under the size rule (value or value_summary,
-        ...), shape, dtype, device, how the update was made and the numbers of a
-        manual update; graph and optimizer are set where there is one.
-        """
-        out = []
-        cursor: dict[int, int] = {}  # id(Param) -> position in its columns
-        for i, params in enumerate(self.iter_params):
-            k = self.iter_ks[i]
-            snap = self.snaps.get(k)
-            entries = {}
-            for p in params:
-                j = cursor.get(id(p), 0)
-                cursor[id(p)] = j + 1
-                v, g, u = p.vs[j], p.gs[j], p.us[j]
-                e = snap.get(p.name) if snap else None
-                if type(e) is tuple:
-                    e = snap[p.name] = self._entry(e)
-                if p.shape1 is not None:  # one element: its numbers in every iteration
-                    shape = p.shape1
-                    numbers = {"value": _shaped(v, shape), "grad": _shaped(g, shape),
-                               "update": _shaped(u, shape),
-                               "norm": {"value": _abs(v), "grad": _abs(g), "update": _abs(u)}}
-                    e = replace(e, **numbers) if e is not None else ParamUpdate(**numbers)
-                elif e is not None:  # (the entry itself: its summaries may be filled in later)
-                    e.norm = {"value": _sig(v), "grad": _sig(g), "update": _sig(u)}
-                else:
-                    e = ParamUpdate(norm={"value": _sig(v), "grad": _sig(g), "update": _sig(u)})
-                entries[p.name] = e
-            it = Iteration(index=k, loss=self.losses[i], params=entries,
-                           graph=self.graph_of.get(k), optimizer=self.optim.get(k))
-            if snap is not None:
-                it.snapshot = True
-                it.line = self.lines[i]
-            out.append(it)
-        return out
-
-
-def _abs(x: float | None) -> float | None:
-    return x if x is None else abs(x)
-
-
-def _sig(x: float | None) -> float | None:
-    """A norm to 7 significant digits: all a float32 sum of squares holds, and half the JSON."""
-    return x if x is None else float(f"{x:.7g}")
-
-
-def _shaped(x: float | None, shape: list[int]) -> Any:
-    """A one-element value in the nesting its shape gives ([] -> 3.0, [1] -> [3.0])."""
-    if x is None:
-        return None
-    for _ in shape:
-        x = [x]
-    return x
-
-
+        """One Iteration per backward() (iterations.to_iterations)."""
+        return to_iterations(self)
