@@ -139,36 +139,31 @@ def w7_rnn():
     return run
 
 
+def _mean_square(model: nn.Module, x: torch.Tensor) -> Callable[..., torch.Tensor]:
+    """`run` for a model trained towards 0: loss = model(x)² averaged (W8a, W8b)."""
+
+    def run(backward=True):
+        out = model(x)
+        loss = out.pow(2).mean()
+        if backward:
+            loss.backward()
+        return loss
+    return run
+
+
 def w8a_deep_mlp(layers: int = 200):
     torch.manual_seed(0)
     blocks: list[nn.Module] = []
     for _ in range(layers):
         blocks += [nn.Linear(64, 64), nn.ReLU()]
-    model = nn.Sequential(*blocks)
-    x = torch.randn(32, 64)
-
-    def run(backward=True):
-        out = model(x)
-        loss = out.pow(2).mean()
-        if backward:
-            loss.backward()
-        return loss
-    return run
+    return _mean_square(nn.Sequential(*blocks), torch.randn(32, 64))
 
 
 def w8b_transformer():
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512, dropout=0.0)
-    model = nn.TransformerEncoder(layer, num_layers=6, enable_nested_tensor=False)
-    x = torch.randn(8, 32, 128)
-
-    def run(backward=True):
-        out = model(x)
-        loss = out.pow(2).mean()
-        if backward:
-            loss.backward()
-        return loss
-    return run
+    return _mean_square(nn.TransformerEncoder(layer, num_layers=6, enable_nested_tensor=False),
+                        torch.randn(8, 32, 128))
 
 
 def w9_lstm_cell(steps: int = 50):

@@ -149,12 +149,16 @@ class ForwardLog(TorchFunctionMode):
         return super().__enter__()
 
     def __exit__(self, *exc):
+        self._unhook()
+        return super().__exit__(*exc)
+
+    def _unhook(self) -> None:
+        """Remove the module and Function hooks and forget the module scope."""
         for h in self._hooks:
             h.remove()
         self._hooks = []
         self._clear_scope()
         self.active = False
-        return super().__exit__(*exc)
 
     # switching on and off between iterations ------------------------------------
     def start(self) -> None:
@@ -178,11 +182,7 @@ class ForwardLog(TorchFunctionMode):
         if self.stop():
             return
         take_out(self)  # (not on the stack any more: the hooks still go)
-        for h in self._hooks:
-            h.remove()
-        self._hooks = []
-        self._clear_scope()
-        self.active = False
+        self._unhook()
 
     def _clear_scope(self) -> None:
         self.scope.clear()
