@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from gradviz.names import namespaces_of
+
 _PATH = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d+)\])?$")
 
 
@@ -74,10 +76,9 @@ def namespaces(frame: FrameType | None) -> list[dict]:
     if frame is None:
         return []
     try:
-        loc = frame.f_locals
-    except Exception:
-        loc = {}
-    return [loc] if loc is frame.f_globals else [loc, frame.f_globals]
+        return namespaces_of((frame,))
+    except Exception:  # (locals that cannot be read: the globals still can)
+        return [frame.f_globals]
 
 
 def resolve(p: Param, namespaces: list[dict]) -> torch.Tensor:
