@@ -23,9 +23,12 @@ from .texts import NUM, as_printed
 
 
 def _lr_in_source(path: Path) -> list[float]:
-    """The learning rates the code uses: every `lr = N`, `lr=N`, `learning_rate = N` in it."""
+    """The learning rates the code uses: every `lr = N`, `lr=N`, `learning_rate = N` in it, and
+    the default of an `--lr` option."""
     text = path.read_text()
-    return [float(v) for v in re.findall(rf"\b(?:lr|learning_rate)\s*=\s*({NUM})\b", text)]
+    found = re.findall(rf"\b(?:lr|learning_rate)\s*=\s*({NUM})\b", text)
+    found += re.findall(rf"add_argument\(\"--lr\"[^)]*\bdefault=({NUM})\b", text)
+    return [float(v) for v in found]
 
 
 def _stated_lrs(rec) -> list[str]:
@@ -45,20 +48,16 @@ def test_item12_lesson10_states_the_lr_it_used():
     assert not false, f"stated lr = {false}; the code uses {_lr_in_source(path)}"
 
 
-@pytest.fixture(scope="module")
-def lesson8_short(tmp_path_factory) -> Path:
-    """Lesson 8 as shipped, but 5 iterations instead of 500 (the suite's time budget)."""
-    src = (lessons_dir() / "08_two_layer_net.py").read_text()
-    assert "range(1, 501)" in src
-    path = tmp_path_factory.mktemp("lesson8") / "08_two_layer_net.py"
-    path.write_text(src.replace("range(1, 501)", "range(1, 6)"))
-    return path
-
-
-def test_item12_lesson8_states_the_lr_it_used(lesson8_short):
-    rec = gradviz.run_script(lesson8_short)
-    false = _false_lrs(rec, _lr_in_source(lesson8_short))
-    assert not false, f"stated lr = {false}; the code uses {_lr_in_source(lesson8_short)}"
+@pytest.mark.parametrize("args, used", [([], None), (["--lr", "2e-6"], 2e-6)])
+def test_item12_lesson8_states_the_lr_it_used(args, used):
+    """Lesson 8, 5 iterations instead of 500 (the suite's time budget), with its own learning
+    rate and with one given on the command line: what it states is what the code used."""
+    path = lessons_dir() / "08_two_layer_net.py"
+    rec = gradviz.run_script(path, ["--iterations", "5", *args])
+    lrs = [used] if used is not None else _lr_in_source(path)
+    assert _stated_lrs(rec), "lesson 8 states no lr at all"
+    false = _false_lrs(rec, lrs)
+    assert not false, f"stated lr = {false}; the code uses {lrs}"
 
 
 def test_item12_lesson6_states_the_lr_it_used(lesson6):
