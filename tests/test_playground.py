@@ -113,6 +113,10 @@ def test_the_formulas_of_a_step_have_its_numbers():
     assert text == "w1 ← w1 − lr·grad = (-1.5) − 0.1·(-3) = (-1.2)" and en and ko
     text = optimizer_formula(steps["Adam"].type, steps["Adam"].params[1])[0]
     assert "m ← β1·m + (1−β1)·g = 0.9·0 + 0.1·2 = 0.2" in text and "t = 1" in text
+    # RMSprop: v = 0.01·(-3)² = 0.09, w1 = -1.5 − 0.1·(-3)/0.3 = -0.5
+    text = optimizer_formula(steps["RMSprop"].type, steps["RMSprop"].params[0])[0]
+    assert text == ("v ← α·v + (1−α)·g² = 0.99·0 + 0.01·(-3)² = 0.09; "
+                    "w1 ← w1 − lr·g/(√v + ε) = (-1.5) − 0.1·(-3)/(0.3 + 1e-08) = (-0.5)")
 
 
 def test_lesson_16_prints_the_playgrounds_race():

@@ -74,19 +74,18 @@ def test_moving_the_lr_knob_redraws_torch_optims_paths(server, browser, artifact
     expect.set_options(timeout=WAIT_MS)
     page = open_playground(browser, server)
     rows, drawn = shown_rows(page), lines_drawn(page)
-    assert len(drawn) == 5 and rows["SGD"][:2] != [-1.5, 1.0]
-    assert_torch_optims(rows, "bowl", 0.1, 50, (-1.5, 1.0))
+    assert len(drawn) == 5 and rows["SGD"][:2] != [-4.0, 1.0]
+    assert_torch_optims(rows, "ravine", 0.1, 50, (-4.0, 1.0))  # lesson 16's default race
 
-    lr = page.locator(".st-key-gv_pg_lr-bowl [data-testid='stSlider'] input[type='range'], "
-                      ".st-key-gv_pg_lr-bowl [role='slider']").first
+    lr = page.locator(".st-key-gv_pg_lr-ravine input[type='range'], .st-key-gv_pg_lr-ravine [role='slider']").first
     old = first_row(page)
     lr.focus()
     lr.press("ArrowLeft")  # 0.1 -> 0.05
-    expect(page.locator(".st-key-gv_pg_lr-bowl")).to_contain_text("0.05")
+    expect(page.locator(".st-key-gv_pg_lr-ravine")).to_contain_text("0.05")
     table_changes(page, old)
     moved = shown_rows(page)
     assert moved["SGD"] != rows["SGD"]
-    assert_torch_optims(moved, "bowl", 0.05, 50, (-1.5, 1.0))
+    assert_torch_optims(moved, "ravine", 0.05, 50, (-4.0, 1.0))
     assert lines_drawn(page) != drawn, "the paths were drawn again"
 
     # pick iteration 1: each optimizer's first update, written out with torch.optim's numbers
@@ -95,29 +94,31 @@ def test_moving_the_lr_knob_redraws_torch_optims_paths(server, browser, artifact
     k.press("Home")
     k.press("ArrowRight")
     expect(page.get_by_text("Step 1 of each optimizer, in numbers")).to_be_visible()
-    # w1 = -1.5, grad -3, lr 0.05: SGD's first step ends at -1.35
-    expect(page.locator("[data-testid='stCode']").first).to_contain_text("w1 ← w1 − lr·grad = (-1.5) − 0.05·(-3) = (-1.35)")
-    assert shown_rows(page)["SGD"][:2] == pytest.approx([-1.35, 0.9])
+    # w1 = -4, grad 0.2·w1 = -0.8, lr 0.05: SGD's first step ends at -3.96; w2: 1 − 0.05·4 = 0.8
+    expect(page.locator("[data-testid='stCode']").first).to_contain_text("w1 ← w1 − lr·grad = (-4) − 0.05·(-0.8) = (-3.96)")
+    assert shown_rows(page)["SGD"][:2] == pytest.approx([-3.96, 0.8])
     settled(page)
     page.screenshot(path=str(artifacts / "playground_en_light.png"), full_page=True)
     page.close()
 
 
 @pytest.mark.parametrize("lang,scheme,surface", [("en", "light", "ravine"), ("ko", "dark", "rosenbrock"),
-                                                 ("en", "dark", "regression")])
+                                                 ("en", "dark", "regression"), ("ko", "light", "bowl")])
 def test_each_surface_in_each_language_and_scheme(server, browser, artifacts, lang, scheme, surface):  # noqa: F811
     from playwright.sync_api import expect
 
     from gradviz.capture.race import SURFACES
+    from gradviz.ui import playground
     from gradviz.ui.playground import SURFACE_WORDS
     from gradviz.words import tr
 
     expect.set_options(timeout=WAIT_MS)
     page = open_playground(browser, server, lang, scheme)
-    old = first_row(page)
-    page.locator(".st-key-gv_pg_surface [role='combobox']").click()
-    page.get_by_role("option", name=tr(SURFACE_WORDS[surface], lang)).click()
-    table_changes(page, old)
+    if surface != playground.FIRST:
+        old = first_row(page)
+        page.locator(".st-key-gv_pg_surface [role='combobox']").click()
+        page.get_by_role("option", name=tr(SURFACE_WORDS[surface], lang)).click()
+        table_changes(page, old)
     s = SURFACES[surface]
     assert_torch_optims(shown_rows(page), surface, s.lr, s.steps, s.start, lang)
     if lang == "ko":
@@ -133,7 +134,7 @@ def test_each_surface_in_each_language_and_scheme(server, browser, artifacts, la
         settled(page)
         if os.environ.get("GRADVIZ_DOCS_SCREENSHOT"):  # the README's picture
             page.screenshot(path=str(ROOT / "docs" / "playground.png"),
-                            clip={"x": 300, "y": 0, "width": 980, "height": 1000})
+                            clip={"x": 302, "y": 0, "width": 978, "height": 1000})
     page.screenshot(path=str(artifacts / f"playground_{lang}_{scheme}_{surface}.png"), full_page=True)
     page.close()
 

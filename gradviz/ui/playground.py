@@ -31,6 +31,7 @@ SURFACE_WORDS = {"bowl": N_("round bowl"), "ravine": N_("ravine"), "rosenbrock":
 LRS = [round(m * 10.0 ** e, 6) for e in range(-4, 1) for m in (1, 2, 5)] + [1.0, 2.0]
 STAR = "M0,-1L0.29,-0.4L0.95,-0.31L0.48,0.15L0.59,0.81L0,0.5L-0.59,0.81L-0.48,0.15L-0.95,-0.31L-0.29,-0.4Z"
 MARK = "#7f7f7f"  # start and minimum: a grey that reads on light and dark alike
+FIRST = "ravine"  # the surface shown first: lesson 16's default, the one its text is about
 FAR = 10.0  # a path is drawn until it is this many view widths away (it blew up)
 
 
@@ -143,7 +144,8 @@ def _knobs(lang: str) -> tuple[str, float, int, tuple[float, float]]:
     from gradviz.capture.race import SURFACES
 
     c1, c2, c3, c4, c5 = st.columns([2.2, 2.2, 2, 1, 1])
-    surface = c1.selectbox(tr("Loss surface", lang), list(SURFACES), key="gv_pg_surface",
+    surface = c1.selectbox(tr("Loss surface", lang), list(SURFACES), index=list(SURFACES).index(FIRST),
+                           key="gv_pg_surface",
                            format_func=lambda s: f"{tr(SURFACE_WORDS[s], lang)}: {SURFACES[s].formula}")
     s = SURFACES[surface]
     lr = c2.select_slider(tr("Learning rate (lr)", lang), _lr_choices(s.lr), value=s.lr, key=f"gv_pg_lr|{surface}",
