@@ -147,6 +147,7 @@ def test_lesson_16_has_the_playground_tab(server, browser, artifacts):  # noqa: 
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{server}?lesson=16&lang=ko")
     tab = page.get_by_role("tab", name="옵티마이저 놀이터")
+    tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
     page.locator(".st-key-gv_pg_table table").wait_for()
     expect(page.locator(".vega-embed .mark-line path")).to_have_count(5)
