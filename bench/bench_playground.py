@@ -69,10 +69,10 @@ def browser_part(moves: int) -> list[tuple[str, str, list[float]]]:
             page.goto(f"{url}?lesson=playground&lang=en")
             page.locator(".vega-embed .mark-line path").nth(4).wait_for()
             from gradviz.capture.race import SURFACES
-            from gradviz.ui.playground import SURFACE_WORDS
+            from gradviz.ui.playground import FIRST, SURFACE_WORDS
 
-            for surface in SURFACES:
-                if surface != "bowl":
+            for surface in [FIRST] + [s for s in SURFACES if s != FIRST]:  # the page opens on FIRST
+                if surface != FIRST:
                     old = _state(page)
                     page.locator(".st-key-gv_pg_surface [role='combobox']").click()
                     page.get_by_role("option", name=SURFACE_WORDS[surface]).click()
@@ -103,7 +103,7 @@ def browser_part(moves: int) -> list[tuple[str, str, list[float]]]:
     return out
 
 
-STATE_JS = """() => { const r = document.querySelector('.st-key-gv_pg_table tbody tr');
+STATE_JS = """() => { const r = document.querySelector('.st-key-gv_pg_table tbody');  // a path that blew up reads nan
   const d = [...document.querySelectorAll('.vega-embed .mark-line path')].map(p => p.getAttribute('d')).join('|');
   return r ? r.innerText + '#' + d : null; }"""
 

@@ -19,7 +19,7 @@ import streamlit as st
 from gradviz.numbers import fmt_number
 from gradviz.words import N_, pick, tr
 
-GRID = 61  # loss samples per axis for the contours
+GRID = 45  # loss samples per axis for the contours (each rerun sends every segment to the browser)
 SIZE = (600, 520)  # the plot fits in this many pixels, with one unit as long on both axes
 # Okabe & Ito's colour-blind-safe palette, and a dash each: the paths stay apart without colour
 STYLE = {"SGD": ("#0072B2", [1, 0]), "Momentum": ("#E69F00", [6, 3]), "RMSprop": ("#009E73", [2, 2]),
@@ -58,7 +58,8 @@ def _contours(surface: str, box: tuple[float, float, float, float]) -> list[dict
     xs = [box[0] + (box[1] - box[0]) * j / (GRID - 1) for j in range(GRID)]
     ys = [box[2] + (box[3] - box[2]) * i / (GRID - 1) for i in range(GRID)]
     at = levels(values, log=race.SURFACES[surface].log_levels)
-    return [{"x": a, "y": b, "x2": c, "y2": d, "level": lv} for a, b, c, d, lv in segments(xs, ys, values, at)]
+    return [{"x": round(a, 4), "y": round(b, 4), "x2": round(c, 4), "y2": round(d, 4), "level": float(f"{lv:.4g}")}
+            for a, b, c, d, lv in segments(xs, ys, values, at)]
 
 
 def view_box(box: tuple[float, float, float, float], start: tuple[float, float]) -> tuple[float, ...]:
