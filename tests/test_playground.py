@@ -1,12 +1,16 @@
 """The optimizer playground's numbers: its race is torch.optim's, its steps are torch.optim's,
 its contours lie on the loss, and lesson 16 prints the same race.
 
-The reference runs here are written the lesson's way (one 2-element tensor w, one optimizer
-at a time), not with gradviz.capture.race's loop (two 0-d parameters, one summed backward).
+The reference runs here use lesson 16's own losses and optimizers (its script's globals) the
+lesson's way (one 2-element tensor w, one optimizer at a time), not gradviz.capture.race's loop
+(two 0-d parameters, one summed backward).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import runpy
 import subprocess
 import sys
 
@@ -18,20 +22,21 @@ from gradviz.capture import race
 from gradviz.render.contours import levels, segments
 from gradviz.ui import playground
 
-X = torch.tensor([1.0, 2.0, 3.0])
-LOSSES = {  # lesson 16's losses, written again here
-    "bowl": lambda w: w[0] ** 2 + w[1] ** 2,
-    "ravine": lambda w: 0.1 * w[0] ** 2 + 2 * w[1] ** 2,
-    "rosenbrock": lambda w: (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2,
-    "regression": lambda w: ((w[0] * X + w[1] - X) ** 2).mean(),
-}
-MAKERS = {
-    "SGD": lambda p, lr: torch.optim.SGD(p, lr=lr),
-    "Momentum": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
-    "RMSprop": lambda p, lr: torch.optim.RMSprop(p, lr=lr),
-    "Adam": lambda p, lr: torch.optim.Adam(p, lr=lr),
-    "AdamW": lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.1),
-}
+
+def _lesson_16() -> dict:
+    """Lesson 16's own globals (its SURFACES and OPTIMIZERS), after a one-step run of the script."""
+    argv = sys.argv
+    sys.argv = ["16_optimizer_race.py", "--steps", "1"]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return runpy.run_path(str(LESSONS_DIR / "16_optimizer_race.py"), run_name="lesson16")
+    finally:
+        sys.argv = argv
+
+
+LESSON = _lesson_16()
+LOSSES = {name: surface[0] for name, surface in LESSON["SURFACES"].items()}
+MAKERS = LESSON["OPTIMIZERS"]
 
 
 def reference(surface: str, kind: str, lr: float, steps: int, start: tuple[float, float]):
@@ -108,9 +113,16 @@ def test_the_formulas_of_a_step_have_its_numbers():
     assert text == "w1 ← w1 − lr·grad = (-1.5) − 0.1·(-3) = (-1.2)" and en and ko
     text = optimizer_formula(steps["Adam"].type, steps["Adam"].params[1])[0]
     assert "m ← β1·m + (1−β1)·g = 0.9·0 + 0.1·2 = 0.2" in text and "t = 1" in text
+    # RMSprop: v = 0.01·(-3)² = 0.09, w1 = -1.5 − 0.1·(-3)/0.3 = -0.5
+    text = optimizer_formula(steps["RMSprop"].type, steps["RMSprop"].params[0])[0]
+    assert text == ("v ← α·v + (1−α)·g² = 0.99·0 + 0.01·(-3)² = 0.09; "
+                    "w1 ← w1 − lr·g/(√v + ε) = (-1.5) − 0.1·(-3)/(0.3 + 1e-08) = (-0.5)")
 
 
 def test_lesson_16_prints_the_playgrounds_race():
+    for name, (_, start, lr, steps) in LESSON["SURFACES"].items():
+        s = race.SURFACES[name]
+        assert (list(s.start), s.lr, s.steps) == (start, lr, steps), name
     out = subprocess.run([sys.executable, str(LESSONS_DIR / "16_optimizer_race.py"), "--surface", "regression",
                           "--steps", "40"], capture_output=True, text=True, timeout=120, check=True).stdout
     paths = {p.name: p for p in race.race("regression", 0.05, 40)}

@@ -3,9 +3,9 @@
 The app's optimizer playground redraws whenever the learner moves a knob, so the
 race is a plain torch.optim run here in the app process (recording a snapshot per
 iteration, as a lesson run does, costs seconds): every optimizer has its own two
-0-d parameters, one backward of the summed losses gives each its own gradient
-(the sum passes 1 to every loss, exactly), and only the positions and losses are
-kept. The one step the learner picks is run again with its optimizer state read
+0-d parameters, stacked into one (5, 2) tensor for one forward of the elementwise
+loss and one backward of the summed losses, which gives each its own gradient (the
+sum passes 1 to every loss, exactly); only the positions and losses are kept. The one step the learner picks is run again with its optimizer state read
 before and after (capture/optimizers.read_optimizer, the lesson runs' reader), so
 explain/updates.py can write it out as a formula. The surfaces and optimizers are
 lesson 16's (a test holds them to the script's own printout).
@@ -48,7 +48,7 @@ SURFACES: dict[str, Surface] = {
     "bowl": Surface(lambda a, b: a ** 2 + b ** 2, "w1² + w2²", (-1.5, 1.0), 0.1, 50, (0.0, 0.0),
                     (-2.0, 2.0, -2.0, 2.0)),
     "ravine": Surface(lambda a, b: 0.1 * a ** 2 + 2 * b ** 2, "0.1·w1² + 2·w2²", (-4.0, 1.0), 0.1, 50,
-                      (0.0, 0.0), (-5.0, 5.0, -2.0, 2.0)),
+                      (0.0, 0.0), (-5.0, 5.0, -2.5, 2.5)),
     "rosenbrock": Surface(lambda a, b: (1 - a) ** 2 + 100 * (b - a ** 2) ** 2, "(1 − w1)² + 100·(w2 − w1²)²",
                           (-1.5, 2.0), 0.002, 300, (1.0, 1.0), (-2.0, 2.0, -1.0, 3.0), log_levels=True),
     "regression": Surface(_regression, "mean((W·x + b − y)²)", (-1.0, 2.0), 0.05, 100, (1.0, 0.0),
@@ -105,10 +105,10 @@ def _run(surface: str, lr: float, steps: int, start: tuple[float, float] | None,
     names = {id(p): name for pair in pairs for p, name in zip(pair, s.names)}
     where, losses, watched = [], [], {}
     for k in range(steps + 1):
-        loss = torch.stack([s.loss(a, b) for a, b in pairs])
-        with torch.no_grad():
-            where.append(torch.stack(flat))
-            losses.append(loss.detach())
+        w = torch.stack(flat).view(len(pairs), 2)  # one forward for all five: the loss is elementwise
+        loss = s.loss(w[:, 0], w[:, 1])
+        where.append(w.detach())
+        losses.append(loss.detach())
         if k == steps:
             break
         for p in flat:
@@ -125,6 +125,6 @@ def _run(surface: str, lr: float, steps: int, start: tuple[float, float] | None,
                     after = read_optimizer(opt, lambda p: names.get(id(p)))
                     watched[kind] = step_numbers(type(opt).__name__, b, after)
     at, ls = torch.stack(where).tolist(), torch.stack(losses).tolist()
-    paths = [Path(name, [(row[2 * i], row[2 * i + 1]) for row in at], [row[i] for row in ls])
+    paths = [Path(name, [tuple(row[i]) for row in at], [row[i] for row in ls])
              for i, name in enumerate(OPTIMIZERS)]
     return paths, watched

@@ -63,7 +63,7 @@ def _join(first: Pair, then: Pair) -> Pair:
 
 
 def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
-    """The step of optimizer `kind` (SGD, Adam, AdamW; others as a Δ) in numbers: formula, en, ko."""
+    """The step of optimizer `kind` (SGD, Adam, AdamW, plain RMSprop; others as a Δ) in numbers: formula, en, ko."""
     h = ps.hyper
     name = ps.name + ("[0]" if ps.first_of_many else "")
     w0, w1, g = ps.value_before, ps.value_after, ps.grad
@@ -129,6 +129,16 @@ def optimizer_formula(kind: str, ps: ParamStep) -> tuple[str, str, str]:
         if decoupled and wd:
             words = _join(words, both(N_(" AdamW first shrinks the weight by lr·wd (decoupled weight "
                                          "decay).")))
+    elif kind == "RMSprop" and g is not None and not (wd or h.get("centered") or h.get("momentum")):
+        alpha, eps = h.get("alpha", 0.99), h.get("eps", 1e-8)
+        v0, v1 = ps.state_before.get("square_avg", 0.0) or 0.0, ps.state_after.get("square_avg")
+        lines.append(f"v ← α·v + (1−α)·g² = {fmt_operand(alpha)}·{fmt_operand(v0)} + {fmt_operand(1 - alpha)}·"
+                     f"{fmt_operand(g)}² = {fmt_operand(v1)}")
+        if v1 is not None:
+            lines.append(f"{name} ← {name} − lr·g/(√v + ε) = {fmt_operand(w0)} − {fmt_operand(lr)}·{fmt_operand(g)}/"
+                         f"({fmt_operand(math.sqrt(max(v1, 0.0)))} + {fmt_operand(eps)}) = {fmt_operand(w1)}")
+        words = both(N_("RMSprop divides each step by √v, a running average of the squared gradient: a steep "
+                        "direction gets small steps, a flat one large steps."))
     else:
         d = None if w0 is None or w1 is None else w1 - w0
         lines.append(f"{name} ← {name} + Δ = {fmt_operand(w0)} + {fmt_operand(d)} = {fmt_operand(w1)}")

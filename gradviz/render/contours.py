@@ -1,8 +1,9 @@
 """Contour lines of a loss sampled on a grid (marching squares), as plain segments.
 
 Vega-Lite, the app's chart grammar, draws lines but computes no contours, so the
-optimizer playground hands it these segments (one rule mark each). Levels are
-evenly spaced, or 1-2-5 steps per decade for a loss that spans decades (Rosenbrock),
+optimizer playground hands it these segments (one rule mark each). Levels are evenly
+spaced in √loss, so a quadratic bowl's rings are evenly spaced (even loss levels crowd
+at the rim), or 1-2-5 steps per decade for a loss that spans decades (Rosenbrock),
 where even spacing would put every line on the valley's steep walls. Plain numbers
 in, plain numbers out.
 """
@@ -15,13 +16,13 @@ Segment = tuple[float, float, float, float, float]  # x1, y1, x2, y2, level
 
 
 def levels(values: list[list[float]], n: int = 12, log: bool = False) -> list[float]:
-    """`n` evenly spaced levels strictly inside the grid's range, or the 1-2-5 levels in it."""
+    """`n` levels strictly inside the grid's range, evenly spaced in √(loss − min), or the 1-2-5 levels in it."""
     flat = [v for row in values for v in row if math.isfinite(v)]
     lo, hi = min(flat), max(flat)
     if hi <= lo:
         return []
     if not log:
-        return [lo + (hi - lo) * (i + 1) / (n + 1) for i in range(n)]
+        return [lo + (hi - lo) * ((i + 1) / (n + 1)) ** 2 for i in range(n)]
     low = max(lo, hi * 1e-6)
     out = []
     for e in range(math.floor(math.log10(low)), math.ceil(math.log10(hi)) + 1):

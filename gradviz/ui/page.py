@@ -72,7 +72,7 @@ def recording(run: runs.Run, choice: Choice) -> None:
 
     names = [("steps", tr("Backward, step by step", lang))]
     if playground.belongs_to(choice.lesson):
-        names.insert(0, ("playground", tr("Optimizer playground", lang)))
+        names.append(("playground", tr("Optimizer playground", lang)))  # after the steps, as every lesson opens
     if rec.tangents:
         names.append(("forward", tr("Forward mode", lang)))
     if len(training_view.iterations(rec)) >= 2:

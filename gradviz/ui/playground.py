@@ -19,18 +19,19 @@ import streamlit as st
 from gradviz.numbers import fmt_number
 from gradviz.words import N_, pick, tr
 
-GRID = 61  # loss samples per axis for the contours
-SIZE = (760, 520)  # the plot fits in this many pixels, with one unit as long on both axes
-# Okabe & Ito's colour-blind-safe palette, one colour, one dash and one marker per optimizer
-STYLE = {"SGD": ("#0072B2", [1, 0], "circle"), "Momentum": ("#E69F00", [6, 3], "square"),
-         "RMSprop": ("#009E73", [2, 2], "triangle-up"), "Adam": ("#D55E00", [8, 3, 2, 3], "diamond"),
-         "AdamW": ("#CC79A7", [3, 5], "cross")}
+GRID = 45  # loss samples per axis for the contours (each rerun sends every segment to the browser)
+SIZE = (600, 520)  # the plot fits in this many pixels, with one unit as long on both axes
+# Okabe & Ito's colour-blind-safe palette, and a dash each: the paths stay apart without colour
+STYLE = {"SGD": ("#0072B2", [1, 0]), "Momentum": ("#E69F00", [6, 3]), "RMSprop": ("#009E73", [2, 2]),
+         "Adam": ("#D55E00", [8, 3, 2, 3]), "AdamW": ("#CC79A7", [3, 5])}
+LEGEND = {"orient": "right", "symbolType": "stroke", "symbolStrokeWidth": 3, "symbolSize": 500, "labelFontSize": 13}
 LABELS = {"Momentum": N_("SGD + momentum")}
 SURFACE_WORDS = {"bowl": N_("round bowl"), "ravine": N_("ravine"), "rosenbrock": N_("Rosenbrock valley"),
                  "regression": N_("linear regression over (W, b)")}
 LRS = [round(m * 10.0 ** e, 6) for e in range(-4, 1) for m in (1, 2, 5)] + [1.0, 2.0]
 STAR = "M0,-1L0.29,-0.4L0.95,-0.31L0.48,0.15L0.59,0.81L0,0.5L-0.59,0.81L-0.48,0.15L-0.95,-0.31L-0.29,-0.4Z"
 MARK = "#7f7f7f"  # start and minimum: a grey that reads on light and dark alike
+FIRST = "ravine"  # the surface shown first: lesson 16's default, the one its text is about
 FAR = 10.0  # a path is drawn until it is this many view widths away (it blew up)
 
 
@@ -57,7 +58,8 @@ def _contours(surface: str, box: tuple[float, float, float, float]) -> list[dict
     xs = [box[0] + (box[1] - box[0]) * j / (GRID - 1) for j in range(GRID)]
     ys = [box[2] + (box[3] - box[2]) * i / (GRID - 1) for i in range(GRID)]
     at = levels(values, log=race.SURFACES[surface].log_levels)
-    return [{"x": a, "y": b, "x2": c, "y2": d, "level": lv} for a, b, c, d, lv in segments(xs, ys, values, at)]
+    return [{"x": round(a, 4), "y": round(b, 4), "x2": round(c, 4), "y2": round(d, 4), "level": float(f"{lv:.4g}")}
+            for a, b, c, d, lv in segments(xs, ys, values, at)]
 
 
 def view_box(box: tuple[float, float, float, float], start: tuple[float, float]) -> tuple[float, ...]:
@@ -104,36 +106,35 @@ def chart(paths: list, contours: list[dict], k: int, box: tuple[float, ...], sta
     y = {"field": "y", "type": "quantitative", "title": names[1], "axis": axis,
          "scale": {"domain": list(box[2:]), "nice": False}}
     per = {"domain": domain}
-    color = {"field": "optimizer", "type": "nominal", "title": None, "legend": {"orient": "top", "symbolType": "stroke", "symbolStrokeWidth": 3, "symbolSize": 400},
+    color = {"field": "optimizer", "type": "nominal", "title": None, "legend": LEGEND,
              "scale": {**per, "range": [STYLE[p.name][0] for p in paths]}}
     loss = tr("loss", lang)
     aspect = (box[1] - box[0]) / (box[3] - box[2])
     width = min(SIZE[0], SIZE[1] * aspect)
-    return {"width": round(width), "height": round(width / aspect), "layer": [
+    return {"width": round(width), "height": round(width / aspect), "autosize": {"type": "pad"}, "layer": [
         {"data": {"values": contours}, "mark": {"type": "rule", "clip": True, "color": MARK, "opacity": 0.45},
          "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
                       "tooltip": [{"field": "level", "type": "quantitative", "format": ".3g", "title": loss}]}},
         {"data": {"values": rows}, "mark": {"type": "line", "clip": True, "strokeWidth": 2.2},
          "encoding": {"x": x, "y": y, "order": {"field": "k", "type": "quantitative"}, "color": color,
-                      "strokeDash": {"field": "optimizer", "type": "nominal", "title": None, "legend": None,
+                      "strokeDash": {"field": "optimizer", "type": "nominal", "title": None, "legend": LEGEND,
                                      "scale": {**per, "range": [STYLE[p.name][1] for p in paths]}}}},
         {"data": {"values": marks}, "mark": {"type": "point", "clip": True, "filled": True, "size": 110,
                                               "opacity": 1, "stroke": "white", "strokeWidth": 1},
          "encoding": {"x": x, "y": y, "color": {**color, "legend": None},
-                      "shape": {"field": "optimizer", "type": "nominal", "legend": None,
-                                "scale": {**per, "range": [STYLE[p.name][2] for p in paths]}},
                       "tooltip": [{"field": "optimizer", "title": " "},
                                   {"field": "loss", "type": "quantitative", "format": ".4g", "title": loss}]}},
-        {"data": {"values": [{"x": start[0], "y": start[1], "what": tr("start", lang)},
-                             {"x": minimum[0], "y": minimum[1], "what": tr("minimum", lang)}]},
-         "layer": [{"mark": {"type": "point", "filled": False, "size": 260, "strokeWidth": 2.5, "color": MARK},
-                    "transform": [{"filter": {"field": "what", "equal": tr("start", lang)}}]},
-                   {"mark": {"type": "point", "shape": STAR, "filled": True, "size": 300, "color": MARK},
-                    "transform": [{"filter": {"field": "what", "equal": tr("minimum", lang)}}]},
-                   {"mark": {"type": "text", "align": "left", "dx": 11, "dy": -11, "fontSize": 13,
-                             "fontWeight": "bold", "color": MARK}, "encoding": {"text": {"field": "what"}}}],
-         "encoding": {"x": x, "y": y}},
+        _spot(start, tr("start", lang), {"filled": False, "size": 260, "strokeWidth": 2.5}, -12, x, y),
+        _spot(minimum, tr("minimum", lang), {"shape": STAR, "filled": True, "size": 300}, 14, x, y),
     ]}
+
+
+def _spot(at: tuple[float, float], word: str, point: dict, dy: int, x: dict, y: dict) -> dict:
+    """A marked point with its word beside it (start above, minimum below: paths end at the minimum)."""
+    return {"data": {"values": [{"x": at[0], "y": at[1], "what": word}]}, "encoding": {"x": x, "y": y},
+            "layer": [{"mark": {"type": "point", "color": MARK, **point}},
+                      {"mark": {"type": "text", "align": "left", "dx": 12, "dy": dy, "fontSize": 13,
+                                "fontWeight": "bold", "color": MARK}, "encoding": {"text": {"field": "what"}}}]}
 
 
 def _lr_choices(suited: float) -> list[float]:
@@ -144,7 +145,8 @@ def _knobs(lang: str) -> tuple[str, float, int, tuple[float, float]]:
     from gradviz.capture.race import SURFACES
 
     c1, c2, c3, c4, c5 = st.columns([2.2, 2.2, 2, 1, 1])
-    surface = c1.selectbox(tr("Loss surface", lang), list(SURFACES), key="gv_pg_surface",
+    surface = c1.selectbox(tr("Loss surface", lang), list(SURFACES), index=list(SURFACES).index(FIRST),
+                           key="gv_pg_surface",
                            format_func=lambda s: f"{tr(SURFACE_WORDS[s], lang)}: {SURFACES[s].formula}")
     s = SURFACES[surface]
     lr = c2.select_slider(tr("Learning rate (lr)", lang), _lr_choices(s.lr), value=s.lr, key=f"gv_pg_lr|{surface}",
@@ -224,14 +226,11 @@ def _updates(steps: dict, k: int, lang: str) -> None:
     from gradviz.explain.updates import optimizer_formula
 
     st.markdown("**" + tr("Step {k} of each optimizer, in numbers (read from torch.optim)", lang, k=k) + "**")
-    cols = st.columns(len(steps))
-    for col, (name, step) in zip(cols, steps.items()):
+    for name, step in steps.items():
         lines, words = [], ""
         for ps in step.params:
             formula, en, ko = optimizer_formula(step.type, ps)
             lines += formula.split("; ")
             words = pick(en, ko, lang)
-        with col:
-            st.markdown(f"**{tr(LABELS.get(name, name), lang)}**")
-            st.code("\n".join(lines), language=None, wrap_lines=True)
-            st.caption(words)
+        st.markdown(f"**{tr(LABELS.get(name, name), lang)}**: {words}")
+        st.code("\n".join(lines), language=None)
