@@ -128,7 +128,7 @@ def plan(n: int, bad: bool) -> list[Session]:
     out = [Session(f"s{i + 1:02d}", lesson=1 + i % 6, lang="en" if i % 2 == 0 else "ko", clicks=1 + (i * 7) % 5)
            for i in range(n)]
     if bad:
-        out.append(Session("hang", None, "en", code=HANG, expect_error="ran longer than"))
+        out.append(Session("hang", None, "en", code=HANG, expect_error="s at line"))
         out.append(Session("raise", None, "ko", code=RAISE, expect_error="ValueError"))
         out.append(Session("hostile", None, "en", code=HOSTILE, expect_error="MemoryLimit"))
     return out

@@ -13,7 +13,7 @@ loading, drawing and explaining a saved recording needs none.
 
 The package, one line a part (each folder's __init__ lists its own files):
 
-    recording.py    the plain-data Recording / Graph / Node / Step / Iteration and their JSON
+    recording/      the plain-data Recording / Graph / Node / Step / Iteration and their JSON
     capture/        the only code that touches live torch objects
     explain/        words for learners: chain rule per step, updates, errors, pitfalls
     render/         DOT, SVG / PNG / PDF, the HTML stepper, TensorBoard events
@@ -28,6 +28,9 @@ The package, one line a part (each folder's __init__ lists its own files):
     user_code.py    which files and frames are the learner's code
     progress.py     progress reports of long runs (tqdm in the terminal)
     safe_pickle.py  a pickle loader that only accepts arrays of numbers
+    words/          every word shown: tr(), both(), N_(); translations in gettext catalogs
+    assets/         the HTML stepper's stylesheet and script (stepper.css, stepper.js)
+    __main__.py     `python -m gradviz`: the CLI
 """
 from __future__ import annotations
 

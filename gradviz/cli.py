@@ -9,6 +9,7 @@ from pathlib import Path
 from gradviz.recording import Recording
 from gradviz.render.files import FORMATS
 from gradviz.words import N_, languages, pick, tr
+from gradviz.words.notes import shown
 
 DRAW_TIME = 300.0  # seconds for all the pictures of one run; JSON and HTML come first
 SCRIPT_TIMEOUT = 60.0  # seconds, for a script of the learner's own
@@ -50,6 +51,14 @@ def _parse_size(text: str) -> int:
         raise argparse.ArgumentTypeError(tr("the memory limit must be at least 256M: "
                                             "Python and torch need about that much to start", "en"))
     return int(value)
+
+
+def _disk_size(text: str) -> int:
+    try:
+        return _parse_size(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(tr("the disk limit must be a size from 256M to 1024T, like "
+                                            "2G or 512M, not {text}", "en", text=repr(text))) from None
 
 
 def _positive(text: str) -> float:
@@ -117,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds before the script is stopped (default {SCRIPT_TIMEOUT:g}; "
                         f"{LESSON_TIMEOUT:g} for a built-in lesson)")
     r.add_argument("--memory-limit", type=_parse_size, default="4G", help="memory for the script (default 4G)")
+    r.add_argument("--disk-limit", type=_disk_size, default="2G",
+                   help="bytes the script may write: its scratch folder in all, and any one file "
+                        "(default 2G)")
     r.add_argument("--max-graphs", type=_at_least_one, default=100,
                    help="record at most this many backward() calls (at least 1)")
     r.add_argument("--writable", metavar="DIR", action="append", default=[],
@@ -291,7 +303,8 @@ def _render(args: argparse.Namespace) -> int:
     output = BoundedOutput(on_head=_Echo(sys.stderr))
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
                      timeout=args.timeout or (LESSON_TIMEOUT if args.lesson else SCRIPT_TIMEOUT),
-                     memory_limit=args.memory_limit, max_graphs=args.max_graphs,
+                     memory_limit=args.memory_limit, disk_limit=args.disk_limit,
+                     max_graphs=args.max_graphs,
                      at=args.at, total=args.total, progress=bar, writable=args.writable, output=output)
     if bar is not None:
         bar.close()
@@ -322,7 +335,7 @@ def _render(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     for note in rec.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {shown(note, args.lang)}", file=sys.stderr)
     if rec.error is None:
         return 0
     err = rec.error

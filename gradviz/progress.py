@@ -12,7 +12,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Callable
 
@@ -29,6 +29,7 @@ class Progress:
     rate: float = 0.0  # iterations per second
     loss: float | None = None  # the latest loss, when there is one
     finished: bool = False
+    logged: list[dict] = field(default_factory=list)  # numbers the script logged since the last report
 
     @property
     def remaining(self) -> float | None:
@@ -71,6 +72,8 @@ class ProgressMeter:
         self._first: tuple[float, int] | None = None  # (time, done) at the first tick
         self._next = 0.0
         self.done = 0
+        self.logged: list[dict] | None = None  # the recording's logged numbers: new ones go with a report
+        self._sent = 0
 
     def tick(self, done: int, loss: float | None = None) -> None:
         self.done = done
@@ -94,13 +97,21 @@ class ProgressMeter:
             rate = (self.done - self._first[1]) / (now - self._first[0])
         if loss is not None and loss != loss:  # NaN is not JSON
             loss = None
+        logged: list[dict] = []
+        if self.logged is not None:
+            logged, self._sent = [dict(d) for d in self.logged[self._sent:]], len(self.logged)
+            logged = [d for d in logged if not _not_json(d.get("value"))]
         p = Progress(done=self.done, total=self.total, elapsed=now - self.start, rate=rate,
                      loss=loss if loss is None or abs(loss) != float("inf") else None,
-                     finished=finished)
+                     finished=finished, logged=logged)
         try:
             self.callback(p)
         except Exception:  # a broken progress display must never stop a recording
             self.callback = None
+
+
+def _not_json(x: object) -> bool:
+    return isinstance(x, float) and (x != x or abs(x) == float("inf"))
 
 
 class TqdmProgress:

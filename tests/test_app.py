@@ -234,6 +234,9 @@ def test_upload_reader_accepts_a_picture_and_refuses_junk():
         read_upload("x.p", pickle.dumps(np.zeros(7), protocol=4))  # wrong size
     with pytest.raises(UploadRefused):
         read_upload("x.p", pickle.dumps({"a": 1}, protocol=4))
+    with pytest.raises(UploadRefused) as refused:  # any other file: refused in the page's language
+        read_upload("notes.txt", b"hello")
+    assert "PNG" in str(refused.value) and "피클" in refused.value.text("ko")
 
 
 def test_numpy_scrambler_matches_the_lesson():

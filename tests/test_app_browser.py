@@ -196,6 +196,10 @@ def test_lesson10_korean_upload_words_and_the_slider_keeps_its_tab(server, brows
         page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden")
         expect(tab).to_have_attribute("aria-selected", "true")
     page.screenshot(path=str(artifacts / "app_lesson10_ko_restoration.png"))
+    # a file of another kind is refused by gradviz, in Korean (Streamlit's own type filter spoke English)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    expect(page.get_by_text("PNG나 JPEG 그림, 또는 숫자만 담은 피클")).to_be_visible()
     page.close()
 
 

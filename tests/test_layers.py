@@ -1,8 +1,8 @@
 """The house rules, checked from the source: which layer may import which.
 
     base       numbers, opnames, user_code, names, progress, words, lessons, safe_pickle
-    recording  the plain-data model: nothing of gradviz at module level; inside
-               methods only the render façade (gradviz.render), for notebooks
+    recording  the plain-data model (a package): nothing of gradviz at module level but its
+               own files; inside methods only the render façade (gradviz.render), for notebooks
     capture    -> recording, base          (the only layer that touches live torch)
     explain    -> recording, base          (words about a recording; no torch)
     render     -> recording, base          (pictures and pages; no torch)
@@ -30,7 +30,7 @@ FACES = {"gradviz", "gradviz.__main__", "gradviz.cli", "gradviz.ui"}
 
 ALLOWED = {
     "base": {"base"},
-    "recording": set(),
+    "recording": {"recording"},  # its own files only
     "capture": {"capture", "recording", "base"},
     "explain": {"explain", "recording", "base"},
     "render": {"render", "recording", "base"},
@@ -46,7 +46,7 @@ def layer(module: str) -> str:
     def under(prefixes: set[str]) -> bool:
         return any(module == p or module.startswith(p + ".") for p in prefixes)
 
-    if module == "gradviz.recording":
+    if module == "gradviz.recording" or module.startswith("gradviz.recording."):
         return "recording"
     if under(BASE):
         return "base"
@@ -132,8 +132,9 @@ def test_imports_follow_the_layer_table():
 
 
 def test_recording_imports_nothing_of_gradviz_at_module_level():
-    path = PACKAGE / "recording.py"
-    assert [t for t, top, _ in imports(path, "gradviz.recording") if top] == []
+    found = [(module, target) for module, path in modules().items() if layer(module) == "recording"
+             for target, top, _ in imports(path, module) if top and layer(target) != "recording"]
+    assert found == []
 
 
 BLOCKED = r"""
@@ -168,3 +169,28 @@ def test_a_saved_recording_needs_no_torch(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]
     page = (tmp_path / "rec.html").read_text(encoding="utf-8")
     assert "<svg" in page and "MulBackward0" in page
+
+
+def test_every_package_lists_its_files_one_line_each():
+    """A newcomer opens a folder's __init__ and finds each file there, on a line of its own."""
+    missing = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        folder = init.parent
+        if folder.name == "lessons":
+            continue  # the lesson scripts: its catalogue (LESSONS) names each one
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        listed = {line.split()[0].rstrip("/") for line in doc.splitlines() if line.split()}
+        for entry in sorted(folder.iterdir()):
+            if entry.name in ("__init__.py", "__pycache__") or entry.name.startswith("."):
+                continue
+            if entry.name not in listed:
+                missing.append(f"{init.relative_to(ROOT)}: {entry.name}")
+    assert not missing, "files no __init__ lists:\n" + "\n".join(missing)
+
+
+def test_the_readme_layout_names_every_part_of_the_package():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("The layout follows one pipeline", 1)[1].split("```", 2)[1]
+    named = {line.split()[0].rstrip("/") for line in block.splitlines() if line.startswith("gradviz/")}
+    there = {f"gradviz/{p.name}" for p in PACKAGE.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")}
+    assert named == there, f"only in the README: {sorted(named - there)}; only in gradviz/: {sorted(there - named)}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import textwrap
@@ -131,6 +132,13 @@ def test_every_graph_before_a_crash_or_time_out_is_kept(runs, name, code):
     assert r["code"] == code, r["stderr"]
     svgs = sorted(p.name for p in r["out"].glob("*.svg"))
     assert svgs == [f"{name}-{i}.svg" for i in range(1, 6)], svgs
+
+
+def test_a_time_out_names_the_line_the_script_was_on(runs):
+    """The loop that never ends is at lines 5-6 of the script: the message says so."""
+    r = runs["five_loop"]
+    assert r["code"] == 3, r["stderr"]
+    assert re.search(r"five_loop\.py line [56]: .*longer than 45 s", r["stderr"]), r["stderr"][-1500:]
 
 
 def test_stale_pictures_go_and_files_are_readable(runs):

@@ -156,3 +156,30 @@ def test_recording_format_error_is_a_value_error():
     assert issubclass(RecordingFormatError, ValueError)
     with pytest.raises(ValueError):
         Recording.from_json(io.StringIO("x").read())
+
+
+def test_autograd_grad_from_threads_records_every_call():
+    """Each thread's grad call is its own: one thread inside autograd.grad does not make
+    another thread's call run unrecorded (the 'inside' flag is per thread)."""
+    calls, threads = 30, 4
+    start = threading.Barrier(threads)
+    results = {}
+
+    def work(k):
+        x = torch.tensor(float(k + 1), requires_grad=True)
+        start.wait()
+        got = [torch.autograd.grad(x ** 3, x)[0].item() for _ in range(calls)]
+        results[k] = got
+
+    recorder = gradviz.record()
+    with recorder as rec:
+        pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    for k in range(threads):  # what torch alone gives: 3 x^2
+        assert results[k] == [3.0 * (k + 1) ** 2] * calls
+    assert recorder.grad_calls == calls * threads  # every call went through the recorder
+    numbers = [g.grad_call for g in rec.graphs if g.call == "grad"]
+    assert numbers and len(set(numbers)) == len(numbers)

@@ -34,24 +34,19 @@ def test_lesson6_trajectory_is_exactly_pytorchs():
     rec = lesson("06_gradient_descent.py")
     assert len(rec.iterations) == 50  # 30 steps, then 20
     # the same loops in plain PyTorch, in this process
-    w = torch.tensor(10.0, requires_grad=True)
-    plain1 = []
-    for _ in range(30):
-        plain1.append(w.item())
-        (w ** 2).backward()
-        with torch.no_grad():
-            w -= 0.05 * w.grad
-        w.grad.zero_()
-    w = torch.tensor(10.0, requires_grad=True)
-    plain2 = []
-    for _ in range(20):
-        plain2.append(w.item())
-        (w ** 2).backward()
-        with torch.no_grad():
-            w -= 0.3 * w.grad
-        w.grad.zero_()
-    assert values(rec, "w", 1, 30) == plain1
-    assert values(rec, "w", 31, 50) == plain2
+    def plain(steps: int, lr: float) -> list[float]:
+        w = torch.tensor(10.0, requires_grad=True)
+        seen = []
+        for _ in range(steps):
+            seen.append(w.item())
+            (w ** 2).backward()
+            with torch.no_grad():
+                w -= lr * w.grad
+            w.grad.zero_()
+        return seen
+
+    assert values(rec, "w", 1, 30) == plain(30, 0.05)
+    assert values(rec, "w", 31, 50) == plain(20, 0.3)
     # the seed's numbers: w after each step
     seed1 = [10 * 0.9 ** (k + 1) for k in range(30)]
     seed2 = [10 * 0.4 ** (k + 1) for k in range(20)]

@@ -23,6 +23,15 @@
   }
   function step() { return graph().steps[state.k]; }
 
+  /* what predict.js, glossary.js and forward.js (loaded after this file) build on:
+     pending(s) says a step's gradient is still hidden (predict mode); the on* lists run
+     after the picture and the text are drawn */
+  var api = window.gvStepper = {
+    data: data, root: root, el: el, state: state, ui: ui, esc: esc, rich: rich, graph: graph, step: step,
+    pending: function () { return false; }, onPicture: [], onText: [],
+    redraw: function () { drawPicture(); drawText(); }
+  };
+
   /* the picture for key k: on a stage taller than wide (a phone, a narrow frame) the
      top-to-bottom drawing when there is one */
   function tall() { return narrow.matches || stage.clientWidth < stage.clientHeight; }
@@ -272,6 +281,22 @@
       if (s && overview.nodes[s.node]) { overview.nodes[s.node].classList.add("gv-cur"); }
     }
     markCurrent(s);
+    veil(s);
+    api.onPicture.forEach(function (f) { f(s); });
+  }
+
+  /* predict mode: the step's gradients stay off the picture until the learner has answered */
+  function veil(s) {
+    cam.querySelectorAll(".gv-veil").forEach(function (x) { x.classList.remove("gv-veil"); });
+    var svg = svgEl();
+    if (!s || !svg || !api.pending(s)) { return; }
+    s.edges.forEach(function (e) { var g = edgeOf(svg, e[0], e[1]); if (g) { g.classList.add("gv-veil"); } });
+    var node = s.op === "AccumulateGrad" && document.getElementById("node-" + s.node), word = ui("grad_cell") + " ";
+    if (node) {
+      node.querySelectorAll("text").forEach(function (t) {
+        if (t.textContent.indexOf(word) === 0) { t.classList.add("gv-veil"); }
+      });
+    }
   }
 
   /* the DOM says which node is the step's: data-gv-current="<node id>" (tests and the camera read it) */
@@ -310,6 +335,7 @@
       state.playing = setInterval(function () {
         if (state.k >= graph().steps.length - 1) { play(false); return; }
         go(state.k + 1);
+        if (api.pending(step())) { play(false); return; }  // predict mode: Play waits for the answer
         travel();
       }, 1400);
     }
@@ -379,7 +405,8 @@
       el("op").textContent = s.op;
       el("at").innerHTML = s.op === "AccumulateGrad" ? "→ <code>" + esc(s.label) + ".grad</code>" :
         (s.line ? esc(ui("line")) + " " + s.line : "");
-      ex.innerHTML = rich(s[state.lang] || s.en);
+      var hide = api.pending(s);
+      ex.innerHTML = hide ? "" : rich(s[state.lang] || s.en);
       ex.classList.toggle("gv-generated", !!s.generated);
       var rows = [];
       if (s.arrived.length) {
@@ -388,9 +415,12 @@
       }
       if (s.sent.length || s.unsent) {
         var parts = s.sent.map(function (p) {
-          return '<span class="gv-g">' + esc(p[1]) + '</span> <span class="gv-to">→</span> <code>' + esc(p[0]) + "</code>";
+          return '<span class="gv-g">' + esc(hide ? "?" : p[1]) + '</span> <span class="gv-to">→</span> <code>' + esc(p[0]) + "</code>";
         });
-        if (s.unsent) { parts.push('<span class="gv-to">' + s.unsent + " " + esc(ui("no_grad_input")) + "</span>"); }
+        if (s.unsent) {
+        parts.push('<span class="gv-to">' + esc(ui(s.unsent === 1 ? "no_grad_input" : "no_grad_inputs")
+          .replace("{n}", s.unsent)) + "</span>");
+      }
         rows.push("<dt>" + esc(ui("sent")) + "</dt><dd>" + parts.join("<br>") + "</dd>");
       }
       flow.innerHTML = rows.join("");
@@ -398,6 +428,7 @@
     notes.innerHTML = (G.notes || []).map(function (n) { return "<li>" + esc(n) + "</li>"; }).join("");
     drawGrads(s);
     drawChips();
+    api.onText.forEach(function (f) { f(s); });
     markLine(s ? s.line : null);
     var btn = function (name, off) { el(name).disabled = off; };
     var last = Math.max(0, G.steps.length - 1);
@@ -408,12 +439,13 @@
   function drawGrads(s) {
     var G = graph(), body = el("grads"), values = {};
     (s ? s.grads : G.tracked.map(function (t) { return [t[0], null]; })).forEach(function (p) { values[p[0]] = p[1]; });
-    var changed = s ? s.changed : [];
+    var changed = s ? s.changed : [], hide = s && api.pending(s);
     body.innerHTML = G.tracked.map(function (t) {
       var v = values[t[0]], isNew = changed.indexOf(t[0]) >= 0;
       return '<tr class="' + (isNew ? "gv-new" : "") + '"><td>' + esc(t[1]) + ".grad" +
         (t[2] ? "<small>" + esc(ui("retained")) + "</small>" : "") + "</td><td>" +
-        (v === null || v === undefined ? '<span class="gv-none">None</span>' : esc(v)) + "</td></tr>";
+        (hide && isNew ? '<span class="gv-g">?</span>' :
+          v === null || v === undefined ? '<span class="gv-none">None</span>' : esc(v)) + "</td></tr>";
     }).join("") || '<tr><td colspan="2" class="gv-none">' + esc(ui("nothing")) + "</td></tr>";
   }
 

@@ -2,6 +2,7 @@
 
     recorder.py       the Recorder (gradviz.record, gradviz.step) and show(): the ways in
     forward.py        the forward op log: a TorchFunctionMode that sees every op
+    computed.py       labels for computed constants (x**2, exp(c*2)), freed temporaries too
     internals.py      the nodes torch's C++ functions make inside themselves (a TorchDispatchMode)
     graph.py          the grad_fn walk: trace() before a backward, the Graph made when read
     backward.py       one Step per autograd node, from a post-hook on each, in engine order
@@ -14,6 +15,7 @@
     values.py         live tensors into plain numbers and summaries (read when first needed)
     tensor_numbers.py norms and first elements of live tensors, cheaply
     gradcheck.py      autograd against finite differences (reruns the learner's code)
+    race.py           lesson 16's race run live with torch.optim, for the optimizer playground
 """
 from gradviz.capture.recorder import Recorder, show
 

@@ -32,7 +32,7 @@ class BackwardTrap:
         self.handler = handler
         self._originals: tuple | None = None
         self._local = threading.local()  # .busy: this thread is inside the handler
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # shared with the grad trap: one recorded call at a time
         self.partial = False  # the backward being caught was given inputs=: only some leaves
         self.create_graph = False  # ... was given create_graph=True: it makes a graph of its own
 
@@ -86,7 +86,7 @@ class BackwardTrap:
         frame = sys._getframe(2)
         while frame is not None and is_internal(frame.f_code.co_filename):
             frame = frame.f_back
-        with self._lock:  # one backward() at a time is recorded; the others wait their turn
+        with self.lock:  # one backward() at a time is recorded; the others wait their turn
             self._local.busy = True
             self.partial, self.create_graph = partial, create_graph
             try:

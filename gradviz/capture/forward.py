@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import linecache
 import sys
+import threading
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,10 @@ from typing import Any, Callable, Iterator
 import torch
 from torch.overrides import TorchFunctionMode
 
+from gradviz.capture.computed import maker
 from gradviz.capture.internals import RESHAPES, InternalOps, functorch_active, storage_key
+from gradviz.capture.values import SMALL
+from gradviz.opnames import forward_name
 from gradviz.user_code import is_internal, user_frame
 
 # Methods that do not compute anything worth drawing.
@@ -73,6 +77,7 @@ class OpCall:
     before: torch.Tensor | None = None  # its value before an in-place op changed it
     scalar_operands: bool = True  # a number or a 0-d tensor among its arguments (saved_attrs)
     nbytes: int = 0  # the output's size, counted against the log's byte budget
+    transposed: tuple | None = None  # (next_functions index, weight): linear's hidden w.t() node
 
 
 LOG_BYTES = 128 * 1024 * 1024  # op outputs the log holds at most (the oldest go first)
@@ -138,6 +143,7 @@ class ForwardLog(TorchFunctionMode):
         self._hooks = [
             mm.register_module_forward_pre_hook(self._enter_module),
             mm.register_module_forward_hook(self._leave_module, always_call=True),
+            _FunctionApplyLog(self),
         ]
         self.active = True
         return super().__enter__()
@@ -171,9 +177,7 @@ class ForwardLog(TorchFunctionMode):
         """Stop logging for good, taking this mode out of the stack wherever it sits."""
         if self.stop():
             return
-        if not take_out(self):
-            self.active = False
-            return
+        take_out(self)  # (not on the stack any more: the hooks still go)
         for h in self._hooks:
             h.remove()
         self._hooks = []
@@ -228,7 +232,9 @@ class ForwardLog(TorchFunctionMode):
             learn = self._composite.get(kind, True)
         except TypeError:  # (not hashable)
             learn = False
-        if learn and _needs_grad(args) and not functorch_active():
+        if learn is not True and learn and not args[1].requires_grad:
+            learn = True  # (a linear with a frozen weight has no w.t() node: learn again)
+        if learn is True and _needs_grad(args) and not functorch_active():
             inside = InternalOps()
             with inside:
                 out = func(*args, **kwargs)
@@ -240,18 +246,33 @@ class ForwardLog(TorchFunctionMode):
         if isinstance(out, torch.Tensor):
             if out.requires_grad and not out.is_leaf:
                 site = self._log(name, out, args, kwargs, site)
-            elif not out.requires_grad and 0 < len(args) <= 2 and len(self.made) < self.max_calls:
+            elif not out.requires_grad and 0 < len(args) <= 4 and len(self.made) < self.max_calls:
+                made = self.made
                 self.made[id(out)] = (weakref.ref(out), name, tuple(
-                    weakref.ref(a) if isinstance(a, torch.Tensor) else a for a in args))
+                    (weakref.ref(a), maker(made, a)) if isinstance(a, torch.Tensor) else a
+                    for a in args))
         elif isinstance(out, tuple | list):
             for o in out:
                 if isinstance(o, torch.Tensor) and o.requires_grad and not o.is_leaf:
                     site = self._log(name, o, args, kwargs, site)
         if inside is not None:
             self._composite[kind] = self._log_inside(inside, out, args, site)
+        elif learn and learn is not True and site is not None:
+            self._linear(learn, out, args)
         if self.nbytes > self.max_bytes:
             self._shed()
         return out
+
+    def log_function(self, cls: type, out: Any, args: tuple) -> None:
+        """A custom autograd.Function's outputs (Function.apply is no torch function: the
+        mode never sees it, and the ops of its forward run without grad)."""
+        if not torch.is_grad_enabled() or len(self.calls) >= self.max_calls:
+            return
+        outs = out if isinstance(out, tuple | list) else (out,)
+        site = None
+        for o in outs:
+            if isinstance(o, torch.Tensor) and o.requires_grad and o.grad_fn is not None:
+                site = self._log(forward_name(type(o.grad_fn).__name__), o, args, {}, site)
 
     def _site(self) -> tuple[str | None, int | None]:
         """(file, line) of whoever called the torch function (two frames up from here)."""
@@ -302,11 +323,26 @@ class ForwardLog(TorchFunctionMode):
             fn = t.grad_fn
             if fn is not None:
                 out.setdefault((id(fn), t.output_nr), call)
+                if call.transposed is not None:
+                    self._transposed_node(out, fn, call)
         for key, call in fixed:  # (an older version or an internal node: exactly this node)
             out[key] = call
         return out
 
-    def _log_inside(self, inside: InternalOps, out: Any, args: tuple, site) -> bool:
+    @staticmethod
+    def _transposed_node(out: dict, fn: Any, call: OpCall) -> None:
+        """linear's w.t() node, logged as the dispatch mode would have logged it."""
+        index, w = call.transposed
+        nxt = fn.next_functions
+        node = nxt[index][0] if index < len(nxt) else None
+        if node is None or type(node).__name__ != "TBackward0":
+            return
+        t = w.detach().t()
+        value = t.clone() if t.numel() <= SMALL else None
+        out.setdefault((id(node), 0), OpCall("t", t, [], call.file, call.line, call.scope,
+                                             call.calls, value, True, 0))
+
+    def _log_inside(self, inside: InternalOps, out: Any, args: tuple, site) -> bool | tuple:
         """The nodes a call made inside itself, logged like ops of their own, each with the
         constants it read itself (label smoothing's target goes into the nll_loss, not the add
         after it). Returns whether there were any (the function is composite)."""
@@ -318,6 +354,7 @@ class ForwardLog(TorchFunctionMode):
         composite = any((id(m.grad_fn), m.nr) not in own for m in made)
         if not composite:
             return False
+        linear = _linear_shape(made, own, out, args)
         users = {}
         for a in _flat_tensors(args):
             if not a.requires_grad:
@@ -348,7 +385,24 @@ class ForwardLog(TorchFunctionMode):
                 cls = type(m.grad_fn).__name__
                 if cls in RESHAPES or (call.op in _NAMED_BY_PARTS and cls != "AddmmBackward0"):
                     call.op = m.op
-        return True
+        return linear or True
+
+    def _linear(self, learned: tuple, out: torch.Tensor, args: tuple) -> None:
+        """A linear call run without the dispatch mode (see _linear_shape): its op name, the
+        constants its addmm or mm read, in that op's order, and its w.t() node, made when
+        the graph is drawn (by_node) as the mode would have logged it."""
+        call = self.calls.get(id(out))
+        if call is None or call.output is not out:
+            return
+        op, order, index = learned
+        call.op = op
+        consts: list = []
+        for p in order:
+            a = args[p] if p < len(args) else None
+            if isinstance(a, torch.Tensor) and not a.requires_grad and not any(a is c for c in consts):
+                consts.append(a)
+        call.constants = consts
+        call.transposed = (index, args[1])
 
     def made_inside(self, inside: InternalOps, site: tuple) -> None:
         """Log the nodes a create_graph backward made (the first gradient's graph)."""
@@ -398,6 +452,53 @@ class ForwardLog(TorchFunctionMode):
 # Functions whose output node is one of several they make, named after its own op unless
 # it is the addmm that does all of x@Wᵀ+b (a bias-free linear's mm is no "x@Wᵀ+b").
 _NAMED_BY_PARTS = {"linear", "matmul"}
+
+
+class _FunctionApplyLog:
+    """torch.autograd.Function.apply, wrapped while a ForwardLog is on: its outputs are logged
+    (with their values and source line) like those of any op. remove() puts it back."""
+
+    def __init__(self, log: ForwardLog) -> None:
+        self.original = torch.autograd.Function.__dict__["apply"]
+        func = self.original.__func__
+        thread = threading.get_ident()  # (the mode is the thread's own; the class is everyone's)
+
+        def apply(cls, *args, **kwargs):
+            out = func(cls, *args, **kwargs)
+            if log.active and threading.get_ident() == thread:
+                log.log_function(cls, out, args)
+            return out
+
+        apply.__wrapped__ = func
+        torch.autograd.Function.apply = classmethod(apply)
+
+    def remove(self) -> None:
+        torch.autograd.Function.apply = self.original
+
+
+# linear's own node -> the order its op reads linear's (x, w, b): addmm(b, x, w.t()), mm(x, w.t())
+_LINEAR_READS = {"AddmmBackward0": ("linear", (2, 0, 1)), "MmBackward0": ("mm", (0, 1))}
+
+
+def _linear_shape(made: list, own: dict, out: Any, args: tuple) -> tuple | None:
+    """(op name, argument order, index of w.t() in next_functions) when a call made exactly
+    what F.linear on a 2-D input makes: its addmm or mm, and w.t() of its weight. The w.t()
+    node can be rebuilt from the weight when the graph is drawn, so later calls of the same
+    kind skip the dispatch mode (it sends every aten op through Python)."""
+    if not isinstance(out, torch.Tensor) or out.grad_fn is None or len(made) != 2 or len(own) != 1:
+        return None
+    if len(args) < 2 or not isinstance(args[1], torch.Tensor) or args[1].dim() != 2:
+        return None
+    reads = _LINEAR_READS.get(type(out.grad_fn).__name__)
+    hidden = [m for m in made if (id(m.grad_fn), m.nr) not in own]
+    if reads is None or len(hidden) != 1 or type(hidden[0].grad_fn).__name__ != "TBackward0":
+        return None
+    index = next((i for i, (f, _) in enumerate(out.grad_fn.next_functions)
+                  if f is hidden[0].grad_fn), None)
+    if index is None or [type(f).__name__ for f, _ in hidden[0].grad_fn.next_functions] != [
+            "AccumulateGrad"] or hidden[0].grad_fn.next_functions[0][0].variable is not args[1]:
+        return None
+    return reads[0], reads[1], index
 
 
 def _nbytes(t: torch.Tensor) -> int:
@@ -465,37 +566,6 @@ def _is_constant(a: Any, scalars: bool) -> bool:
     if isinstance(a, int | float):
         return scalars
     return isinstance(a, torch.Tensor) and not a.requires_grad
-
-
-_OPERATORS = {"pow": "**", "mul": "*", "add": "+", "sub": "-", "div": "/", "matmul": "@"}
-
-
-def computed_label(made: dict, t: torch.Tensor, name_of: Callable[[Any], str | None],
-                   depth: int = 2) -> str | None:
-    """What a no-grad tensor was computed from, by name: `x**2`, `exp(x)`; None if unknown."""
-    entry = made.get(id(t))
-    if entry is None or entry[0]() is not t or depth == 0:
-        return None
-    _, op, operands = entry
-    parts = []
-    for a in operands:
-        if isinstance(a, weakref.ref):
-            a = a()
-            if a is None:
-                return None
-            text = name_of(a) or computed_label(made, a, name_of, depth - 1)
-            if text is None:
-                return None
-            if op in _OPERATORS and any(c in text for c in "+-*/@ "):
-                text = f"({text})"
-            parts.append(text)
-        elif isinstance(a, bool | int | float):
-            parts.append(repr(a))
-        else:
-            return None
-    if op in _OPERATORS and len(parts) == 2:
-        return f"{parts[0]}{_OPERATORS[op]}{parts[1]}"
-    return f"{op}({', '.join(parts)})"
 
 
 def source_line(file: str | None, line: int | None) -> str | None:

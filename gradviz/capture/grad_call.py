@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 from typing import Any, Callable
 
 import torch
@@ -39,16 +40,22 @@ def _signature(fn: Callable) -> inspect.Signature:
 class GradTrap:
     """Wraps torch.autograd.grad while active.
 
-    `handler(run, roots, inputs, create_graph, frame)` is called instead of each
-    outermost call; `run()` makes the real call. `busy()`: another trap is inside a
-    call already (a hook that calls autograd.grad inside a backward): then it just runs.
+    `handler(run, roots, inputs, create_graph, frame, batched)` is called instead of each
+    outermost call (batched: is_grads_batched, as jacobian(vectorize=True) calls it);
+    `run()` makes the real call. `busy()`: another trap is inside a call already on this
+    thread (a hook that calls autograd.grad inside a backward): then it just runs.
+    "Inside" is per thread, and the handler runs under `lock` (the backward trap's, so
+    grad calls and backward() calls from several threads are recorded one at a time and
+    none is skipped because another thread was busy).
     """
 
-    def __init__(self, handler: Callable[..., Any], busy: Callable[[], bool]) -> None:
+    def __init__(self, handler: Callable[..., Any], busy: Callable[[], bool],
+                 lock: threading.RLock | None = None) -> None:
         self.handler = handler
         self.busy = busy
         self._original: Callable | None = None
-        self._inside = False
+        self._local = threading.local()  # .inside: this thread is in a grad call
+        self._lock = lock or threading.RLock()
 
     def __enter__(self) -> "GradTrap":
         original = self._original = torch.autograd.grad
@@ -59,24 +66,24 @@ class GradTrap:
             def run() -> Any:
                 return original(*args, **kwargs)
 
-            if trap._inside or trap.busy():
+            if trap.inside or trap.busy():
                 return run()
             try:
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:  # torch says what is wrong with the call
                 return run()
-            if bound.get("is_grads_batched"):  # vmap runs it: no nodes to watch one by one
-                return run()
             frame = sys._getframe(1)
             while frame is not None and is_internal(frame.f_code.co_filename):
                 frame = frame.f_back
-            trap._inside = True
-            try:
-                return trap.handler(run, _tensors(bound.get("outputs")),
-                                    _tensors(bound.get("inputs")),
-                                    bool(bound.get("create_graph")), frame)
-            finally:
-                trap._inside = False
+            with trap._lock:
+                trap._local.inside = True
+                try:
+                    return trap.handler(run, _tensors(bound.get("outputs")),
+                                        _tensors(bound.get("inputs")),
+                                        bool(bound.get("create_graph")), frame,
+                                        bool(bound.get("is_grads_batched")))
+                finally:
+                    trap._local.inside = False
 
         grad.__doc__, grad.__name__, grad.__qualname__ = (original.__doc__, original.__name__,
                                                            original.__qualname__)
@@ -92,5 +99,5 @@ class GradTrap:
 
     @property
     def inside(self) -> bool:
-        """A grad call is running (its backward must not count as an iteration)."""
-        return self._inside
+        """A grad call is running on this thread (its backward must not count as an iteration)."""
+        return getattr(self._local, "inside", False)

@@ -13,12 +13,14 @@ from typing import Any, Iterator
 
 import torch
 
-from gradviz.capture.forward import OpCall, computed_label, source_line
+from gradviz.capture.computed import computed_label
+from gradviz.capture.forward import OpCall, source_line
 from gradviz.names import Names
 from gradviz.numbers import as_signed, fmt_exact
 from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no_torch_function,
                                     plain, scalar, sparse_counts)
 from gradviz.opnames import forward_name
+from gradviz.words.notes import GRAPH_CUT, GRAPH_INCOMPLETE, STEPS_UNAVAILABLE, note
 from gradviz.recording import Edge, Graph, Node
 
 _saved_attr_names: dict[type, list[tuple[str, bool]]] = {}  # (name, saved as a tensor)
@@ -164,7 +166,7 @@ class LiveGraph:
                 try:
                     _build(self)
                 except Exception as e:  # a half-made graph still shows what it has
-                    g.notes.append(f"graph incomplete: {type(e).__name__}: {e}")
+                    g.notes.append(note(GRAPH_INCOMPLETE, why=f"{type(e).__name__}: {e}"))
             if self.grad_copies is not None:
                 copies, self.grad_copies = self.grad_copies, None
                 for tensors in (self.leaf_tensors, self.retained):
@@ -187,7 +189,7 @@ class LiveGraph:
                 try:
                     g.steps = w.steps(self)
                 except Exception as e:  # the graph without its steps is still worth showing
-                    g.notes.append(f"backward steps unavailable: {type(e).__name__}: {e}")
+                    g.notes.append(note(STEPS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
         if not self.finished or self.watcher is not None:
             g._pending = self  # the backward is still to come: its part is made later
         else:  # all made: let go of the live objects
@@ -202,7 +204,7 @@ class LiveGraph:
         key = ("leaf", id(t)) if t.grad_fn is None else (id(t.grad_fn), t.output_nr)
         value, summary = r if type(r) is tuple else plain(r)
         return {"node": self.tensor_ids.get(key), "value": value, "summary": summary,
-                "shape": None if r is None else list(t.shape)}
+                "shape": None if r is None else list(r.shape if isinstance(r, torch.Tensor) else t.shape)}
 
     def _put(self, c: Any, node: Node, key: str) -> Any:
         """The value of a copy (see _copy); its summary goes to node.key, now or when first read."""
@@ -481,7 +483,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             continue
         seen.add(id(fn))
         if len(g.nodes) > max_nodes:
-            g.notes.append(f"graph cut at {max_nodes} nodes")
+            g.notes.append(note(GRAPH_CUT, n=max_nodes))
             break
         cls = type(fn).__name__
         op_id = new_id("op")

@@ -1,9 +1,10 @@
-"""The numbers a script logs for TensorBoard (`SummaryWriter.add_scalar`), kept as they are logged.
+"""The numbers and texts a script logs for TensorBoard (`SummaryWriter.add_scalar`, `add_text`), as logged.
 
 Accuracy, validation loss and the like are not in the autograd graph: a script (or a
 Lightning Trainer, through its TensorBoardLogger) writes them with add_scalar. While
-record() is active every such call is also kept as (tag, step, value), so the app can
-chart them next to the losses gradviz saw itself. The writer module loads tensorboard,
+record() is active every such call is also kept as (tag, step, value), or (tag, step,
+text) for add_text, with the iteration it came in (backward() calls so far), so the app
+can chart them next to the losses gradviz saw itself and show them per iteration. The writer module loads tensorboard,
 which takes a second, so nothing is imported here: the method is wrapped once the
 learner's code has imported it (an import hook), or at once if it already had.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
-from typing import Any
+from typing import Any, Callable
 
 WRITERS = ("torch.utils.tensorboard.writer", "tensorboardX.writer")
 MAX_POINTS = 20_000  # logged numbers kept per recording
@@ -56,10 +57,11 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
 
 class MetricWatch:
-    """Keeps every add_scalar(tag, value, step) call made while active."""
+    """Keeps every add_scalar(tag, value, step) and add_text(tag, text, step) call made while active."""
 
-    def __init__(self, max_points: int = MAX_POINTS):
+    def __init__(self, max_points: int = MAX_POINTS, iteration: Callable[[], int] | None = None):
         self.points: list[dict] = []
+        self.iteration = iteration  # backward() calls so far: the iteration a point belongs to
         self.dropped = 0
         self.max_points = max_points
         self._patched: list[tuple[type, Any]] = []
@@ -76,33 +78,43 @@ class MetricWatch:
     def __exit__(self, *exc: Any) -> None:
         if self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)
-        for cls, original in self._patched:
-            cls.add_scalar = original
+        for cls, originals in self._patched:
+            for name, original in originals.items():
+                setattr(cls, name, original)
         self._patched = []
 
     def _patch(self, module: Any) -> None:
         cls = getattr(module, "SummaryWriter", None)
         if cls is None or any(c is cls for c, _ in self._patched):
             return
-        original = cls.add_scalar
+        originals = {name: getattr(cls, name) for name in ("add_scalar", "add_text") if hasattr(cls, name)}
         watch = self
 
-        def add_scalar(writer, tag, scalar_value, global_step=None, *args, **kwargs):
-            result = original(writer, tag, scalar_value, global_step, *args, **kwargs)
-            watch._keep(tag, scalar_value, global_step)
-            return result
+        def wrap(name: str, original: Any) -> Any:
+            def logged(writer, tag, value, global_step=None, *args, **kwargs):
+                result = original(writer, tag, value, global_step, *args, **kwargs)
+                watch._keep(tag, value, global_step, text=name == "add_text")
+                return result
 
-        add_scalar.__wrapped__ = original
-        cls.add_scalar = add_scalar
-        self._patched.append((cls, original))
+            logged.__wrapped__ = original
+            return logged
 
-    def _keep(self, tag: Any, value: Any, step: Any) -> None:
+        for name, original in originals.items():
+            setattr(cls, name, wrap(name, original))
+        self._patched.append((cls, originals))
+
+    def _keep(self, tag: Any, value: Any, step: Any, text: bool = False) -> None:
         if len(self.points) >= self.max_points:
             self.dropped += 1
             return
         try:
-            number = float(value.item() if hasattr(value, "item") else value)
-            self.points.append({"tag": str(tag), "step": None if step is None else int(step),
-                                "value": number})
+            point: dict[str, Any] = {"tag": str(tag), "step": None if step is None else int(step)}
+            if text:
+                point["text"] = str(value)[:1000]
+            else:
+                point["value"] = float(value.item() if hasattr(value, "item") else value)
+            if self.iteration is not None:
+                point["iteration"] = int(self.iteration())
+            self.points.append(point)
         except Exception:  # not a number: TensorBoard itself will say so
             pass

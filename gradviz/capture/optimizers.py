@@ -9,7 +9,7 @@ as a formula with its words.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -78,42 +78,47 @@ class OptimizerWatch:
                 OptimizerStep(type=type(opt).__name__, error=f"{type(e).__name__}: {e}"))
 
     def _read(self, opt: Any, full_state: bool = False) -> list[dict]:
-        out = []
-        tl = self.timeline
-        n = 0
-        for gi, group in enumerate(opt.param_groups):
-            hyper = {}
-            for key in _HYPER:
-                if key in group:
-                    v = group[key]
-                    if isinstance(v, torch.Tensor):
-                        v = v.item() if v.numel() == 1 else None
-                    if isinstance(v, tuple):
-                        v = [float(x.item()) if isinstance(x, torch.Tensor) else x for x in v]
-                    hyper[key] = v
-            for i, p in enumerate(group["params"]):
-                if p.grad is None or n >= MAX_DESCRIBED:
-                    continue
-                n += 1
-                st = opt.state.get(p, {})
-                state = {}
+        return read_optimizer(opt, self.timeline.name_of, full_state)
+
+
+def read_optimizer(opt: Any, name_of: Callable[[Any], str | None], full_state: bool = False) -> list[dict]:
+    """Each described parameter's hyperparameters, value, gradient and state (first elements),
+    as step_numbers reads them; `name_of` names a parameter (None: its place in the groups)."""
+    out = []
+    n = 0
+    for gi, group in enumerate(opt.param_groups):
+        hyper = {}
+        for key in _HYPER:
+            if key in group:
+                v = group[key]
+                if isinstance(v, torch.Tensor):
+                    v = v.item() if v.numel() == 1 else None
+                if isinstance(v, tuple):
+                    v = [float(x.item()) if isinstance(x, torch.Tensor) else x for x in v]
+                hyper[key] = v
+        for i, p in enumerate(group["params"]):
+            if p.grad is None or n >= MAX_DESCRIBED:
+                continue
+            n += 1
+            st = opt.state.get(p, {})
+            state = {}
+            for key, v in st.items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and key != "step":
+                    state[key] = first_element(v)
+            step = st.get("step")
+            entry = {"name": name_of(p) or f"param_groups[{gi}][{i}]", "group": gi,
+                     "hyper": hyper, "w": first_element(p), "g": first_element(p.grad), "state": state,
+                     "step": float(step.item() if isinstance(step, torch.Tensor) else step)
+                     if step is not None else None, "element": p.numel() > 1}
+            if full_state:
+                entry["state_full"] = {}
                 for key, v in st.items():
-                    if isinstance(v, torch.Tensor) and v.shape == p.shape and key != "step":
-                        state[key] = first_element(v)
-                step = st.get("step")
-                entry = {"name": tl.name_of(p) or f"param_groups[{gi}][{i}]", "group": gi,
-                         "hyper": hyper, "w": first_element(p), "g": first_element(p.grad), "state": state,
-                         "step": float(step.item() if isinstance(step, torch.Tensor) else step)
-                         if step is not None else None, "element": p.numel() > 1}
-                if full_state:
-                    entry["state_full"] = {}
-                    for key, v in st.items():
-                        if isinstance(v, torch.Tensor) and key != "step":
-                            val, summ = plain(v)
-                            entry["state_full"][key] = {"value": val, "summary": summ,
-                                                        "shape": list(v.shape)}
-                out.append(entry)
-        return out
+                    if isinstance(v, torch.Tensor) and key != "step":
+                        val, summ = plain(v)
+                        entry["state_full"][key] = {"value": val, "summary": summ,
+                                                    "shape": list(v.shape)}
+            out.append(entry)
+    return out
 
 
 def step_numbers(kind: str, before: list[dict], after: list[dict]) -> OptimizerStep:

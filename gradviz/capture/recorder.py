@@ -43,6 +43,8 @@ from gradviz.capture.tangents import TangentWatch
 from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
 from gradviz.names import Names, namespaces_of
 from gradviz.user_code import is_internal, user_frame, user_frames
+from gradviz.words import notes as said
+from gradviz.words.notes import note
 from gradviz.progress import ProgressMeter
 from gradviz.recording import Graph, Recording, TimelineFacts
 
@@ -108,12 +110,14 @@ class Recorder:
         self.timeline = Timeline(max_snapshots=snapshots, total=total)
         self.meter = ProgressMeter(progress, total)
         self._trap = BackwardTrap(self._on_backward)
-        self._grad_trap = GradTrap(self._on_grad, busy=lambda: self._trap.busy)
+        self._grad_trap = GradTrap(self._on_grad, busy=lambda: self._trap.busy,
+                                   lock=self._trap.lock)
         self.grad_calls = 0
         self._grad_sites: dict[tuple, int] = {}  # autograd.grad line -> graphs drawn from it
         self._optim = OptimizerWatch(self.timeline)
         self._tangents = TangentWatch()
-        self._metrics = MetricWatch()
+        self._metrics = MetricWatch(iteration=lambda: self.backward_calls)
+        self.meter.logged = self._metrics.points  # handed on with the progress, for live curves
         self._sites: dict[tuple, str] = {}  # backward() line -> "full" | "light"
         self._locate: dict | None = None  # a NaN event waiting for a logged iteration
         self._last_loss: float | None = None
@@ -162,7 +166,7 @@ class Recorder:
             lines = list(tl.lines)
             tl.finish(tl.frame)
         except Exception as e:  # the timeline must never cost the user their graphs
-            rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
+            rec.notes.append(note(said.ITERATIONS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
             try:
                 tl.finish(None)
             except Exception:
@@ -171,14 +175,12 @@ class Recorder:
         try:
             rec.tangents, dropped = self._tangents.finish()
             if dropped:
-                rec.notes.append(f"forward mode: the first {len(rec.tangents)} ops with a tangent "
-                                 f"were kept, {dropped} more were not")
+                rec.notes.append(note(said.TANGENTS_KEPT, kept=len(rec.tangents), more=dropped))
         except Exception as e:  # forward-mode steps must never cost the user their graphs
-            rec.notes.append(f"forward-mode steps unavailable: {type(e).__name__}: {e}")
+            rec.notes.append(note(said.TANGENTS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
         rec.metrics = self._metrics.points
         if self._metrics.dropped:
-            rec.notes.append(f"logged numbers: the first {len(rec.metrics)} were kept, "
-                             f"{self._metrics.dropped} more were not")
+            rec.notes.append(note(said.METRICS_KEPT, kept=len(rec.metrics), more=self._metrics.dropped))
         self.meter.finish(self._last_loss)
         if self.on_finish is not None:
             self.on_finish(rec)
@@ -196,10 +198,11 @@ class Recorder:
                              roots, retain, frame)
 
     def _on_grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
-                 inputs: list[torch.Tensor], create_graph: bool, frame: Any) -> Any:
+                 inputs: list[torch.Tensor], create_graph: bool, frame: Any,
+                 batched: bool = False) -> Any:
         """torch.autograd.grad, recorded like a backward (see _on_backward)."""
         return self._guarded(self._grad, run, f"torch.autograd.grad call {self.grad_calls + 1}",
-                             roots, inputs, create_graph, frame)
+                             roots, inputs, create_graph, frame, batched)
 
     def _guarded(self, body: Callable[..., Any], run: Callable[[], Any], what: str,
                  *args: Any) -> Any:
@@ -218,15 +221,18 @@ class Recorder:
             raise theirs.error from None
         except Exception as ours:
             self.recording.notes.append(
-                f"gradviz could not record {what}: {type(ours).__name__}: {ours}")
+                note(said.NOT_RECORDED, what=what, why=f"{type(ours).__name__}: {ours}"))
             return done[0] if done else run()
 
     def _grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
-              inputs: list[torch.Tensor], create_graph: bool, frame: Any) -> Any:
+              inputs: list[torch.Tensor], create_graph: bool, frame: Any,
+              batched: bool = False) -> Any:
         """A grad call's graph and steps, and what it returned; no iteration, no .grad.
 
         Drawn while the op log is on (an iteration that keeps its graph), at most
-        GRAD_GRAPHS_PER_LINE per source line."""
+        GRAD_GRAPHS_PER_LINE per source line. A batched call (is_grads_batched: vmap runs
+        one backward for every row of grad_outputs at once) shows its graph and what it
+        returned, without steps: no node runs once per row to be watched."""
         n = self.grad_calls = self.grad_calls + 1
         site = (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0)
         drawn = self._grad_sites.get(site, 0)
@@ -240,9 +246,13 @@ class Recorder:
         g.iteration, g.call, g.grad_call = None, "grad", n
         g.title = f"torch.autograd.grad call {n}"
         live.inputs = list(inputs)
-        with self.log.internals(create_graph, frame):
-            with StepWatcher(live, partial=True):
-                result = run()
+        if batched:
+            g.notes.append(note(said.GRAD_BATCHED))
+            result = run()
+        else:
+            with self.log.internals(create_graph, frame):
+                with StepWatcher(live, partial=True):
+                    result = run()
         with no_torch_function():
             values = result.values() if isinstance(result, dict) else result
             live.results = [None if r is None else _copy(r) for r in values]
@@ -351,16 +361,11 @@ class Recorder:
                      index=len(self.recording.graphs), made=self.log.made if full else None)
         g = live.graph
         if full and self.log.dropped:
-            g.notes.append(
-                f"the forward op log let go of its {self.log.dropped} oldest ops to stay under "
-                f"{self.log.max_bytes // 2**20} MB of op outputs: nodes it no longer held show "
-                "no value")
+            g.notes.append(note(said.LOG_SHED, n=self.log.dropped, mb=self.log.max_bytes // 2**20))
         g.line = frame.f_lineno if frame is not None else None
         g.iteration = k
         if not full:
-            g.notes.append(
-                "drawn from the grad_fn chain: the forward op log was off during this iteration, "
-                "so op source lines and unnamed intermediate values are missing")
+            g.notes.append(note(said.LOG_OFF))
         return live
 
     def _add_graph(self, live: LiveGraph, full: bool) -> None:
@@ -429,7 +434,7 @@ class Recorder:
             names = Names.from_frames([tl.frame] if tl.frame is not None else [])
             live = build(tl.roots, names, index=len(self.recording.graphs))
         except Exception as e:
-            self.recording.notes.append(f"no graph of the last iteration: {type(e).__name__}: {e}")
+            self.recording.notes.append(note(said.NO_LAST_GRAPH, why=f"{type(e).__name__}: {e}"))
             return
         from gradviz.capture.values import plain
 
@@ -445,11 +450,7 @@ class Recorder:
         g.iteration = tl.k
         g.line = tl.lines[-1] if tl.lines else None
         g.title = f"iteration {tl.k} (the last)"
-        g.notes.append(
-            "drawn after the run from the grad_fn chain: parameters show their value and gradient at "
-            "this iteration; intermediate values and backward steps were not recorded because the "
-            "number of iterations was not known in advance (pass total=N, or --total N, to record "
-            "the last iteration in full)")
+        g.notes.append(note(said.LAST_UNPLANNED))
         self.recording.graphs.append(g)
         tl.graph_of[tl.k] = g.index
 
@@ -485,7 +486,7 @@ class _Timeline:
                     rec.iterations = tl.to_iterations()
                 tl.deferred.resolve()
             except Exception as e:  # the timeline must never cost the user their graphs
-                rec.notes.append(f"iterations unavailable: {type(e).__name__}: {e}")
+                rec.notes.append(note(said.ITERATIONS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
             _locate_grad_events(tl.events, rec)
             # the words whoever finishes the recording asked for (Recording.on_iterations)
             rec.iterations_made(TimelineFacts(tl.events, self.lines))

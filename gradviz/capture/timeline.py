@@ -245,15 +245,18 @@ class Timeline:
                     new = obj
                     self._rebind(p, new)
             rebound = new is not t
+            moved = new
+            if rebound and p.stepped_by is not None and not p.rebinds:
+                moved, rebound = t, False  # stepped, then a new tensor under its name: a fresh start
             old = p.old
             if p.old_version is not None and old._version != p.old_version:
                 u, rebound = None, False  # the old tensor was changed in place too
-            elif old is None or new.shape != old.shape:
+            elif old is None or moved.shape != old.shape:
                 u = None
             elif p.shape1 is not None:
-                u = (new.detach() - old).item()
+                u = (moved.detach() - old).item()
             else:  # the norm of the difference
-                u = distance(new, old)
+                u = distance(moved, old)
             p.us[-1] = u
             p.last_update_zero = not u
             p.rebinds = rebound
@@ -302,7 +305,10 @@ class Timeline:
             new = self._resolve(p, namespaces)
             how = p.stepped_by
             rebound = new is not p.tensor
-            if rebound:
+            moved = new  # the tensor whose change since the backward is the update
+            if rebound and p.stepped_by is not None and not p.rebinds:
+                moved, rebound = p.tensor, False  # stepped, then a new tensor under its name: a fresh start
+            if new is not p.tensor:
                 how = how or "rebinding"
                 self._rebind(p, new)
             upd = None
@@ -310,15 +316,15 @@ class Timeline:
             u = None
             if p.old_version is not None and old._version != p.old_version:
                 rebound = False  # the old tensor was changed in place too: its old value is gone
-            elif old is None or new.shape != old.shape:
+            elif old is None or moved.shape != old.shape:
                 pass
             elif p.shape1 is not None:
-                upd = new.detach() - old
+                upd = moved.detach() - old
                 u = upd.item()
             else:  # the norm of the difference
-                u = distance(new, old)
+                u = distance(moved, old)
                 if entries is not None and u != 0:  # (no update: no update to show)
-                    upd = new.detach() - old
+                    upd = moved.detach() - old
             if p.ks and p.ks[-1] == k and p.unused_at != k:
                 p.us[-1] = u
             p.rebinds = rebound

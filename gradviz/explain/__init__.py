@@ -2,7 +2,7 @@
 
 Plain data in, words out; no module here imports torch at module level.
 
-    chain_rule.py      one explanation per backward step: the chain rule, with numbers
+    chain_rule/        one explanation per backward step: the chain rule, with numbers
     checks_text.py     finite-difference check results as text (the checks: capture/gradcheck.py)
     dead_grads.py      why a leaf's grad is None or all zeros, read from a recorded Graph
     exceptions.py      a script's exception explained (explain_error), one detail function per mistake

@@ -104,12 +104,18 @@ def _root(scene: _Scene) -> Any:
     return None
 
 
+def _receiver(scene: _Scene, t: Any, method: str, receiver: str = r"[A-Za-z_][\w.]*") -> str | None:
+    """What the learner calls t: its name, else the text the failing line calls `.method(` on."""
+    name = scene.name_of(t)
+    if name is None:
+        m = re.search(rf"({receiver})\s*\.\s*{re.escape(method)}\s*\(", scene.text)
+        name = m.group(1) if m else None
+    return name
+
+
 def _root_name(scene: _Scene, values: dict) -> Any:
     root = _root(scene)
-    name = scene.name_of(root)
-    if name is None:
-        m = re.search(r"([\w.\[\]]+)\s*\.\s*backward\s*\(", scene.text)
-        name = m.group(1) if m else None
+    name = _receiver(scene, root, "backward", r"[\w.\[\]]+")
     if name is not None:
         values["name"] = name
     return root
@@ -252,11 +258,7 @@ def _guess_dtype(data: Any) -> str | None:
 def _int_mean(scene: _Scene, values: dict, match: re.Match) -> None:
     values["dtype"] = {"Long": "int64", "Int": "int32", "Bool": "bool", "Short": "int16",
                        "Byte": "uint8", "Char": "int8"}.get(match.group("dtype"), match.group("dtype"))
-    target = scene.tensors()[0] if scene.tensors() else None
-    name = scene.name_of(target)
-    if name is None:
-        m = re.search(r"([A-Za-z_][\w.]*)\s*\.\s*" + re.escape(match.group("func")) + r"\s*\(", scene.text)
-        name = m.group(1) if m else None
+    name = _receiver(scene, scene.tensors()[0] if scene.tensors() else None, match.group("func"))
     if name:
         values["name"] = name
         values["named"] = both(N_(" (here {name} holds {dtype})"), name=name, dtype=values["dtype"])
@@ -342,11 +344,7 @@ def _devices(scene: _Scene, values: dict, match: re.Match) -> None:
 
 
 def _numpy(scene: _Scene, values: dict, match: re.Match) -> None:
-    target = scene.tensors()[0] if scene.tensors() else None
-    name = scene.name_of(target)
-    if name is None:
-        m = re.search(r"([A-Za-z_][\w.]*)\s*\.\s*numpy\s*\(", scene.text)
-        name = m.group(1) if m else None
+    name = _receiver(scene, scene.tensors()[0] if scene.tensors() else None, "numpy")
     if name:
         values["name"] = name
 

@@ -3,16 +3,26 @@
 XOR is not linearly separable: a hidden layer is needed. NoisyLinear owns
 its weight and bias as nn.Parameter (so optimizer sees them) and jitters the
 weights with Gaussian noise, but only in training mode (model.train());
-model.eval() switches the noise off for validation.
+model.eval() switches the noise off for validation. The loss and accuracy of every
+epoch also go to TensorBoard (`tensorboard --logdir` the folder given with --logdir).
 """
 import argparse
+import os
+import tempfile
 
 import torch
 import torch.nn as nn
 
+try:  # TensorBoard is optional: without it the lesson runs the same, without logs
+    from torch.utils.tensorboard import SummaryWriter
+except ImportError:
+    SummaryWriter = None
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=200)
 parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--lr", type=float, default=0.015)
+parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "runs", "09_xor"))
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 
@@ -47,8 +57,9 @@ model = nn.Sequential(NoisyLinear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid(
 x_train, y_train = make_xor(200)
 x_valid, y_valid = make_xor(100)
 loss_fn = nn.BCELoss()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.015)
+optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
 batch_size = 2
+writer = SummaryWriter(args.logdir) if SummaryWriter is not None else None
 
 for epoch in range(args.epochs):
     model.train()
@@ -72,3 +83,10 @@ for epoch in range(args.epochs):
         valid_acc = ((pred >= 0.5).float() == y_valid).float().mean().item()
     print(f"epoch {epoch + 1:3d}  train loss {train_loss:.4f} acc {train_acc:.3f}"
           f"  valid loss {valid_loss:.4f} acc {valid_acc:.3f}")
+    if writer is not None:  # one point per epoch for each curve
+        writer.add_scalar("train_loss", train_loss, epoch + 1)
+        writer.add_scalar("valid_loss", valid_loss, epoch + 1)
+        writer.add_scalar("train_acc", train_acc, epoch + 1)
+        writer.add_scalar("valid_acc", valid_acc, epoch + 1)
+if writer is not None:
+    writer.close()

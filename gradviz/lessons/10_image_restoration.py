@@ -4,26 +4,38 @@ weird_function scrambles a 100x100 picture (flattened to 10000 numbers).
 We never invert it by hand: we start from noise r and move r downhill on
 the distance between weird_function(r) and the scrambled picture.
 
-Options: --iterations N (default 20000), --image PATH (a pickled numpy array
+Options: --iterations N (default 20000), --lr (default 0.8), --seed (the noise r
+starts from, default 0), --image PATH (a pickled numpy array
 of 10000 numbers, e.g. the book's broken_image_t.p, loaded safely),
---save DIR (write the pictures as .npy files; nothing is written otherwise).
+--save DIR (write the pictures as .npy files), --logdir DIR (TensorBoard logs: the loss
+and, for our own picture, the RMS error to the true picture, about 1000 points).
 """
 import argparse
 import importlib
+import os
 import pickle
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+try:  # TensorBoard is optional: without it the lesson runs the same, without logs
+    from torch.utils.tensorboard import SummaryWriter
+except ImportError:
+    SummaryWriter = None
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--iterations", type=int, default=20000)
+parser.add_argument("--lr", type=float, default=0.8)
+parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--image", type=Path, help="pickled scrambled image (10000 numbers)")
 parser.add_argument("--save", type=Path, help="folder for the .npy results")
+parser.add_argument("--logdir", default=os.path.join(tempfile.gettempdir(), "runs", "10_restoration"))
 parser.add_argument("--save-every", type=int, default=0,
                     help="with --save: also keep the picture every N iterations (restored_<i>.npy)")
 args = parser.parse_args()
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 
 
 def weird_function(x, n_iter=5):
@@ -89,10 +101,18 @@ else:
 
 # Gradient descent from pure noise. torch.dist(a, b) = ||a - b|| (not squared).
 r = torch.randn(10000, requires_grad=True)
-lr = 0.8
+lr = args.lr
+writer = SummaryWriter(args.logdir) if SummaryWriter is not None else None
+log_every = max(1, args.iterations // 1000)
 for i in range(args.iterations):
     loss = torch.dist(weird_function(r), broken)
     loss.backward()
+    if writer is not None and i % log_every == 0:   # the loss, and how far r is from the truth
+        writer.add_scalar("restoration/loss", loss.item(), i)
+        if original is not None:
+            with torch.no_grad():
+                error = (r - original).pow(2).mean().sqrt().item()
+            writer.add_scalar("restoration/rms_error_to_truth", error, i)
     with torch.no_grad():
         r = r - lr * r.grad     # a new tensor: it has no grad yet...
     r.requires_grad_(True)      # ...so ask autograd to track it again
@@ -102,6 +122,8 @@ for i in range(args.iterations):
         args.save.mkdir(parents=True, exist_ok=True)
         np.save(args.save / f"restored_{i}.npy", r.detach().reshape(100, 100).cpu().numpy())
 print(f"final loss = {torch.dist(weird_function(r), broken).item():.6f}")
+if writer is not None:
+    writer.close()
 restored = r.detach()
 
 

@@ -25,6 +25,7 @@ except ImportError as missing:
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--lr", type=float, default=1e-2)
 parser.add_argument("--logdir", default="lightning_logs")
 args = parser.parse_args()
 if not os.access(os.path.dirname(os.path.abspath(args.logdir)), os.W_OK):   # a read-only folder
@@ -74,7 +75,7 @@ class PrintEpochs(pl.Callback):
               f"  val loss {m['val_loss']:.4f} acc {m['val_acc']:.3f}")
 
 
-model = DigitMLP()
+model = DigitMLP(lr=args.lr)
 trainer = pl.Trainer(
     max_epochs=args.epochs,
     accelerator="cpu" if torch.get_default_device().type == "cpu" else "auto",

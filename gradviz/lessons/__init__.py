@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gradviz.words import N_, Msg
 
-__all__ = ["Lesson", "LESSONS", "GROUP_TITLES", "get", "lessons_dir", "by_group"]
+__all__ = ["Lesson", "LESSONS", "GROUP_TITLES", "get", "lessons_dir", "by_group", "settings",
+           "iterations", "for_script"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Lesson:
     text: Msg  # short Markdown, the same way
     expect: dict[str, Any] = field(default_factory=dict)
     quick_args: list[str] = field(default_factory=list)
+    # the script's options a learner may turn (flag without "--" -> its default in the script)
+    knobs: dict[str, Any] = field(default_factory=dict)
+    # backward() calls a run makes: a number, or a function of the knobs' values
+    count: int | Callable[[dict[str, Any]], int] | None = None
 
     def __post_init__(self) -> None:
         for key in ("title", "text"):
@@ -65,6 +70,7 @@ LESSONS: list[Lesson] = [
                 "and multiplies the local derivatives: dl/da = 2a = 6 and da/dw = 3, "
                 "so `w.grad` = 2·a·3 = 18. Only leaves keep their `.grad`."),
         expect={"w.grad": 18.0, "a.grad_fn": "MulBackward0", "l.grad_fn": "PowBackward0"},
+        count=1,
     ),
     Lesson(
         id="fan_in",
@@ -78,6 +84,7 @@ LESSONS: list[Lesson] = [
                 "`f` is an intermediate tensor, so its gradient is thrown away unless we call "
                 "`f.retain_grad()` first; then `f.grad` = dF/df = 1."),
         expect={"f.grad": 1.0, "x.grad": 4.0, "y.grad": 2.0},
+        count=1,
     ),
     Lesson(
         id="constants",
@@ -91,6 +98,7 @@ LESSONS: list[Lesson] = [
                 "it was made by `x * y`, so `F.grad` stays `None` and PyTorch warns when you "
                 "read it. Marking data as constant saves a lot of work on big datasets."),
         expect={"y.grad": 1.0, "x.grad": None, "F.grad": None},
+        count=1,
     ),
     Lesson(
         id="vectors",
@@ -104,6 +112,7 @@ LESSONS: list[Lesson] = [
                 "2·arr·tensor = [-4, 16, 0], and `arr.grad` = tensor² = [4, 16, 64]. "
                 "A gradient always has the same shape as its tensor."),
         expect={"tensor.grad": [-4.0, 16.0, 0.0], "arr.grad": [4.0, 16.0, 64.0]},
+        count=1,
     ),
     Lesson(
         id="broadcasting",
@@ -123,6 +132,7 @@ LESSONS: list[Lesson] = [
             "batch.grad.shape": [5, 3, 4],
             "weight.grad.shape": [4, 2],
         },
+        count=1,
     ),
     Lesson(
         id="gradient_descent",
@@ -140,6 +150,8 @@ LESSONS: list[Lesson] = [
             "w (lr 0.05)": [9.0, 8.1, 7.29, 6.561, 5.9049],
             "w (lr 0.3)": [4.0, 1.6, 0.64, 0.256, 0.1024],
         },
+        knobs={"lr": 0.05, "iterations": 30},
+        count=lambda k: k["iterations"] + 20,  # part 2: 20 steps with lr 0.3
     ),
     Lesson(
         id="linear_regression",
@@ -155,6 +167,8 @@ LESSONS: list[Lesson] = [
                 "epochs W is about 0.97 to 0.99 and b about 0.03 to 0.07: close, and still "
                 "creeping towards 1 and 0."),
         expect={"W": 1.0, "b": 0.0, "atol": 0.1},
+        knobs={"lr": 0.01, "iterations": 1000, "seed": 0},
+        count=lambda k: 2 * k["iterations"],  # by hand, then nn.Module
     ),
     Lesson(
         id="two_layer_net",
@@ -168,6 +182,8 @@ LESSONS: list[Lesson] = [
                 "and the ReLU (which passes gradient only where `h` > 0). A tiny learning rate "
                 "(1e-6) suits a loss that starts near 3·10⁷; after 500 updates it is almost 0."),
         expect={"final_loss_max": 1.0, "loss_drop_min": 1e6},
+        knobs={"lr": 1e-6, "iterations": 500, "seed": 0},
+        count=lambda k: k["iterations"],
     ),
     Lesson(
         id="xor_noisy_linear",
@@ -185,6 +201,8 @@ LESSONS: list[Lesson] = [
                 "unit dies and two corners become indistinguishable. Initialisation matters."),
         expect={"seed": 1, "valid_acc_min": 0.9, "stuck_seed": 3, "stuck_acc_near": 0.75},
         quick_args=["--epochs", "15"],
+        knobs={"lr": 0.015, "epochs": 200, "seed": 1},
+        count=lambda k: 100 * k["epochs"],  # 200 points in batches of 2
     ),
     Lesson(
         id="image_restoration",
@@ -206,8 +224,10 @@ LESSONS: list[Lesson] = [
                 "about 0.02 to 0.001. Conjugate gradients "
                 "on the normal equations, with autograd supplying the transpose, give the exact "
                 "least-squares answer in a few hundred steps for comparison."),
-        expect={"plateau_loss": 0.021169, "sigma_max": 0.23005, "lr": 0.8, "iterations": 20000},
+        expect={"plateau_loss": 0.021169, "sigma_max": 0.23005, "lr": 0.8},
         quick_args=["--iterations", "300"],
+        knobs={"lr": 0.8, "iterations": 20000, "seed": 0},
+        count=lambda k: k["iterations"],
     ),
     Lesson(
         id="char_rnn",
@@ -222,6 +242,8 @@ LESSONS: list[Lesson] = [
                 "prediction becomes \"if you want you\" within 50 iterations. The loss stays "
                 "around 0.8 because `nn.RNN` outputs pass through tanh and cannot exceed 1."),
         expect={"prediction": "if you want you"},
+        knobs={"lr": 0.1, "iterations": 50, "seed": 0},
+        count=lambda k: k["iterations"],
     ),
     Lesson(
         id="classification",
@@ -242,6 +264,8 @@ LESSONS: list[Lesson] = [
         expect={"logistic_cost_start": 0.6931, "softmax_cost_start": 1.0986,
                 "final_accuracy": 1.0, "dcost_dz_start": 0.08333},
         quick_args=["--epochs", "20"],
+        knobs={"lr": 1.0, "epochs": 200},
+        count=lambda k: 2 * k["epochs"],  # sigmoid, then softmax
     ),
     Lesson(
         id="rnn_padding_packing",
@@ -264,6 +288,7 @@ LESSONS: list[Lesson] = [
                 "tensor."),
         expect={"batch_sizes": [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 1, 1], "padded_shape": [5, 13],
                 "lengths": [11, 8, 11, 4, 13], "packed_padding_grad": 0.0},
+        count=2,
     ),
     Lesson(
         id="forward_reverse_mode",
@@ -283,6 +308,7 @@ LESSONS: list[Lesson] = [
                 "function has few inputs and many outputs."),
         expect={"J": [[2.0, 1.0, 0.8775825], [0.9588511, 0.4794255, 1.7551651]],
                 "forward_passes": 3, "reverse_passes": 2},
+        count=3,
     ),
     Lesson(
         id="lightning_digits",
@@ -302,6 +328,8 @@ LESSONS: list[Lesson] = [
                 "tensorboard` (`bash scripts/setup.sh` installs them)."),
         expect={"epochs": 5, "val_acc_min": 0.9},
         quick_args=["--epochs", "2"],
+        knobs={"lr": 0.01, "epochs": 5, "seed": 0},
+        count=lambda k: 22 * k["epochs"],  # 1400 digits in batches of 64
     ),
     Lesson(
         id="optimizer_race",
@@ -323,6 +351,8 @@ LESSONS: list[Lesson] = [
                 "it turns around: SGD and momentum blow up (nan) and the adaptive methods get "
                 "much further."),
         expect={"ravine_sgd_w1": -1.4567, "ravine_momentum_w1": -0.2958, "ravine_rmsprop_loss_max": 1e-6},
+        knobs={"lr": None, "steps": None, "surface": "ravine"},  # None: what suits the surface
+        count=lambda k: 5 * (k["steps"] or _RACE_STEPS.get(k["surface"], 0)),  # five optimizers
     ),
     Lesson(
         id="gradient_flow",
@@ -342,8 +372,12 @@ LESSONS: list[Lesson] = [
                 "layer whose gradient vanishes or explodes in any script."),
         expect={"sigmoid_ratio_max": 1e-6, "relu_ratio_min": 0.1},
         quick_args=["--iterations", "10"],
+        knobs={"lr": 0.01, "iterations": 30},
+        count=lambda k: 4 * k["iterations"],  # four variants
     ),
 ]
+
+_RACE_STEPS = {"bowl": 50, "ravine": 50, "rosenbrock": 300, "regression": 100}  # lesson 16's SURFACES
 
 _BY_ID = {lesson.id: lesson for lesson in LESSONS}
 
@@ -366,3 +400,67 @@ def by_group(group: str) -> list[Lesson]:
 def lessons_dir() -> Path:
     """The folder that holds the lesson scripts (inside the package)."""
     return Path(__file__).resolve().parent
+
+
+def _typed(text: str, default: Any) -> Any:
+    """An option's text as its default's type (int, float or str; a None default: a number)."""
+    if isinstance(default, bool) or isinstance(default, str):
+        return text
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def settings(lesson: Lesson, args: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The lesson's knobs as a run with `args` sees them: the defaults, overridden by
+    `--name value` or `--name=value` (the last one wins, as argparse does)."""
+    values = dict(lesson.knobs)
+    args = list(args)
+    for i, arg in enumerate(args):
+        if not arg.startswith("--"):
+            continue
+        name, eq, text = arg[2:].partition("=")
+        name = name.replace("-", "_")
+        if name not in values:
+            continue
+        if not eq:
+            if i + 1 >= len(args):
+                continue
+            text = args[i + 1]
+        try:
+            values[name] = _typed(text, lesson.knobs[name])
+        except ValueError:  # the script's own argparse will say so
+            pass
+    return values
+
+
+def iterations(lesson: Lesson, args: list[str] | tuple[str, ...] = ()) -> int | None:
+    """How many backward() calls the lesson makes when run with `args` (None: unknown).
+
+    The one place that knows it: the runner's progress total and the recorder's
+    'last' iteration, the app's progress bar and picture snapshots all ask here.
+    """
+    if lesson.count is None:
+        return None
+    if isinstance(lesson.count, int):
+        return lesson.count
+    try:
+        n = int(lesson.count(settings(lesson, args)))
+    except (TypeError, ValueError, KeyError):
+        return None
+    return n if n > 0 else None
+
+
+def for_script(path: str | Path) -> Lesson | None:
+    """The catalogue's lesson whose script is at `path`, if it is one."""
+    try:
+        path = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return None
+    for lesson in LESSONS:
+        if lesson.path.resolve() == path:
+            return lesson
+    return None

@@ -11,6 +11,11 @@ level, and nothing here imports torch at module level (tests/test_layers.py).
     files.py        write pictures and data atomically (no half-written file)
     html.py         the standalone HTML stepper (one self-contained page)
     notebook.py     the stepper inside an <iframe srcdoc> for notebooks (the app embeds it too)
+    stepview.py     what backward step k looks like: one model for the SVG, the HTML stepper and the app
+    predict.py      predict mode's questions: the gradient a learner types before a step shows it
+    glossary.py     the glossary's entries, and which of them each drawn node shows on hover
+    forward.py      forward mode's steps (Recording.tangents) for the stepper page
+    contours.py     contour lines of a sampled 2-D loss (the optimizer playground's picture)
     style.py        colours, shapes and legend words shared by pictures and pages
     tensorboard.py  the timeline and the graphs as TensorBoard events (lazy torch)
 """

@@ -26,13 +26,15 @@ from typing import Any
 
 from gradviz.numbers import fmt_value
 from gradviz.recording import Graph, Recording, Step
-from gradviz.render import stepview, style
+from gradviz.render import forward, glossary, predict, stepview, style
 from gradviz.render.collapse import View, make_view
 from gradviz.render.dot import localize
-from gradviz.words import N_, languages, tr
+from gradviz.words import N_, languages, template, tr, tr_in
+from gradviz.words.notes import shown
 
 FRAME_BUDGET = 240  # per-step SVGs in one page, over all its graphs
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SCRIPTS = ("stepper.js", "predict.js", "glossary.js", "forward.js")  # stepper.js first: the others build on window.gvStepper
 
 # the page's words, in every language, ride in its data: the language toggle works offline
 _UI = {
@@ -69,7 +71,8 @@ _UI = {
     "no_source": N_("The source is not available."),
     "overview": N_("Large graph: one overview picture; the current step is outlined, steps still to come "
                    "are faded."),
-    "no_grad_input": N_("input(s) that need no gradient"),
+    "no_grad_input": N_("1 input that needs no gradient"),
+    "no_grad_inputs": N_("{n} inputs that need no gradient"),
     "retained": "retain_grad",
     "error": N_("The script stopped with an error"),
     "nothing": "—",
@@ -78,12 +81,17 @@ _UI = {
     "now": N_("this step"),
     "flow_edge": N_("gradient sent"),
     "todo": N_("still to come"),
+    **predict.WORDS,
+    **glossary.WORDS,
+    **forward.WORDS,
 }
 
 
 def ui_words(lang: str) -> dict[str, str]:
     """The page's words in `lang` (what the stepper's JS shows for that language)."""
-    return {key: tr(text, lang) for key, text in _UI.items()}
+    words = {key: template(text, lang) if "{" in text else tr(text, lang) for key, text in _UI.items()}
+    words["grad_cell"] = tr_in("graph", "grad", lang)  # the .grad cell of a tensor box: "grad 18"
+    return words
 
 
 FACES = ("page", "notebook", "app")  # a file of its own, a notebook output, the Streamlit app
@@ -121,7 +129,7 @@ def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: s
     graphs = [_graph_data(g, plans[i], rec, _view(g, lang, options), lang) for i, g in enumerate(rec.graphs)]
     words = {code: ui_words(code) for code in languages()}
     data = {"lang": lang, "ui": words, "graphs": graphs, "embed": face == "notebook", "face": face,
-            "name": name, "icons": {"play": _ICON["play"], "pause": _ICON["pause"]}}
+            "name": name, "forward": forward.tangent_steps(rec, lang), "icons": {"play": _ICON["play"], "pause": _ICON["pause"]}}
     title = _title(rec)
     templates = []
     for gi, frames in enumerate(svgs):
@@ -132,11 +140,16 @@ def _page(rec: Recording, lang: str, face: str, options: dict[str, Any], name: s
         first = svgs[0].get(0) or svgs[0].get("o") or ""  # the script swaps in "t0" on a phone
     body = _body(rec, lang, graphs, first, title)
     css = _asset("stepper.css")
-    js = _asset("stepper.js")
+    js = "\n".join(_asset(f) for f in SCRIPTS)
     colours = (f":root{{--gv-current:{style.CURRENT};--gv-grad:{style.GRAD};--gv-leaf:{style.FILL['leaf']};"
                f"--gv-op:{style.FILL['op']};--gv-out:{style.FILL['output']};--gv-mid:{style.FILL['intermediate']}}}")
     # a collapsed module is a rounded box, a <path>: outline it like the other current nodes
     colours += "\n.gv-stage g.node.gv-cur path { stroke: var(--gv-current); stroke-width: 3; }"
+    # dot paints nodes still to come a light grey: in the dark, a dark grey with light text
+    todo = f'[fill="{style.FUTURE_FILL}"]'
+    colours += (f"\n@media (prefers-color-scheme: dark) {{ .gv-stage {todo} {{ fill: #3a404a; }} "
+                f".gv-stage g.node:has({todo}) text {{ fill: #c5cbd3; }} "
+                f".gv-legend i.gv-k-todo {{ background: #3a404a !important; }} }}")
     return "\n".join([
         "<!DOCTYPE html>",
         f'<html lang="{lang}"><head><meta charset="utf-8">',
@@ -322,6 +335,7 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str =
             "edges": _drawn_edges(view, s),
             "grads": [[n.id, grads[n.id]] for n in tracked],
             "changed": sorted(changed),
+            "ask": predict.question(s),
         })
     return {
         "title": _graph_title(graph),
@@ -330,7 +344,8 @@ def _graph_data(graph: Graph, plan: str, rec: Recording, view: View, lang: str =
         "line": graph.line,
         "tracked": [[n.id, n.label or n.name or n.id, bool(n.retains_grad and not n.is_leaf)]
                     for n in tracked],
-        "notes": list(graph.notes),
+        "notes": [shown(n, lang) for n in graph.notes],
+        "terms": glossary.graph_terms(graph, view.visible),  # drawn node -> its glossary entries
         "steps": steps,
     }
 
@@ -427,6 +442,7 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
   </div>
   <input type="range" min="0" max="0" value="0" step="1" data-gv="slider" aria-label="step">
   <div class="gv-count"><span data-i18n="step">{ui['step']}</span> <b data-gv="k">1</b> <span data-i18n="of">{ui['of']}</span> <span data-gv="n">1</span></div>
+  {_predict_toggle(ui)}
  </div>
  <div class="gv-stage" data-gv="stage" data-i18n-title="camera" title="{ui['camera']}"><div class="gv-cam" data-gv="cam">{first_svg}</div>
   <div class="gv-camtools">
@@ -442,10 +458,13 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
 </section>
 <div class="gv-side">
  <section class="gv-card gv-explain" aria-live="polite">
-  <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span></div>
+  <div class="gv-stephead"><span class="gv-badge" data-gv="badge">1</span><span class="gv-op" data-gv="op"></span><span class="gv-at" data-gv="at"></span>
+   <button type="button" class="gv-link gv-gloss-btn" data-gv="glossary-toggle" aria-expanded="false" data-i18n="glossary" data-i18n-title="glossary_hint" title="{html.escape(ui['glossary_hint'])}">{html.escape(ui['glossary'])}</button></div>
+  <div class="gv-predict" data-gv="predict" hidden></div>
   <p class="gv-text" data-gv="explanation"></p>
   <dl class="gv-flow" data-gv="flow"></dl>
   <ul class="gv-notes" data-gv="notes"></ul>
+  <dl class="gv-glossary" data-gv="glossary" hidden></dl>
  </section>
  <ol class="gv-chips" data-gv="chips"></ol>
  <section class="gv-card gv-grads">
@@ -467,9 +486,16 @@ def _body(rec: Recording, lang: str, graphs: list[dict], first_svg: str, title: 
  <div class="gv-tools">{picker}<div class="gv-lang" role="group" aria-label="language">{langs}</div></div>
 </header>
 {error}
+{forward.section(ui, bool(graphs), _ICON) if rec.tangents else ""}
 {main}
 <footer class="gv-foot gv-keys">{t("keys")}</footer>
 </div>"""
+
+
+def _predict_toggle(ui: dict) -> str:
+    return (f'<button type="button" class="gv-toggle" data-gv="predict-toggle" aria-pressed="false" '
+            f'data-i18n-title="predict_title" title="{html.escape(ui["predict_title"])}">'
+            f'<span data-i18n="predict">{html.escape(ui["predict"])}</span></button>')
 
 
 def _icon(path: str) -> str:

@@ -4,9 +4,11 @@
     isolated.py   run_isolated(): a child process within time, memory and process caps
     sandbox.py    the bubblewrap walls: no network, own PID namespace, read-only files, clean env
     cgroup.py     the run's control group: memory (shared memory too) and process caps
+    disk.py       the run's disk cap: the size of any file it writes, and its scratch folder's total
     output.py     the script's output, streamed, with its head and tail kept
     handback.py   the recording from child to parent, graph by graph, read without trust
     child.py      the child's side (`python -m gradviz.runner SPEC`)
+    __main__.py   `python -m gradviz.runner SPEC`: calls child.run
 """
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ from gradviz.runner.inprocess import (DeviceError, available_devices, check_devi
                                       lesson_total, script_error)
 from gradviz.runner.isolated import (EXIT_MEMORY, EXIT_OK, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE,
                                      run_isolated, sandboxed)
+from gradviz.runner.disk import DEFAULT_DISK
 from gradviz.runner.output import BoundedOutput
 
 __all__ = ["run_script", "execute", "script_error", "lesson_total", "available_devices",
            "check_device", "DeviceError", "sandboxed", "EXIT_OK", "EXIT_SCRIPT", "EXIT_USAGE",
-           "EXIT_TIMEOUT", "EXIT_MEMORY", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY"]
+           "EXIT_TIMEOUT", "EXIT_MEMORY", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "DEFAULT_DISK"]
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY = 4 * 1024**3
@@ -40,13 +43,15 @@ def run_script(
     capture_output: bool = False,
     writable: list[str | os.PathLike] | tuple = (),
     output: BoundedOutput | None = None,
+    disk_limit: int | None = DEFAULT_DISK,
     **record_options: Any,
 ) -> Recording:
     """Run the script at `path` as `__main__` and return what it did.
 
     `isolate=True` runs it in a sandboxed child with `timeout` seconds and
     `memory_limit` bytes; the folders in `writable` are the only ones it may
-    write besides its scratch folder; its output (stdout and stderr
+    write besides its scratch folder (which may hold `disk_limit` bytes, and no file
+    anywhere may be bigger); its output (stdout and stderr
     together) goes to `output` as it comes (a BoundedOutput whose on_head may show it
     live), and its head and tail are in `rec.stdout`
     (`capture_output` is accepted for older callers). Otherwise it runs here
@@ -56,5 +61,6 @@ def run_script(
     if isolate:
         progress = record_options.pop("progress", None)  # a callback: it stays in this process
         return run_isolated(Path(path), list(args), device, timeout, memory_limit, record_options,
-                            progress, writable=[Path(w) for w in writable], output=output)
+                            progress, writable=[Path(w) for w in writable], output=output,
+                            disk_limit=disk_limit)
     return execute(Path(path), list(args), device=device, **record_options)

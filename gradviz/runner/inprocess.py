@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+from gradviz.lessons import for_script, iterations
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.runner.output import strip_ansi
 from gradviz.words import N_, both
@@ -47,19 +48,9 @@ def check_device(device: str) -> str:
 
 
 def lesson_total(path: str | os.PathLike, args: list[str]) -> int | None:
-    """How many backward() calls a catalogue lesson makes, when its entry says so."""
-    try:
-        from gradviz.lessons import LESSONS, lessons_dir
-    except ImportError:
-        return None
-    path = Path(path).resolve()
-    for lesson in LESSONS:
-        if (lessons_dir() / lesson.script).resolve() == path:
-            total = getattr(lesson, "iterations", None) or lesson.expect.get("iterations")
-            if callable(total):
-                return total(list(args))
-            return int(total) if isinstance(total, int) and not args else None
-    return None
+    """How many backward() calls a catalogue lesson makes with `args` (None for other scripts)."""
+    lesson = for_script(path)
+    return iterations(lesson, args) if lesson is not None else None
 
 
 def execute(path: Path, args: list[str], device: str = "cpu",

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.runner import cgroup, handback, sandbox
+from gradviz.runner.disk import DEFAULT_DISK, DiskWatch
 from gradviz.runner.inprocess import read_source
 from gradviz.runner.output import BoundedOutput, read_stream
 from gradviz.words import N_, both
@@ -54,7 +57,7 @@ def say_once(msgid: str) -> list[str]:
 def run_isolated(path: Path, args: list[str], device: str, timeout: float | None,
                  memory_limit: int | None, options: dict, progress: Callable | None = None,
                  writable: list[Path] | tuple = (), output: BoundedOutput | None = None,
-                 cwd: Path | None = None) -> Recording:
+                 cwd: Path | None = None, disk_limit: int | None = DEFAULT_DISK) -> Recording:
     """Run `path` in a limited child and return its recording, with output and limits explained."""
     path = Path(os.path.abspath(path))
     cwd = Path(os.path.abspath(cwd or os.getcwd()))
@@ -62,8 +65,9 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         scratch = Path(tmp)
         progress_file = scratch / "progress.jsonl" if progress is not None else None
         spec = {"script": str(path), "args": args, "device": device, "out": str(scratch),
-                "memory": memory_limit, "options": options,
-                "progress": str(progress_file) if progress_file else None}
+                "memory": memory_limit, "disk": disk_limit, "options": options,
+                "progress": str(progress_file) if progress_file else None,
+                "deadline": time.time() + timeout if timeout else None}
         (scratch / "spec.json").write_text(json.dumps(spec))
         stop_following = None
         if progress_file is not None:  # made here first: the parent reads its own file
@@ -97,11 +101,16 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
                 group.remove()
             raise RuntimeError(f"could not start the child process: {e}") from None
         reader = read_stream(proc.stdout, output)
+        watch = DiskWatch(scratch, disk_limit, lambda: _end(proc, group, wait=False)) if disk_limit else None
         try:
+            if watch is not None:
+                watch.__enter__()
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:  # finished, timed out, or we are being stopped: nothing of the run may stay
+            if watch is not None:
+                watch.__exit__()
             _end(proc, group)
             oom = group is not None and group.oom_killed()
             if group is not None:
@@ -113,6 +122,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         if walled and code is not None and code > 128:  # bwrap reports a signal as 128 + its number
             code = -(code - 128)
         rec, read_notes = handback.read_back(scratch)
+        stopped_at = _line_when_stopped(scratch / "stack.txt", path) if timed_out else None
     if rec is None:
         rec = Recording()
     rec.script = _printable(rec.script or str(path))
@@ -126,9 +136,16 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
     rec.stdout = output.text()
     rec.notes = notes + read_notes + rec.notes
     finished_cleanly = code == 0 and not timed_out
-    if timed_out:
+    if watch is not None and watch.exceeded or _says_disk(rec.error):
+        rec.error = _limit_error("DiskLimit", f"the script wrote more than {_size(disk_limit)} of files "
+                                              "and was stopped",
+                                 N_("Write fewer or smaller files (checkpoints, logs, pictures), or "
+                                    "delete old ones as you go; the run's folder is capped."))
+    elif timed_out:
         rec.error = _limit_error("TimeLimit", f"the script ran longer than {timeout:g} s and was stopped",
                                  N_("Look for a loop that never ends, or give it more time with --timeout."))
+        if stopped_at is not None:
+            rec.error.line, rec.error.file = stopped_at, str(path)
     elif oom and not finished_cleanly or _says_memory(rec.error):
         rec.error = _memory_error(memory_limit)
     elif code != 0 and (rec.error is None or rec.error.type == "MemoryError"):
@@ -158,6 +175,23 @@ def _named_paths(args: list[str], cwd: Path) -> list[Path]:
     return found
 
 
+_FRAME = re.compile(r'^\s*File "(.*)", line (\d+) in ')
+
+
+def _line_when_stopped(stack: Path, script: Path) -> int | None:
+    """The script's line the run was on when the time ran out, from the child's stack dump
+    (most recent call first; the thread that was running is printed first)."""
+    try:
+        text = stack.read_text(errors="replace")[:200_000]
+    except OSError:
+        return None
+    for line in text.splitlines():
+        m = _FRAME.match(line)
+        if m and os.path.abspath(m.group(1)) == str(script):
+            return int(m.group(2))
+    return None
+
+
 def _printable(name: str | None) -> str | None:
     """A file name as text that any output takes: bytes that are not UTF-8 become U+FFFD."""
     if name is None:
@@ -165,7 +199,7 @@ def _printable(name: str | None) -> str | None:
     return os.fsencode(name).decode("utf-8", errors="replace")
 
 
-def _end(proc: subprocess.Popen, group: cgroup.RunGroup | None) -> None:
+def _end(proc: subprocess.Popen, group: cgroup.RunGroup | None, wait: bool = True) -> None:
     """Kill the run: its process group (the sandbox, or the plain child's group) and its cgroup."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -173,7 +207,16 @@ def _end(proc: subprocess.Popen, group: cgroup.RunGroup | None) -> None:
         pass
     if group is not None:
         group.kill_all()
-    proc.wait()
+    if wait:
+        proc.wait()
+
+
+def _says_disk(err: ErrorInfo | None) -> bool:
+    return err is not None and "File too large" in err.message
+
+
+def _size(n: int | None) -> str:
+    return "?" if not n else f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
 
 
 def _says_memory(err: ErrorInfo | None) -> bool:

@@ -32,15 +32,19 @@ def streamlit_command(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    from gradviz.ui import code_view, page, runs, sidebar
+    from gradviz.ui import code_view, knobs, page, playground, runs, sidebar
 
     page.setup()                                   # title, icon, wide layout, styles
     choice = sidebar.show(runs.devices())          # language, lesson, device, display options
+    if choice.playground:                          # optimizers racing live, no recording
+        playground.page(choice.lang)
+        return
     page.header(choice)                            # lesson title and text
 
     if choice.lesson is None:
         run = code_view.show(choice.device, choice.lang)   # editor, Run in a limited child process
     else:
+        choice = knobs.show(choice)                        # learning rate, iterations, seed
         run = page.lesson_run(choice)                      # the lesson's recording, cached
 
     page.rerun_button(run, choice)                 # sidebar: run the lesson again

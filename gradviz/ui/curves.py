@@ -28,16 +28,27 @@ def _thin(rows: list[dict], most: int) -> list[dict]:
     return rows[::stride] + rows[-1:]
 
 
-def logged_groups(rec: Recording) -> dict[str, list[dict]]:
-    """The logged numbers by kind: tags with 'acc' together, 'loss' together, others alone."""
+def logged_groups(points: list[dict]) -> dict[str, list[dict]]:
+    """The logged numbers by chart: a TensorBoard section ('restoration/loss' and
+    'restoration/rms_error_to_truth' share 'restoration'), else tags with 'acc' together,
+    'loss' together, others alone. Texts (add_text) are not charted."""
     groups: dict[str, list[dict]] = {}
-    for p in rec.metrics:
+    for p in points:
         tag, value = str(p.get("tag")), p.get("value")
         if tag == "epoch" or not isinstance(value, (int, float)) or not math.isfinite(value):
             continue
-        kind = "accuracy" if "acc" in tag.lower() else "loss" if "loss" in tag.lower() else tag
+        if "/" in tag:
+            kind = tag.split("/", 1)[0]
+        else:
+            kind = "accuracy" if "acc" in tag.lower() else "loss" if "loss" in tag.lower() else tag
         groups.setdefault(kind, []).append({"step": p.get("step"), "tag": tag, "value": value})
     return groups
+
+
+def _spread(rows: list[dict], y: str) -> bool:
+    """True when every value is positive and they span more than 50×: then a log scale reads better."""
+    values = [r[y] for r in rows]
+    return bool(values) and min(values) > 0 and max(values) / min(values) > 50
 
 
 def grad_norm_rows(its: list[Iteration]) -> list[dict]:
@@ -65,31 +76,47 @@ def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: s
     return {"data": {"values": _thin(rows, MAX_POINTS)}, "height": CHART_HEIGHT,
             "mark": {"type": "line", "point": len(rows) <= 60, "strokeWidth": 2},
             "encoding": {
-                "x": {"field": x, "type": "quantitative", "title": x_title},
+                "x": {"field": x, "type": "quantitative", "title": x_title, "axis": {"format": "d"}},
                 "y": {"field": y, "type": "quantitative", "title": y_title,
                       "scale": {"type": "log"} if log else {"zero": False}},
-                "color": {"field": color, "type": "nominal", "legend": {"orient": "top", "title": None}},
+                "color": {"field": color, "type": "nominal", "legend": {"orient": "top", "title": None, "labelLimit": 400}},
                 "tooltip": [{"field": x, "type": "quantitative", "title": x_title},
                             {"field": color, "type": "nominal", "title": " "},
                             {"field": y, "type": "quantitative", "format": ".4g", "title": y_title}]}}
 
 
+def show_logged(points: list[dict], lang: str) -> None:
+    """One chart per group of logged numbers (during a run too, from what came so far)."""
+    groups = logged_groups(points)
+    if not groups:
+        return
+    st.markdown("**" + tr("Numbers the script logged (add_scalar, self.log)", lang) + "**")
+    cols = st.columns(min(len(groups), 2))
+    for i, (kind, rows) in enumerate(groups.items()):
+        title = {"accuracy": tr("accuracy", lang), "loss": tr("loss", lang)}.get(kind, kind)
+        with cols[i % len(cols)]:
+            st.vega_lite_chart(spec=_line(rows, "step", "value", "tag", tr("step", lang), title,
+                                          log=_spread(rows, "value")), width="stretch")
+    st.caption(tr("Each point is a value the script logged, at the step it gave; training and "
+                  "validation share a chart.", lang))
+
+
 def show(rec: Recording, its: list[Iteration], lang: str) -> None:
     """The logged numbers (when the script logged any) and the gradient sizes per parameter."""
-    groups = logged_groups(rec)
-    if groups:
-        st.markdown("**" + tr("Numbers the script logged (add_scalar, self.log)", lang) + "**")
-        cols = st.columns(min(len(groups), 2))
-        for i, (kind, rows) in enumerate(groups.items()):
-            title = {"accuracy": tr("accuracy", lang), "loss": tr("loss", lang)}.get(kind, kind)
-            with cols[i % len(cols)]:
-                st.vega_lite_chart(spec=_line(rows, "step", "value", "tag", tr("step", lang), title),
-                                   width="stretch")
-        st.caption(tr("Each point is a value the script logged, at the step it gave; training and "
-                      "validation share a chart.", lang))
+    show_logged(rec.metrics, lang)
     rows = grad_norm_rows(its)
     if len({r["parameter"] for r in rows}) >= 2:
         st.markdown("**" + tr("Gradient size per parameter (log scale)", lang) + "**")
         st.vega_lite_chart(spec=_line(rows, "iteration", "grad", "parameter", tr("iteration", lang),
                                       "‖grad‖", log=True), width="stretch")
         st.caption(tr("A layer far below the others has a vanishing gradient: it hardly learns.", lang))
+
+
+def show_live(losses: list[dict], logged: list[dict], lang: str) -> None:
+    """While a lesson runs: its loss as reported so far, and what it logged so far."""
+    st.markdown("**" + tr("Training so far (live)", lang) + "**")
+    if losses:
+        st.vega_lite_chart(spec=_line([{**r, "series": tr("loss", lang)} for r in losses], "iteration", "loss",
+                                      "series", tr("iteration", lang), tr("loss", lang),
+                                      log=_spread(losses, "loss")), width="stretch")
+    show_logged(logged, lang)

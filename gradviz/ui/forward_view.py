@@ -20,6 +20,8 @@ def show(rec: Recording, lang: str) -> None:
              tr("value", lang): fmt_value(s.value, s.summary),
              tr("tangent", lang): fmt_value(s.tangent, s.tangent_summary),
              tr("how", lang): pick(s.explanation, s.explanation_ko, lang)} for s in steps]
+    st.caption(tr("The stepper steps through them one by one, with each step's rule: its Forward mode tab, "
+                  "beside the backward steps.", lang))
     st.table(pd.DataFrame(rows[:MAX_ROWS]).set_index("#"))  # a plain table: the "how" column wraps
     if len(rows) > MAX_ROWS:
         st.caption(tr("The first {n} of {total} steps are shown (the JSON export has them all).", lang,

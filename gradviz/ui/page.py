@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gradviz.ui import (curves, errors, export, forward_view, restoration_view, runs, stepper, tensors,
-                        training_view)
+from gradviz.ui import (curves, errors, export, forward_view, playground, restoration_view, runs, stepper,
+                        tensors, training_view)
 from gradviz.words import tr
+from gradviz.words.notes import shown
 from gradviz.ui.sidebar import Choice
 
 # Colours that read on Streamlit's light and dark themes alike: translucent
@@ -70,6 +71,8 @@ def recording(run: runs.Run, choice: Choice) -> None:
             training_view.show_pitfalls(rec, lang)
 
     names = [("steps", tr("Backward, step by step", lang))]
+    if playground.belongs_to(choice.lesson):
+        names.insert(0, ("playground", tr("Optimizer playground", lang)))
     if rec.tangents:
         names.append(("forward", tr("Forward mode", lang)))
     if len(training_view.iterations(rec)) >= 2:
@@ -87,6 +90,9 @@ def recording(run: runs.Run, choice: Choice) -> None:
 
 
     stem = choice.lesson.script.removesuffix(".py") if choice.lesson is not None else "your_code"
+    if shown("playground"):
+        with tabs["playground"], errors.guarded(lang):
+            playground.show(lang)
     if shown("steps"):
         with tabs["steps"], errors.guarded(lang):
             stepper.show(run.key, rec, opts, stem)
@@ -109,7 +115,7 @@ def recording(run: runs.Run, choice: Choice) -> None:
             else:
                 st.caption(tr("The script printed nothing.", lang))
             for note in rec.notes:
-                st.caption(note)
+                st.caption(shown(note, lang))
             st.caption(tr("ran on {device} in a separate process", lang, device=rec.device))
 
     with errors.guarded(lang):

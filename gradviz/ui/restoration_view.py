@@ -44,8 +44,9 @@ def _uploader_words(lang: str) -> None:
 def upload_widget(lang: str) -> LessonInput | None:
     """The uploader in the sidebar; returns the checked input, or None."""
     _uploader_words(lang)
-    up = st.sidebar.file_uploader(tr("Your own picture", lang), type=[*PICTURE_TYPES, *PICKLE_TYPES],
-                                  key="gv_upload", help=tr("A PNG or JPEG picture (it is scaled to "
+    # no type= filter: Streamlit would refuse other files in English only; read_upload refuses
+    # them in the page's language
+    up = st.sidebar.file_uploader(tr("Your own picture", lang), key="gv_upload", help=tr("A PNG or JPEG picture (it is scaled to "
                                                            "100×100 grey and scrambled), or the "
                                                            "book's broken_image_t.p. Pickles are "
                                                            "read as plain numbers, never executed.",
@@ -55,7 +56,7 @@ def upload_widget(lang: str) -> LessonInput | None:
     try:
         got = read_upload(up.name, up.getvalue())
     except UploadRefused as e:
-        st.sidebar.error(tr("This file was refused: {why}", lang, why=str(e)), icon=":material/shield:")
+        st.sidebar.error(tr("This file was refused: {why}", lang, why=e.text(lang)), icon=":material/shield:")
         return None
     shape = f"{SIDE}×{SIDE}"
     st.sidebar.caption(tr("Using {name} ({shape}).", lang, name=up.name, shape=shape))
@@ -79,13 +80,12 @@ def frames(rec: Recording, images: dict) -> list[tuple[int, np.ndarray]]:
 
 
 def _final_iteration(rec: Recording, args: list[str]) -> int | None:
-    if "--iterations" in args:
-        try:
-            return int(args[args.index("--iterations") + 1])
-        except (ValueError, IndexError):
-            return None
-    its = rec.iterations
-    return its[-1].index if its else None  # iterations done (they count from 1)
+    """The last iteration: the recording's (they count from 1), else what the catalogue expects."""
+    if rec.iterations:
+        return rec.iterations[-1].index
+    from gradviz.lessons import get, iterations
+
+    return iterations(get("image_restoration"), args)
 
 
 def show(rec_key: str, rec: Recording, images: dict, args: list[str], lang: str,

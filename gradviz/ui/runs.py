@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from typing import Any, Callable, Iterator
 
 import streamlit as st
 
+from gradviz.lessons import iterations
+from gradviz.progress import Progress
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.ui import disk_cache
 from gradviz.words import N_, both, tr
@@ -38,6 +41,7 @@ MAX_GRAPHS = 40  # backward() calls recorded per run; a training loop needs only
 _SESSION_KEY = "_gv_recordings"
 _SESSION_KEEP = 4
 _TRANSIENT = ("TimeLimit", "MemoryLimit", "Crash")  # not cached: the next try may succeed
+LIVE_EVERY = 1.0  # seconds between two drawings of the live curves
 _RUNNING = N_("Running “{what}” in its own process (only the first visit waits)…")
 
 
@@ -92,7 +96,7 @@ def devices() -> list[str]:
 # ------------------------------------------------------------------------------ running
 
 def _run(script: Path, args: list[str], device: str, timeout: float, memory: int,
-         progress: Callable[..., None] | None, writable: Path | None = None) -> Recording:
+         progress: Callable[[Progress], None] | None, writable: Path | None = None) -> Recording:
     from gradviz.runner import run_script
 
     kw: dict[str, Any] = {"progress": progress} if progress is not None else {}
@@ -111,14 +115,11 @@ def _run(script: Path, args: list[str], device: str, timeout: float, memory: int
         return rec
 
 
-def _snapshot_every(args: list[str], default_iterations: int = 20000) -> int:
-    iterations = default_iterations
-    if "--iterations" in args[:-1]:
-        try:
-            iterations = int(args[args.index("--iterations") + 1])
-        except ValueError:
-            pass
-    return max(1, iterations // 20)
+def _snapshot_every(lesson_id: str, args: list[str]) -> int:
+    """Keep about 20 pictures of the restoration for the iteration slider."""
+    from gradviz.lessons import get, iterations
+
+    return max(1, (iterations(get(lesson_id), args) or 20000) // 20)
 
 
 def _read_images(folder: Path) -> dict:
@@ -142,14 +143,14 @@ def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: s
                    save_images: bool, upload_digest: str, _upload: Any = None,
                    _progress: Callable | None = None) -> tuple[Recording, dict]:
     """One lesson run. An upload is keyed by its digest; `_upload.write(folder)` makes its file."""
-    del lesson_id, upload_digest  # part of the cache key only
+    del upload_digest  # part of the cache key only
     extra: dict[str, Any] = {}
     run_args = list(args)
     with tempfile.TemporaryDirectory(prefix="gradviz-app-") as tmp:
         if _upload is not None:
             run_args += ["--image", str(_upload.write(Path(tmp)))]
         if save_images:  # the final pictures, and about 20 snapshots for the iteration slider
-            run_args += ["--save", str(Path(tmp) / "images"), "--save-every", str(_snapshot_every(run_args))]
+            run_args += ["--save", str(Path(tmp) / "images"), "--save-every", str(_snapshot_every(lesson_id, run_args))]
         rec = _run(Path(script), run_args, device, LESSON_TIMEOUT, LESSON_MEMORY, _progress, Path(tmp))
         if save_images and (Path(tmp) / "images").is_dir():
             extra["images"] = _read_images(Path(tmp) / "images")
@@ -199,14 +200,14 @@ def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
     if found is not None:
         return found
     with _progress_bar(tr(_RUNNING, lang, what=lesson.title[lang]), lang,
-                       expected_iterations(lesson, args)) as progress:
+                       iterations(lesson, args)) as progress:
         rec, extra = warm(lesson, device, args, save_images, upload, progress)
     call = (lesson.id, str(lesson.path), tuple(args), device, save_images, digest)
     return _remember(key, Run(key, rec, extra, call))
 
 
 def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, upload: Any = None,
-         progress: Callable[..., None] | None = None) -> tuple[Recording, dict]:
+         progress: Callable[[Progress], None] | None = None) -> tuple[Recording, dict]:
     """Run a lesson into the shared cache (or read it from there); safe from any thread."""
     digest = upload.digest if upload is not None else ""
     try:
@@ -214,17 +215,6 @@ def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, u
                               _upload=upload, _progress=progress)
     except _DoNotCache as e:
         return e.rec, e.extra
-
-
-def expected_iterations(lesson: Any, args: list[str]) -> int | None:
-    """How many backward() calls a run will make, when the lesson says (for the progress bar)."""
-    if "--iterations" in args:
-        try:
-            return int(args[args.index("--iterations") + 1])
-        except (ValueError, IndexError):
-            return None
-    n = (getattr(lesson, "expect", None) or {}).get("iterations")
-    return int(n) if isinstance(n, (int, float)) and n > 0 else None
 
 
 def code_digest(code: str, device: str) -> str:
@@ -258,20 +248,34 @@ def forget(run: Run) -> None:
 # ------------------------------------------------------------------------------ progress
 
 @contextmanager
-def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator[Callable[..., None]]:
+def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator[Callable[[Progress], None]]:
     """A bar that the runner's progress callback moves, shown only while a run is on.
 
     The callback writes to the page from inside a cached function, so it steps
     outside Streamlit's element replay: a cache hit must not show a stale bar.
     """
     slot = st.empty()
+    live = st.empty()  # the curves so far, redrawn at most every LIVE_EVERY seconds
     shown = {"on": False}
+    seen: dict[str, Any] = {"loss": [], "logged": [], "drawn": 0.0}
     ctx = _script_context()
 
-    def update(*args: Any, **kwargs: Any) -> None:
+    def update(p: Progress) -> None:
         _adopt(ctx)  # the runner may call from its reader thread
-        done, total, loss = _progress_numbers(args, kwargs)
-        total = total or expected or 0
+        done, total, loss = p.done, p.total or expected or 0, p.loss
+        if loss is not None:
+            seen["loss"].append({"iteration": done, "loss": loss})
+        seen["logged"] += p.logged
+        if (seen["loss"] or seen["logged"]) and time.monotonic() - seen["drawn"] >= LIVE_EVERY:
+            seen["drawn"] = time.monotonic()
+            with _outside_cache_replay():
+                try:
+                    with live.container():
+                        from gradviz.ui import curves
+
+                        curves.show_live(seen["loss"], seen["logged"], lang)
+                except Exception:  # no script context: no live curves
+                    pass
         frac = max(0.0, min(1.0, done / total)) if total else 0.0
         if total:
             label = tr("iteration {i} of {n}", lang, i=done, n=total)
@@ -293,26 +297,7 @@ def _progress_bar(text: str, lang: str, expected: int | None = None) -> Iterator
     finally:
         with _outside_cache_replay():
             slot.empty()
-
-
-def _progress_numbers(args: tuple, kwargs: dict) -> tuple[int, int, float | None]:
-    """(done, total, loss) from whatever the runner's callback passes."""
-    info: dict[str, Any] = {}
-    if args and isinstance(args[0], dict):
-        info = dict(args[0])
-    elif args and hasattr(args[0], "done"):  # gradviz.progress.Progress
-        info = {k: getattr(args[0], k, None) for k in ("done", "total", "loss")}
-    else:
-        names = ("done", "total", "loss")
-        info = {n: v for n, v in zip(names, args)}
-    info.update(kwargs)
-    done = info.get("done", info.get("iteration", info.get("index", info.get("i", 0)))) or 0
-    total = info.get("total", info.get("iterations", info.get("n", 0))) or 0
-    loss = info.get("loss")
-    try:
-        return int(done), int(total), (float(loss) if loss is not None else None)
-    except (TypeError, ValueError):
-        return 0, 0, None
+            live.empty()
 
 
 def _script_context() -> Any:

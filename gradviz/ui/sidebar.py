@@ -10,6 +10,7 @@ from gradviz.ui.graphs import DisplayOptions
 from gradviz.words import N_, languages, tr
 
 CODE = "code"  # the topic key of "your code"
+PLAYGROUND = "playground"  # the topic key of the optimizer playground (ui/playground.py)
 COLLAPSE = ["0", "1", "2", "3", "auto", "open"]  # module depth shown as one box each; see DisplayOptions
 _COLLAPSE_WORDS = {"auto": N_("auto"), "open": N_("all")}
 _LAYOUT_WORDS = {"auto": N_("auto"), "LR": "→", "TB": "↓"}
@@ -24,6 +25,7 @@ class Choice:
     device: str
     quick: bool
     opts: DisplayOptions
+    playground: bool = False  # the optimizer playground instead of a lesson or code
 
     @property
     def args(self) -> list[str]:
@@ -45,6 +47,8 @@ def _catalogue():
 def _topic_title(key: str, titles: dict, lang: str) -> str:
     if key == CODE:
         return tr("Your code", lang)
+    if key == PLAYGROUND:
+        return tr("Optimizer playground", lang)
     return titles[key][lang] if key in titles else key
 
 
@@ -61,8 +65,8 @@ def _from_query(order: list[str], groups: dict) -> None:
         st.session_state["gv_quick"] = True
     if not wanted:
         return
-    if wanted == CODE:
-        st.session_state["gv_topic"] = CODE
+    if wanted in (CODE, PLAYGROUND):
+        st.session_state["gv_topic"] = wanted
         return
     for g in order:
         for lesson in groups[g]:
@@ -80,14 +84,14 @@ def show(devices: list[str]) -> Choice:
     lang = sb.radio(label, list(langs), format_func=langs.get, horizontal=True, key="gv_lang")
     lang = lang if lang in langs else "en"
 
-    topics = order + [CODE]
+    topics = order + [PLAYGROUND, CODE]
     if st.session_state.get("gv_topic") not in topics:
         st.session_state["gv_topic"] = topics[0]
     # a radio, not a selectbox: a selectbox keeps showing the old language's label
     topic = sb.radio(tr("Topic", lang), topics, key="gv_topic",
                      format_func=lambda k: _topic_title(k, titles, lang))
     lesson = None
-    if topic != CODE:
+    if topic not in (CODE, PLAYGROUND):
         members = groups[topic]
         ids = [l.id for l in members]
         lkey = f"gv_lesson|{topic}"
@@ -125,4 +129,5 @@ def show(devices: list[str]) -> Choice:
                        format_func=lambda d: tr(_LAYOUT_WORDS[d], lang))
     opts = DisplayOptions(values=values, grads=grads, constants=constants, attrs=attrs,
                           collapse=str(collapse), rankdir=rankdir or "auto", lang=lang)
-    return Choice(lang=lang, lesson=lesson, device=device, quick=bool(quick), opts=opts)
+    return Choice(lang=lang, lesson=lesson, device=device, quick=bool(quick), opts=opts,
+                  playground=topic == PLAYGROUND)

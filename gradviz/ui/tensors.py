@@ -7,6 +7,7 @@ import streamlit as st
 from gradviz.numbers import fmt_shape, fmt_value
 from gradviz.recording import Graph, Recording
 from gradviz.words import tr
+from gradviz.words.notes import shown
 
 
 def frame(graph: Graph, lang: str) -> pd.DataFrame:
@@ -35,4 +36,4 @@ def show(rec: Recording, lang: str) -> None:
         with st.expander(title, expanded=False):
             st.dataframe(frame(graph, lang), hide_index=True, width="stretch")
             for note in graph.notes:
-                st.caption(note)
+                st.caption(shown(note, lang))

@@ -52,13 +52,78 @@ def iterations(rec: Recording) -> list[Iteration]:
     return rec.iterations or []
 
 
+def _update_size(p: ParamUpdate) -> float | None:
+    """How far the update after a backward moved the parameter: |update|, or its norm."""
+    u = _num(p.update)
+    if u is None and p.norm is not None:
+        u = _num(p.norm.get("update"))
+    if u is None and p.update_summary is not None:
+        u = _num(p.update_summary.get("norm"))
+    return abs(u) if u is not None else None
+
+
+def restarts(its: list[Iteration]) -> list[int]:
+    """The iterations where training starts again from other parameters (lesson 6's second
+    part, lesson 7's nn.Module, each racer of lesson 16), read from the recording alone.
+
+    Between two consecutive iterations a parameter moves only by the update after the
+    first: when the next one's value is further away than that update (a value, or its
+    norm, by the triangle inequality), or the parameters are others, it is a new start.
+    """
+    found: list[int] = []
+    for a, b in zip(its, its[1:]):
+        if not a.params or not b.params:
+            continue
+        if _reached(a) and not _reached(b):  # a new model: its backward reached none of the old one
+            found.append(b.index)
+            continue
+        if set(a.params) != set(b.params):
+            if _reached(a):  # (after an iteration that reached nothing, that start is marked already)
+                found.append(b.index)
+            continue
+        if b.index != a.index + 1:  # thinned out: the updates in between are not known
+            continue
+        for name, pa in a.params.items():
+            va, ua, vb = _param_value(pa), _update_size(pa), _param_value(b.params[name])
+            if va is None or ua is None or vb is None or not all(map(math.isfinite, (va, ua, vb))):
+                continue
+            if abs(abs(vb) - abs(va)) > ua + 1e-4 * max(abs(va), abs(vb)) + 1e-9:
+                found.append(b.index)
+                break
+    return found
+
+
+def _reached(it: Iteration) -> bool:
+    """True when the iteration's backward gave any followed parameter a gradient."""
+    return any((p.norm or {}).get("grad") is not None for p in it.params.values())
+
+
 def loss_frame(its: list[Iteration]) -> pd.DataFrame:
+    """(iteration, loss, smoothed): smoothed is the mean of the last `window` losses of the
+    same run (never across a restart), drawn when the loss is noisy (mini-batches)."""
     rows = []
     for it in its:
         loss = _num(it.loss)
         if loss is not None and math.isfinite(loss):
             rows.append({"iteration": it.index, "loss": loss})
-    return pd.DataFrame(rows, columns=["iteration", "loss"])
+    frame = pd.DataFrame(rows, columns=["iteration", "loss"])
+    window = smoothing_window(frame["loss"])
+    if window:
+        run = frame["iteration"].searchsorted(restarts(its), side="left")
+        runs = pd.Series(0, index=frame.index)
+        for start in run:
+            runs.iloc[start:] += 1
+        frame["smoothed"] = frame.groupby(runs)["loss"].transform(
+            lambda s: s.rolling(window, min_periods=1).mean())
+    return frame
+
+
+def smoothing_window(losses: pd.Series) -> int:
+    """0 for a smooth curve; else how many losses a smoothed point averages (about 1/40 of the run)."""
+    if len(losses) < 200:
+        return 0
+    ups = float((losses.diff() > 0).mean())
+    return max(5, len(losses) // 40) if ups > 0.2 else 0
 
 
 def scalar_params(its: list[Iteration]) -> list[str]:
@@ -103,7 +168,16 @@ def trajectory_frame(its: list[Iteration], name: str) -> tuple[pd.DataFrame, boo
     return frame, False
 
 
-def table_frame(its: list[Iteration], lang: str) -> pd.DataFrame:
+def logged_texts(rec: Recording) -> dict[int, dict[str, str]]:
+    """iteration -> {tag: text} for what the script logged with add_text (lesson 11's prediction)."""
+    out: dict[int, dict[str, str]] = {}
+    for p in rec.metrics:
+        if isinstance(p.get("text"), str) and isinstance(p.get("iteration"), int):
+            out.setdefault(p["iteration"], {})[str(p.get("tag"))] = p["text"]
+    return out
+
+
+def table_frame(its: list[Iteration], lang: str, texts: dict[int, dict[str, str]] | None = None) -> pd.DataFrame:
     names: list[str] = []
     for it in its:
         for name in it.params:
@@ -114,7 +188,7 @@ def table_frame(its: list[Iteration], lang: str) -> pd.DataFrame:
     rows = []
     for it in its:
         row: dict[str, Any] = {tr("iteration", lang): it.index,
-                               tr("loss", lang): _num(it.loss)}
+                               tr("loss", lang): _num(it.loss), **(texts or {}).get(it.index, {})}
         known = False
         for name in names:
             p = it.params.get(name)
@@ -148,17 +222,6 @@ def show_pitfalls(rec: Recording, lang: str, iteration: Any = None) -> None:
         body = _in_lang(p, "explanation", lang)
         head = f"**{title}**" + (f" ({', '.join(where)})" if where else "")
         st.warning(f"{head}  \n{body}" if body else head, icon=":material/lightbulb:")
-
-
-def _runs(values: pd.Series) -> list[int]:
-    """A new run wherever |value| grows: the script started descending again from scratch."""
-    run, out, prev = 0, [], None
-    for v in values:
-        if prev is not None and abs(v) > abs(prev) * 1.5 + 1e-12:
-            run += 1
-        out.append(run)
-        prev = v
-    return out
 
 
 def _param_value(p: ParamUpdate | None) -> float | None:
@@ -206,12 +269,30 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.to_dict("records")
 
 
-def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any, lang: str = "en") -> dict:
+def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any, lang: str = "en",
+                starts: list[int] | None = None) -> dict:
     y = {"field": "loss", "type": "quantitative", "title": tr("loss", lang),
          "scale": {"type": "log"} if log else {"zero": False}}
     x = {"field": "iteration", "type": "quantitative", "title": tr("iteration", lang)}
-    layers: list[dict] = [{"mark": {"type": "line", "color": ORANGE, "strokeWidth": 2},
+    smooth = "smoothed" in frame
+    layers: list[dict] = [{"mark": {"type": "line", "color": ORANGE, "strokeWidth": 1 if smooth else 2,
+                                    "opacity": 0.35 if smooth else 1},
                            "encoding": {"x": x, "y": y}}]
+    if smooth:
+        layers.append({"mark": {"type": "line", "color": ORANGE, "strokeWidth": 2.5},
+                       "encoding": {"x": x, "y": {**y, "field": "smoothed"},
+                                    "tooltip": [{"field": "iteration", "type": "quantitative",
+                                                 "title": tr("iteration", lang)},
+                                                {"field": "smoothed", "type": "quantitative", "format": ".6g",
+                                                 "title": tr("smoothed loss", lang)}]}})
+    if starts:  # where training starts again: a marked line, not a silent jump
+        marks = [{"iteration": i, "label": tr("restart", lang)} for i in starts]
+        layers.append({"data": {"values": marks}, "mark": {"type": "rule", "color": GREY, "strokeWidth": 1.5},
+                       "encoding": {"x": x}})
+        layers.append({"data": {"values": marks},
+                       "mark": {"type": "text", "color": GREY, "align": "left", "dx": 3, "dy": 4,
+                                "baseline": "top", "y": 0},
+                       "encoding": {"x": x, "text": {"field": "label", "type": "nominal"}}})
     if len(frame) <= 80:
         layers.append({"mark": {"type": "circle", "color": ORANGE, "size": 28},
                        "encoding": {"x": x, "y": y, "tooltip": [
@@ -225,8 +306,9 @@ def _loss_chart(frame: pd.DataFrame, log: bool, selected: Any, lang: str = "en")
     return {"data": {"values": _records(frame)}, "layer": layers, "height": CHART_HEIGHT}
 
 
-def _parabola_chart(frame: pd.DataFrame, selected: Any, lang: str = "en") -> dict:
-    frame = frame.assign(run=_runs(frame["value"]))
+def _parabola_chart(frame: pd.DataFrame, selected: Any, lang: str = "en",
+                    starts: list[int] | None = None) -> dict:
+    frame = frame.assign(run=frame["iteration"].map(lambda i: sum(s <= i for s in starts or [])))
     span = max(float(frame["value"].abs().max()), 1e-9) * 1.1
     curve = [{"value": -span + 2 * span * i / 200, "loss": (-span + 2 * span * i / 200) ** 2}
              for i in range(201)]
@@ -303,19 +385,31 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
 
     left, right = st.columns(2, gap="medium")
     losses = _memo((rec_key, "loss"), lambda: loss_frame(its))
+    starts = _memo((rec_key, "restarts"), lambda: restarts(its))
     with left:
         st.markdown("**" + tr("Loss per iteration", lang) + "**")
         if not losses.empty:
             log_ok = bool((losses["loss"] > 0).all()) and losses["loss"].max() / max(losses["loss"].min(), 1e-300) > 50
             log = st.toggle(tr("log scale", lang), value=log_ok, key=f"gv_log|{rec_key}", disabled=not log_ok)
-            _chart(_loss_chart(losses, log and log_ok, selected, lang))
+            _chart(_loss_chart(losses, log and log_ok, selected, lang, starts))
+            notes = []
+            if starts:
+                notes.append(tr("Training starts again from new parameters at iteration {list}: the jump "
+                                "in the loss is a new start, not a step that went wrong.", lang,
+                                list=", ".join(map(str, starts))))
+            if "smoothed" in losses:
+                notes.append(tr("Each mini-batch gives its own loss, so the thin line is noisy; the thick "
+                                "line is the mean of the last {n} losses.", lang,
+                                n=smoothing_window(losses["loss"])))
+            if notes:
+                st.caption(" ".join(notes))
     with right:
         names = _memo((rec_key, "scalars"), lambda: scalar_params(its))
         if len(names) == 1:
             frame, parabola = _memo((rec_key, "trajectory"), lambda: trajectory_frame(its, names[0]))
             st.markdown("**" + tr("Parameter trajectory", lang) + f"** · `{names[0]}`")
             if parabola:
-                _chart(_parabola_chart(frame, selected, lang))
+                _chart(_parabola_chart(frame, selected, lang, starts))
                 st.caption(tr("The curve is L = {p}²; each dot is one iterate, sliding down toward "
                               "the minimum at 0.", lang, p=names[0]))
             else:
@@ -353,6 +447,8 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
         if formula is not None and formula.text:
             words = pick(formula.explanation, formula.explanation_ko, lang)
             st.markdown(f"`{formula.text}`  \n{words}")
+    for tag, text in logged_texts(rec).get(selected, {}).items():
+        st.markdown(f"{tag}: `{text!r}`")
     show_pitfalls(rec, lang, iteration=selected)
 
     gi = graph_for_iteration(rec, its, pos)
@@ -366,5 +462,5 @@ def show(rec_key: str, rec: Recording, opts: DisplayOptions) -> None:
                       "calls asked for with --at.", lang))
 
     st.markdown("**" + tr("Value, gradient and update per iteration", lang) + "**")
-    st.dataframe(_memo((rec_key, "table", lang), lambda: table_frame(its, lang)),
+    st.dataframe(_memo((rec_key, "table", lang), lambda: table_frame(its, lang, logged_texts(rec))),
                  hide_index=True, width="stretch", height=280)

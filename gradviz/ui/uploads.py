@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from gradviz.safe_pickle import load_array
+from gradviz.words import N_, tr
+
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 SIDE = 100
@@ -25,7 +28,17 @@ PICKLE_TYPES = ("p", "pkl", "pickle")
 
 
 class UploadRefused(ValueError):
-    """The upload is not something the lesson can use (or not something safe)."""
+    """The upload is not something the lesson can use (or not something safe).
+
+    It carries its words as a message id and fields, so the page shows it in its own
+    language (`text(lang)`); str() is the English."""
+
+    def __init__(self, msgid: str, **fields: object) -> None:
+        self.msgid, self.fields = msgid, fields
+        super().__init__(tr(msgid, "en", **fields))
+
+    def text(self, lang: str) -> str:
+        return tr(self.msgid, lang, **self.fields)
 
 
 @dataclass
@@ -63,26 +76,26 @@ def _is_picture(data: bytes) -> bool:
 def read_upload(name: str, data: bytes) -> LessonInput:
     """Check an upload and turn it into the lesson's input; raises UploadRefused."""
     if len(data) > MAX_BYTES:
-        raise UploadRefused(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB")
+        raise UploadRefused(N_("the file is larger than {mb} MB"), mb=MAX_BYTES // 1024 // 1024)
     digest = hashlib.sha256(data).hexdigest()[:16]
     if _is_picture(data):
         picture = _picture(data)
         return LessonInput("picture", name, weird_function(picture), picture, digest)
     if name.lower().endswith(PICTURE_TYPES):
-        raise UploadRefused("this is not a readable PNG or JPEG picture")
-    try:
-        from gradviz.safe_pickle import load_array
-    except ImportError:
-        raise UploadRefused("pickles cannot be read safely in this installation") from None
+        raise UploadRefused(N_("this is not a readable PNG or JPEG picture"))
+    if not (name.lower().endswith(PICKLE_TYPES) or data.startswith(b"\x80")):
+        raise UploadRefused(N_("only a PNG or JPEG picture, or a pickle of numbers (.p, .pkl), can be used"))
     try:
         arr = load_array(data)
     except Exception as e:  # UnsafePickleError, a damaged file: refused either way
-        raise UploadRefused(str(e) or type(e).__name__) from None
+        raise UploadRefused(N_("the pickle holds something other than plain numbers ({why})"),
+                            why=str(e) or type(e).__name__) from None
     if arr.dtype.kind not in "biuf" or arr.size != SIDE * SIDE:
-        raise UploadRefused(f"expected {SIDE * SIDE} numbers (a {SIDE}x{SIDE} image), got shape {arr.shape}")
+        raise UploadRefused(N_("expected {n} numbers (a {side}x{side} image), got shape {shape}"),
+                            n=SIDE * SIDE, side=SIDE, shape=arr.shape)
     flat = arr.astype(np.float32).reshape(-1)
     if not np.isfinite(flat).all():
-        raise UploadRefused("the array holds NaN or infinite values")
+        raise UploadRefused(N_("the array holds NaN or infinite values"))
     return LessonInput("broken", name, flat, None, digest)
 
 
@@ -94,14 +107,14 @@ def _picture(data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
             if width * height > MAX_PIXELS:  # a decompression bomb is refused, not decoded
-                raise UploadRefused(f"the picture has {width}x{height} pixels; at most "
-                                    f"{MAX_PIXELS // 1_000_000} million are read")
+                raise UploadRefused(N_("the picture has {width}x{height} pixels; at most {m} million "
+                                       "are read"), width=width, height=height, m=MAX_PIXELS // 1_000_000)
             img.draft("L", (SIDE * 4, SIDE * 4))
             grey = img.convert("L").resize((SIDE, SIDE), Image.Resampling.LANCZOS)
     except UploadRefused:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise UploadRefused(f"the picture could not be read ({e})") from None
+        raise UploadRefused(N_("the picture could not be read ({why})"), why=e) from None
     return np.asarray(grey, dtype=np.float32) / 255.0
 
 

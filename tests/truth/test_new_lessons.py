@@ -199,7 +199,7 @@ def test_lesson15_first_step_grads_equal_a_plain_run(lesson15):
     assert len(first) == len(params) == 4
     graph = rec.graphs[0]
     for name, p in params.items():  # named through `self` or the global `model`: the part is the same
-        node = next(n for n in graph.nodes if n.is_leaf and (n.name or "").endswith("." + name))
+        node = next(n for n in graph.nodes if n.is_leaf and (n.name == name or (n.name or "").endswith("." + name)))
         assert np.array_equal(np.array(node.grad if node.grad is not None else node.grad_summary["first"],
                                        dtype=np.float32).ravel(),
                               first[id(p)].numpy().ravel()[: np.size(node.grad or node.grad_summary["first"])]), name

@@ -39,11 +39,7 @@ Files of this package, each with one job:
     indices.py      index and dim arithmetic: [0,2], negative dims, reduced indices
     reading.py      _Index: look-ups over one Graph, recomputed values, printed names
     op_context.py   _Op: everything one rule needs about one op step
-    rules/          the RULES registry and one module per family of ops:
-                    arithmetic, elementwise, reductions, views (split too), matmul,
-                    losses, indexing (gather, embedding, where, sort...), conv (and
-                    pooling), norms, recurrent (an LSTM layer), custom (autograd.Function)
-                    (shared.py: the rule shapes several families use)
+    rules/          the RULES registry and one module per family of ops (listed there)
     steps.py        the Terms of one step: accumulate, fan-in, checked against autograd
     text.py         Terms -> text, and explain_step / explain_graph
 """

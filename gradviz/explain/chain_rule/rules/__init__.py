@@ -8,6 +8,19 @@ this package registers every rule: each family module registers its own.
 A rule registered with many=True also explains ops with several outputs (split, an
 LSTM layer); the others only see ops with one. `find_rule` adds what no name lists:
 the backward of a custom autograd.Function (`CubeBackward` for a class Cube).
+
+    arithmetic.py   add, sub, rsub, mul, div, neg, pow
+    elementwise.py  one-input elementwise functions (exp, log, sqrt, sigmoid, tanh, relu, clamp, ...)
+    reductions.py   sum, mean, max/min, vector norm, dist, cumsum, prod
+    views.py        ops that move elements without arithmetic (view, transpose, cat, split, ...)
+    matmul.py       matrix products: mm, bmm, addmm (F.linear), mv, dot
+    losses.py       softmax, log_softmax and the losses: mse, bce, bce with logits, nll
+    indexing.py     ops that pick elements by an index or a mask (gather, embedding, where, sort, ...)
+    conv.py         sliding windows: convolution and pooling
+    norms.py        layer_norm and batch_norm
+    recurrent.py    a whole recurrent layer in one autograd node (an LSTM layer)
+    custom.py       every custom autograd.Function: its backward is the user's own Python
+    shared.py       rule shapes that several families share
 """
 from __future__ import annotations
 

@@ -80,20 +80,24 @@ def _loss_rows(op: _Op, i: int, j: tuple, factors: list[tuple[str, Any]], n: int
     return op.chain(i, j, [], [], [op.fill(t, ix, shape) for t, _ in factors], [((), vals)])
 
 
-@rule("MseLossBackward0")
-def _mse(op: _Op, i: int, j: tuple) -> Term:
+def _input_and_target(op: _Op, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    """An elementwise loss's input and target: these rules model them of one shape (no broadcast)."""
     x, t = op.val(0), op.val(1)
     if x.shape != t.shape:
-        raise _Unsupported("mse broadcast")
+        raise _Unsupported(f"{loss} broadcast")
+    return x, t
+
+
+@rule("MseLossBackward0")
+def _mse(op: _Op, i: int, j: tuple) -> Term:
+    x, t = _input_and_target(op, "mse")
     two = ("2", 2.0) if i == 0 else ("(−2)", -2.0)
     return _loss_rows(op, i, j, [two, ("({a0} − {a1})", x - t)], x.size)
 
 
 @rule("BinaryCrossEntropyBackward0")
 def _bce(op: _Op, i: int, j: tuple) -> Term:
-    p, t = op.val(0), op.val(1)
-    if p.shape != t.shape:
-        raise _Unsupported("bce broadcast")
+    p, t = _input_and_target(op, "bce")
     if i == 0:
         f = [("({a0} − {a1})", p - t),
              ("1/({a0}·(1 − {a0}))", 1.0 / np.maximum(p * (1 - p), 1e-12))]
@@ -104,9 +108,7 @@ def _bce(op: _Op, i: int, j: tuple) -> Term:
 
 @rule("BinaryCrossEntropyWithLogitsBackward0")
 def _bce_logits(op: _Op, i: int, j: tuple) -> Term:
-    x, t = op.val(0), op.val(1)
-    if x.shape != t.shape:
-        raise _Unsupported("bce broadcast")
+    x, t = _input_and_target(op, "bce")
     if i == 0:
         f = [("(σ({a0}) − {a1})", 1.0 / (1.0 + np.exp(-x)) - t)]
     else:

@@ -103,14 +103,19 @@ def _norm(op: _Op, i: int, j: tuple) -> Term:
     yo = float(y[o])
     xj = float(x[j])
     xs, ys = op.osym(0, [str(v) for v in j]), op.ysym([str(v) for v in o])
-    if p == 2:
-        sym, f = f"{xs}/{ys}", xj / yo
-    elif p == 1:
-        sym, f = f"sign({xs})", float(np.sign(xj))
-    else:
-        sym = f"sign({xs})·|{xs}|^{fmt_number(p - 1)}/{ys}^{fmt_number(p - 1)}"
-        f = float(np.sign(xj)) * abs(xj) ** (p - 1) / yo ** (p - 1)
+    sym, f = _p_norm_slope(p, xj, yo, xs, ys, f"sign({xs})")
     return op.chain(i, j, [str(v) for v in o], [], [sym], [(o, [f])])
+
+
+def _p_norm_slope(p: float, v: float, y: float, v_sym: str, y_sym: str, sign_sym: str) -> tuple[str, float]:
+    """∂‖·‖ₚ/∂v for one element v of a vector whose p-norm is y, as (symbols, number):
+    v/y for p = 2, sign(v) for p = 1, else sign(v)·|v|^(p−1)/y^(p−1). Shared by norm and dist."""
+    if p == 2:
+        return f"{v_sym}/{y_sym}", v / y
+    if p == 1:
+        return sign_sym, float(np.sign(v))
+    return (f"{sign_sym}·|{v_sym}|^{fmt_number(p - 1)}/{y_sym}^{fmt_number(p - 1)}",
+            float(np.sign(v)) * abs(v) ** (p - 1) / y ** (p - 1))
 
 
 @rule("DistBackward0")
@@ -124,13 +129,7 @@ def _dist(op: _Op, i: int, j: tuple) -> Term:
     sign = 1.0 if i == 0 else -1.0
     ix = [str(v) for v in j]
     diff = f"({op.osym(0, ix)} − {op.osym(1, ix)})"
-    if p == 2:
-        sym, f = f"{diff}/{op.ylabel()}", d / y
-    elif p == 1:
-        sym, f = f"sign{diff}", float(np.sign(d))
-    else:
-        sym = f"sign{diff}·|{diff}|^{fmt_number(p - 1)}/{op.ylabel()}^{fmt_number(p - 1)}"
-        f = float(np.sign(d)) * abs(d) ** (p - 1) / y ** (p - 1)
+    sym, f = _p_norm_slope(p, d, y, diff, op.ylabel(), f"sign{diff}")
     syms = ([] if i == 0 else ["(−1)"]) + [sym]
     return op.chain(i, j, [], [], syms, [((), ([] if i == 0 else [sign]) + [f])])
 
