@@ -11,11 +11,15 @@ here, in the same run: plain PyTorch against gradviz.record(), torchviz against
 gradviz's own graph -> SVG. No test asserts a time; tests/test_scale.py checks
 the same workloads for what they draw.
 
-Targets:
-  record / plain forward+backward, W8a and W8b         <= 3x
-  gradviz SVG / torchviz (make_dot + render), W8a      <= 0.5x
-  W9 (LSTMCell x50), every op drawn                    < 2 s
-  W8b recording: JSON out and back < 1 s, size          < 20 MB
+Targets (issue 19, besides issue 6's):
+  record + settle, explanations included / plain fwd+bwd, every workload  <= 3x
+  gradviz SVG (all nodes) / torchviz (make_dot + render), W1-W9            <= 1.0x
+  record / plain forward+backward, W8a and W8b                             <= 3x
+  W9 (LSTMCell x50), every op drawn                                        < 2 s
+  W8b recording: JSON out and back < 1 s, size                             < 20 MB
+
+torchviz and torchlens are timed when importable (bench/others.py): run this with
+the benchmark's own environment to see them (bench/RESULTS.md says how to make it).
 """
 from __future__ import annotations
 
@@ -41,9 +45,10 @@ import gradviz  # noqa: E402
 from gradviz.recording import Recording  # noqa: E402
 from gradviz.render.dot import graph_to_dot  # noqa: E402
 from gradviz.render.svg import run_dot  # noqa: E402
+from others import torchlens_run, torchviz_svg, version  # noqa: E402
 from workloads import WORKLOADS, build  # noqa: E402
 
-SECTION = "## Scale (issue 6)"
+SECTION = "## Scale (issues 6 and 19)"
 
 
 def best(fn: Callable[[], object], repeats: int, budget_s: float = 3.0) -> float:
@@ -71,24 +76,16 @@ def record_once(run: Callable, explain: bool = False) -> Recording:
     return rec
 
 
-def torchviz_svg(run: Callable, timeout: float) -> float | None:
-    """make_dot(show_attrs, show_saved) + its render, on a fresh graph; None past `timeout`."""
-    from torchviz import make_dot
-
-    loss = run(backward=False)
-    t0 = time.perf_counter()
-    dot = make_dot(loss, show_attrs=True, show_saved=True)
-    try:  # what dot.pipe(format="svg") does, with a time limit
-        subprocess.run(["dot", "-Tsvg"], input=dot.source.encode(), capture_output=True,
-                       timeout=timeout, check=True)
-    except subprocess.TimeoutExpired:
-        return None
-    return time.perf_counter() - t0
-
-
 def gradviz_svg(graph, **options) -> float:
     t0 = time.perf_counter()
     run_dot(graph_to_dot(graph, **options), "svg", timeout=120)
+    return time.perf_counter() - t0
+
+
+def gradviz_dot_text(graph, **options) -> float:
+    """graph_to_dot alone: the part of a picture that is gradviz's own Python."""
+    t0 = time.perf_counter()
+    graph_to_dot(graph, **options)
     return time.perf_counter() - t0
 
 
@@ -103,13 +100,7 @@ def machine() -> list[str]:
         dot_v = subprocess.run(["dot", "-V"], capture_output=True, text=True).stderr.strip()
     except OSError:
         dot_v = "dot missing"
-    try:
-        import torchviz  # noqa: F401
-        from importlib.metadata import version
-
-        tv = version("torchviz")
-    except Exception:
-        tv = "not installed"
+    tv, tl = version("torchviz"), version("torchlens")
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -123,7 +114,8 @@ def machine() -> list[str]:
         f"- machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
         f"load average {load:.1f} when the run started",
         f"- Python {platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), numpy {np.__version__}, {dot_v}, torchviz {tv}",
+        f"({torch.get_num_threads()} threads), numpy {np.__version__}, {dot_v}, torchviz {tv}, "
+        f"torchlens {tl}",
     ]
 
 
@@ -131,8 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats")
     p.add_argument("--only", default="", help="comma list of workloads (default: all)")
-    p.add_argument("--explain", action="store_true",
-                   help="also time record() with its explanations (explain=True)")
+    p.add_argument("--no-others", action="store_true", help="no torchlens (it takes minutes)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
     p.add_argument("--update", action="store_true", help=f"rewrite '{SECTION}' in RESULTS.md")
     args = p.parse_args(argv)
@@ -154,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         plain = best(run, reps * 3)
         rec_t = best(lambda: record_once(run), reps)
         settled_t = best(lambda: record_once(run).settle(), reps)
-        explain_t = best(lambda: record_once(run, explain=True), max(2, reps // 2)) \
-            if args.explain else None
+        # the whole cost a learner pays: capture, every summary and every chain-rule text
+        explain_t = best(lambda: record_once(run, explain=True).settle(), reps)
         rec = record_once(run)
         g = rec.graph
         text = rec.to_json()
@@ -169,30 +160,46 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         print(f"{w.key}: plain {fmt_ms(plain)}, record {fmt_ms(rec_t)} ({rec_t / plain:.2f}x), "
               f"with everything made {fmt_ms(settled_t)} ({settled_t / plain:.2f}x), "
+              f"and the texts {fmt_ms(explain_t)} ({explain_t / plain:.2f}x), "
               f"{len(g.nodes)} nodes, svg {fmt_ms(svg_default)}", file=sys.stderr, flush=True)
         rows.append((w, r))
 
     # render, all nodes shown, against torchviz on the same graphs
     versus = []
-    for key in ("W4", "W5", "W8a", "W8b", "W9"):
-        if key not in results:
-            continue
+    for key in results:
         torch.manual_seed(0)
         run = build(key)
         run()
         g = record_once(run).graph
         ours = best(lambda: gradviz_svg(g, budget=0), max(2, reps // 2), budget_s=15)
+        ours_text = best(lambda: gradviz_dot_text(g, budget=0), max(2, reps // 2))
         try:
-            import torchviz  # noqa: F401
             tv_times = [torchviz_svg(run, timeout=20) for _ in range(max(2, reps // 2) if key != "W9" else 1)]
             tv = None if any(t is None for t in tv_times) else min(tv_times)
             tv_note = "" if tv is not None else "over 20 s (stopped)"
         except ImportError:
-            tv, tv_note = None, "torchviz not installed (pip install -e .[bench])"
+            tv, tv_note = None, "torchviz not installed"
         results[key]["svg_full"] = ours
         results[key]["torchviz"] = tv
-        versus.append((key, len(g.nodes), ours, tv, tv_note))
-        print(f"{key}: svg all nodes {fmt_ms(ours)}, torchviz {fmt_ms(tv)} {tv_note}",
+        versus.append((key, len(g.nodes), ours, ours_text, tv, tv_note))
+        print(f"{key}: svg all nodes {fmt_ms(ours)} (DOT text {fmt_ms(ours_text)}), "
+              f"torchviz {fmt_ms(tv)} {tv_note}", file=sys.stderr, flush=True)
+
+    # torchlens last: it leaves torch's functions wrapped
+    lens = {}
+    for key in ([] if args.no_others else list(results)):
+        torch.manual_seed(0)
+        run = build(key)
+        run()
+        once = torchlens_run(run)
+        if once is None:
+            break
+        try:
+            once()  # warm up: the first call wraps torch's functions
+            lens[key] = best(once, max(2, reps // 3), budget_s=20)
+        except Exception as e:  # a workload torchlens cannot trace: the table says so
+            lens[key] = f"{type(e).__name__}"
+        print(f"{key}: torchlens {lens[key] if isinstance(lens[key], str) else fmt_ms(lens[key])}",
               file=sys.stderr, flush=True)
 
     shown_args = " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--update")
@@ -200,25 +207,40 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.strftime('%Y-%m-%d')}; best of up to {reps} runs each, all in one process.", ""]
     md += machine() + [""]
     md += ["### Capture: gradviz.record() against plain forward+backward", "",
-           "| workload | nodes | steps | plain fwd+bwd | record() | ratio | record() + settle() | ratio |"
-           + (" with explanations |" if args.explain else "") + " JSON | JSON out+in |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if args.explain else "") + "---:|---:|"]
+           "| workload | nodes | steps | plain fwd+bwd | record() | ratio | record() + settle() | ratio "
+           "| + explanations | **ratio** (<= 3x) | JSON | JSON out+in |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for w, r in rows:
-        extra = f" {fmt_ms(r['explain'])} ({r['explain'] / r['plain']:.1f}x) |" if args.explain else ""
         md.append(f"| {w.key} {w.title} | {r['nodes']} | {r['steps']} | {fmt_ms(r['plain'])} | "
-                  f"{fmt_ms(r['record'])} | **{r['record'] / r['plain']:.2f}x** | "
-                  f"{fmt_ms(r['settled'])} | {r['settled'] / r['plain']:.2f}x |{extra} "
+                  f"{fmt_ms(r['record'])} | {r['record'] / r['plain']:.2f}x | "
+                  f"{fmt_ms(r['settled'])} | {r['settled'] / r['plain']:.2f}x | "
+                  f"{fmt_ms(r['explain'])} | **{r['explain'] / r['plain']:.2f}x** | "
                   f"{r['json_mb']:.2f} MB | {fmt_ms(r['json_s'])} |")
     md += ["", "### Rendering: graph -> SVG", "",
            "Default picture (budget 300, collapsed when bigger) for every workload; all nodes "
            "shown (`budget=0`) against torchviz `make_dot(..., show_attrs=True, show_saved=True)` "
-           "plus its render, on the same graph.", "",
-           "| workload | nodes | default picture | all nodes | torchviz | ratio |",
-           "|---|---:|---:|---:|---:|---:|"]
-    for key, n, ours, tv, note in versus:
+           "plus its render, on the same graph. DOT text: gradviz's own Python (graph_to_dot) "
+           "inside the all-nodes time; the rest is the `dot` process.", "",
+           "| workload | nodes | default picture | all nodes | of it DOT text | torchviz | ratio (<= 1.0x) |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, n, ours, ours_text, tv, note in versus:
         ratio = f"**{ours / tv:.2f}x**" if tv else "—"
         md.append(f"| {key} | {n} | {fmt_ms(results[key]['svg_default'])} | {fmt_ms(ours)} | "
-                  f"{fmt_ms(tv) if tv else note} | {ratio} |")
+                  f"{fmt_ms(ours_text)} | {fmt_ms(tv) if tv else note} | {ratio} |")
+    if lens:
+        md += ["", "### Beside torchlens: forward and backward capture with a picture", "",
+               "torchlens `trace()` + `log_backward()` + `draw()` (SVG) against gradviz "
+               "record() + settle() with explanations + the default SVG, both against plain "
+               "forward+backward.", "",
+               "| workload | plain | gradviz (capture, texts, picture) | ratio | torchlens | ratio |",
+               "|---|---:|---:|---:|---:|---:|"]
+        for key, t in lens.items():
+            r = results[key]
+            ours = r["explain"] + r["svg_default"]
+            theirs = (f"{fmt_ms(t)} | {t / r['plain']:.0f}x" if not isinstance(t, str)
+                      else f"failed ({t}) | —")
+            md.append(f"| {key} | {fmt_ms(r['plain'])} | {fmt_ms(ours)} | "
+                      f"{ours / r['plain']:.1f}x | {theirs} |")
     if breakdown:
         md += ["", "### Where record() spends its time (best run, all phases timed in the same run)",
                "", "| workload | " + " | ".join(PHASES) + " | rest (forward log, bookkeeping) |",
@@ -230,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     md += ["", "### Targets", ""]
     md += _targets(results)
     md += ["", "Notes:", "",
-           "- record() is timed with explain=False: the chain-rule texts are their own layer "
-           "(explain/chain_rule.py) and cost far more than capture on the big graphs.",
+           "- record() and record() + settle() are timed with explain=False; '+ explanations' "
+           "is record(explain=True) + settle(): capture, every summary and both languages' "
+           "chain-rule texts for every step, the whole cost of a recording a learner reads.",
            "- record() is the cost the user's code pays: the `with gradviz.record()` block. "
            "It keeps what the code may change later (parameter values, .grad, saved "
            "attributes) and references to what nothing changes (op outputs, the gradients the "
@@ -309,6 +332,13 @@ def _targets(r: dict) -> list[str]:
     def row(name: str, value: str, ok: bool | None) -> None:
         out.append(f"| {name} | {value} | {'yes' if ok else ('no' if ok is not None else '—')} |")
 
+    for key, x in r.items():
+        whole = x["explain"] / x["plain"]
+        row(f"{key} record + settle + explanations <= 3x plain", f"{whole:.2f}x", whole <= 3)
+    for key, x in r.items():
+        if x.get("torchviz"):
+            ratio = x["svg_full"] / x["torchviz"]
+            row(f"{key} SVG, all nodes, <= 1.0x torchviz", f"{ratio:.2f}x", ratio <= 1.0)
     for key in ("W8a", "W8b"):
         if key in r:
             x = r[key]["record"] / r[key]["plain"]

@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ def gradviz_cmd() -> list[str]:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+# the app's disk cache of lesson recordings (gradviz/ui/disk_cache.py): empty for each test session
+os.environ.setdefault("GRADVIZ_CACHE_DIR", tempfile.mkdtemp(prefix="gradviz-test-cache-"))
 
 
 _LESSON_RECORDINGS: dict = {}

@@ -168,7 +168,8 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
         if t is None:
             out[i] = (None, None)
             continue
-        t = t.detach()
+        if t.requires_grad:  # a detached alias costs a tensor; numpy needs it only then
+            t = t.detach()
         n = t.numel()
         if (n <= SMALL or n >= ALONE or t.device.type != "cpu" or t.dtype not in _BATCH_OK
                 or t.layout != torch.strided or t.is_conj() or t.is_neg()):
@@ -287,7 +288,7 @@ class Deferred:
                     tensors.append(t)
             with no_torch_function():
                 results = plain_many(tensors)
-                heads = {id(t): t.detach().reshape(-1)[:GRAD_PREVIEW].double().cpu().tolist()
+                heads = {id(t): _head(t)
                          for t, _, owner, *_ in items if not hasattr(owner, "note")}  # gradients
             for t, version, owner, container, key, value_key in items:
                 value, summary = results[where[id(t)]]
@@ -302,6 +303,17 @@ class Deferred:
                 if t._version != version and hasattr(owner, "note"):
                     owner.note = (f"changed in place after it was recorded (version {version} -> "
                                   f"{t._version}): these numbers show it after that change")
+
+
+def _head(t: torch.Tensor) -> list[float]:
+    """The first GRAD_PREVIEW elements as Python floats: through numpy's view of a CPU
+    float tensor (the same numbers, without torch's four calls per tensor), else torch."""
+    if t.requires_grad:
+        t = t.detach()
+    if t.dtype in _BATCH_OK and t.device.type == "cpu" and t.layout == torch.strided \
+            and not t.is_conj() and not t.is_neg():
+        return t.numpy().reshape(-1)[:GRAD_PREVIEW].tolist()
+    return t.reshape(-1)[:GRAD_PREVIEW].double().cpu().tolist()
 
 
 def put(container: Any, key: Any, value: Any) -> None:

@@ -12,6 +12,7 @@ level, and nothing here imports torch at module level (tests/test_layers.py).
     html.py         the standalone HTML stepper (one self-contained page)
     notebook.py     the stepper inside an <iframe srcdoc> for notebooks (the app embeds it too)
     stepview.py     what backward step k looks like: one model for the SVG, the HTML stepper and the app
+    stepsvg.py      --steps pictures of a big graph: one layout, each step marked by CSS
     predict.py      predict mode's questions: the gradient a learner types before a step shows it
     glossary.py     the glossary's entries, and which of them each drawn node shows on hover
     forward.py      forward mode's steps (Recording.tangents) for the stepper page

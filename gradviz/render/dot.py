@@ -158,7 +158,6 @@ def view_to_dot(
     spine = set(chain) if len(chain) >= 3 else set()
     out = [
         "digraph gradviz {",
-        *([BIG_MARK] if big else []),
         f"  graph [rankdir={rankdir}, "
         f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35'
         + (_big_layout(len(graph.nodes)) if big else "") + "];",
@@ -200,7 +199,6 @@ def view_to_dot(
 
 
 BIG = 300  # above this many nodes, a lighter layout: see _big_layout
-BIG_MARK = "  // gradviz: big graph"  # read by render/svg.py: measure text without pango
 
 
 def _big_layout(n: int) -> str:

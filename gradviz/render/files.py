@@ -38,6 +38,14 @@ def graph_bytes(graph: "Graph", fmt: str, **options: Any) -> bytes:
         return json.dumps(graph.to_dict(), ensure_ascii=False, indent=1).encode()
     if fmt == "dot":
         return graph_dot(graph, **options).encode()
+    if fmt == "svg" and options.get("step") is not None:
+        from gradviz.render.stepview import use_overview
+
+        if use_overview(graph):  # a big graph: one layout for every step (render/stepsvg.py)
+            from gradviz.render.stepsvg import overview_step_svg
+
+            rest = {k: v for k, v in options.items() if k != "step"}
+            return overview_step_svg(graph, options["step"], **rest)
     if fmt in ("svg", "png", "pdf"):  # time-limited, with a collapsed view as the fallback
         return render_graph(graph, fmt, **options)
     raise ValueError(f"unknown format {fmt!r}: use one of svg, png, pdf, dot, json")

@@ -51,13 +51,9 @@ def dot_binary() -> str:
     return path
 
 
-BIG_MARK = "// gradviz: big graph"  # dot.py writes it into the DOT of a big graph
-
-
 def _run(cmd: list[str], dot_text: str, timeout: float) -> bytes:
-    env = None
-    if cmd[1:2] == ["-Tsvg"] and BIG_MARK in dot_text[:2000]:
-        env = lean_text_env()
+    # SVG: text measured without pango (see lean_text_env); PNG and PDF draw it with pango
+    env = lean_text_env() if cmd[1:2] == ["-Tsvg"] else None
     try:
         return subprocess.run(cmd, input=dot_text.encode(), capture_output=True,
                               timeout=max(timeout, 0.001), check=True, env=env).stdout
@@ -128,9 +124,12 @@ def lean_text_env() -> dict | None:
     """An environment where `dot` measures text from its built-in font metrics.
 
     With its pango plugin, dot asks pango for the size of every line of every
-    label: about a third of the layout time of a 1600-node graph. SVG output
+    label: about a third of the layout time of a 1600-node graph, and loading
+    pango and fontconfig alone costs more than laying out a small graph (W1:
+    21 ms with pango, 3 ms without; a lesson's step pictures are small). SVG output
     does not need pango (the browser draws the text), and the built-in metrics
-    of Helvetica give boxes within a few points of pango's. So big SVGs run
+    of Helvetica give boxes within a few points of pango's (Korean and math signs
+    a little wider, so nothing overflows). So every SVG runs
     with GVBINDIR pointing at a private folder that holds only dot's core and
     layout plugins. Where that cannot be set up, None: dot as usual.
     GRADVIZ_DOT_PANGO=1 turns this off.

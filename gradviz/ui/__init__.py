@@ -4,6 +4,7 @@
     page.py              the page around the pieces: set-up, the lesson header, one recording's views
     sidebar.py           language, lesson, device, display options
     runs.py              lessons and pasted code run in a limited child process, cached
+    disk_cache.py        finished lesson runs kept on disk across server restarts (signed, read as JSON)
     running.py           while pasted code runs: a timer and a Stop button
     code_view.py         your code: an editor and a Run button (off on a public server)
     graphs.py            the display options; a finished graph's SVG, cached (the training view's picture)

@@ -30,6 +30,7 @@ import streamlit as st
 from gradviz.lessons import iterations
 from gradviz.progress import Progress
 from gradviz.recording import ErrorInfo, Recording
+from gradviz.ui import disk_cache
 from gradviz.words import N_, both, tr
 
 LESSON_TIMEOUT = 600.0  # the full image restoration runs for minutes under capture
@@ -137,6 +138,7 @@ def _read_images(folder: Path) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=48)
+@disk_cache.on_disk  # kept across server restarts too
 def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: str,
                    save_images: bool, upload_digest: str, _upload: Any = None,
                    _progress: Callable | None = None) -> tuple[Recording, dict]:
@@ -240,6 +242,7 @@ def forget(run: Run) -> None:
     st.session_state.get(_SESSION_KEY, {}).pop(run.key, None)
     if run.call:
         _lesson_cached.clear(*run.call)
+        disk_cache.forget_run(*run.call)
 
 
 # ------------------------------------------------------------------------------ progress

@@ -50,6 +50,7 @@ class _Index:
         self._roles: dict[str, str] = {}  # unnamed leaves -> their part in the op reading them
         self._outputs_by_q: dict[str, dict[int, Node]] = {}  # op -> output number -> tensor
         self._values: dict[str, np.ndarray | None] = {}
+        self._operands: dict[str, tuple[Node | None, ...]] = {}  # every step reads them twice or more
 
     # values --------------------------------------------------------------------------
     def value(self, node: Node | None, depth: int = 0) -> np.ndarray | None:
@@ -238,6 +239,12 @@ class _Index:
 
     def operands(self, op_id: str) -> list[Node | None]:
         """The op's forward inputs: its gradient slots, constants filling the empty ones."""
+        hit = self._operands.get(op_id)
+        if hit is None:
+            hit = self._operands[op_id] = tuple(self._find_operands(op_id))
+        return list(hit)
+
+    def _find_operands(self, op_id: str) -> list[Node | None]:
         step = self.step_of.get(op_id)
         ins = [self.nodes[i] for i in self.inputs.get(op_id, []) if i in self.nodes]
         if step is None:

@@ -11,6 +11,7 @@ the public entry.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -143,11 +144,11 @@ _VALUE_NOTES = {"stopped", "softmax_sum", "log_softmax_sum", "relu_zero", "abs_z
                 "max_index", "ties"}
 
 
-def _rule_only(ix: _Index, step: Step, fn: RuleFn, i: int, j: tuple, e: int,
-               missing: _Missing) -> Term:
+def _rule_only(read: _Op, fn: RuleFn, i: int, j: tuple, e: int, missing: _Missing) -> Term:
     """Values were not kept: the rule, and the number autograd sent. The note says why:
     too many elements, or made where capture could not see (inside torch's C++ code)."""
-    op = _Op(ix, step, symbolic=True)
+    op = copy.copy(read)  # the same reading with stand-in ones (cheaper than a new _Op)
+    op.symbolic, op._qshape = True, {}
     t = _recorded(op, i, j, e, None)
     try:
         with np.errstate(all="ignore"):
@@ -191,7 +192,7 @@ def _op_terms(ix: _Index, step: Step, element: int) -> list[Term]:
             with np.errstate(all="ignore"):
                 t = fn(op, i, j)
         except _Missing as missing:
-            terms.append(_rule_only(ix, step, fn, i, j, e, missing))
+            terms.append(_rule_only(op, fn, i, j, e, missing))
             continue
         except (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError,
                 FloatingPointError):

@@ -105,7 +105,22 @@ def _term_line(t: Term) -> str:
     return " = ".join(parts)
 
 
+_NOTE_TEXTS: dict[tuple, str] = {}  # notes of plain words and counts, made once (most repeat)
+
+
 def _note_text(key: str, kw: dict, lang: str) -> str:
+    if all(type(v) is str or type(v) is int for v in kw.values()):
+        memo = (key, lang, *kw.items())
+        text = _NOTE_TEXTS.get(memo)
+        if text is None:
+            if len(_NOTE_TEXTS) > 4096:
+                _NOTE_TEXTS.clear()
+            text = _NOTE_TEXTS[memo] = _make_note_text(key, kw, lang)
+        return text
+    return _make_note_text(key, kw, lang)
+
+
+def _make_note_text(key: str, kw: dict, lang: str) -> str:
     kw = dict(kw)
     if key == "broadcast":
         dims = kw.get("dims", [])
@@ -172,15 +187,23 @@ def _generic(ix: _Index, step: Step, lang: str) -> str:
     return line + "\n" + tr("(no formula for this op here: the numbers in and out)", lang)
 
 
-def _render(ix: _Index, step: Step, terms: list[Term], lang: str, element: int = 0) -> str:
-    lines: list[str] = []
+def _render(ix: _Index, step: Step, terms: list[Term], langs: tuple[str, ...],
+            element: int = 0) -> list[str]:
+    """The step's text in each of `langs`: the header and the term lines (the same in every
+    language) are made once."""
     chain = [t for t in terms if t.kind in ("chain", "fan_in")]
     if step.op != "AccumulateGrad" and find_rule(step.op) is None and not chain:
-        return _generic(ix, step, lang)
+        return [_generic(ix, step, lang) for lang in langs]
+    lines: list[str] = []
     header = _header(ix, step)
     if header:
         lines.append(header)
     lines.extend(_term_line(t) for t in terms)
+    return [_with_notes(ix, step, terms, lines, lang, element) for lang in langs]
+
+
+def _with_notes(ix: _Index, step: Step, terms: list[Term], lines: list[str], lang: str,
+                element: int) -> str:
     notes: list[str] = []
     for t in terms:
         for key, kw in t.notes:
@@ -303,7 +326,7 @@ def _explain(ix: _Index, step: Step, langs: tuple[str, ...], element: int) -> li
     """The step's text in each language; never raises."""
     try:
         terms = step_arithmetic(ix.graph, step, element, _ix=ix)
-        return [_render(ix, step, terms, lang, element) for lang in langs]
+        return _render(ix, step, terms, langs, element)
     except Exception:  # never let an explanation break a recording
         out = []
         for lang in langs:
