@@ -194,14 +194,14 @@ class Recorder:
         the user as it is; an error of gradviz's own bookkeeping becomes a note on the
         recording, and the backward runs (once) and returns as it would without gradviz.
         """
-        return self._guarded(self._backward, run, f"backward() call {self.backward_calls + 1}",
+        return self._guarded(self._backward, run, note(said.BACKWARD_CALL, n=self.backward_calls + 1),
                              roots, retain, frame)
 
     def _on_grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
                  inputs: list[torch.Tensor], create_graph: bool, frame: Any,
                  batched: bool = False) -> Any:
         """torch.autograd.grad, recorded like a backward (see _on_backward)."""
-        return self._guarded(self._grad, run, f"torch.autograd.grad call {self.grad_calls + 1}",
+        return self._guarded(self._grad, run, note(said.GRAD_CALL, n=self.grad_calls + 1),
                              roots, inputs, create_graph, frame, batched)
 
     def _guarded(self, body: Callable[..., Any], run: Callable[[], Any], what: str,
