@@ -38,6 +38,9 @@ NO_LAST_GRAPH = N_("no graph of the last iteration: {why}")
 # What a note names (filled into another note's {what}, shown translated there too)
 BACKWARD_CALL = N_("backward() call {n}")
 GRAD_CALL = N_("torch.autograd.grad call {n}")
+GRADCHECK_RAN = N_("{fn} on line {line} ran {runs} time(s) and answered {answers}. To compare "
+                  "autograd's gradients with numerical ones it made {n} torch.autograd.grad "
+                  "call(s) of its own: they are not drawn and not counted as the script's.")
 # The runner's and the explainers' notes
 NEVER_CALLED = N_("The script never called backward(), so there are no gradients to show.")
 NEVER_CALLED_DRAWN = N_("The script never called backward(), so there are no gradients to show. "
@@ -80,7 +83,7 @@ DEAD_LINE_DETACH = N_("Line {line} uses {var}{why}: a copy cut off from the grap
 
 TEMPLATES = (GRAPH_INCOMPLETE, STEPS_UNAVAILABLE, GRAPH_CUT, LOG_SHED, LOG_OFF, LAST_UNPLANNED,
              GRAD_BATCHED, ITERATIONS_UNAVAILABLE, TANGENTS_KEPT, TANGENTS_UNAVAILABLE,
-             METRICS_KEPT, NOT_RECORDED, NO_LAST_GRAPH, BACKWARD_CALL, GRAD_CALL,
+             METRICS_KEPT, NOT_RECORDED, NO_LAST_GRAPH, BACKWARD_CALL, GRAD_CALL, GRADCHECK_RAN,
              NEVER_CALLED, NEVER_CALLED_DRAWN, NEVER_CALLED_NOTHING, STOPPED_BEFORE,
              STOPPED_BEFORE_DRAWN, LEFTOVERS_FAILED, KEPT_BEFORE_STOP, HANDBACK_DAMAGED,
              UPDATES_UNAVAILABLE, EXPLANATIONS_UNAVAILABLE, ITERATION_WORDS_UNAVAILABLE,
