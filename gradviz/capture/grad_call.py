@@ -42,6 +42,16 @@ def _signature(fn: Callable) -> inspect.Signature:
     return sig
 
 
+def _in_functorch(frame: Any) -> bool:
+    """True when torch.func's own code (torch/_functorch) is on the stack below `frame`."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if "_functorch" in name and ("/torch/" in name or "\\torch\\" in name):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class GradTrap:
     """Wraps torch.autograd.grad while active.
 
@@ -85,6 +95,15 @@ class GradTrap:
                     trap._local.inside = False
             if trap.inside or trap.busy():
                 return run()
+            if trap.on_check is not None and _in_functorch(sys._getframe(1)):
+                # torch.func.grad / vjp / jacrev / hessian: their steps run on functorch's
+                # wrapped tensors, inside the transform; counted, not drawn as the learner's
+                trap._local.inside = True
+                try:
+                    return run()
+                finally:
+                    trap._local.inside = False
+                    trap.on_check("torch.func", nearest_user_frame(sys._getframe(1)), 1, None)
             try:
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:  # torch says what is wrong with the call

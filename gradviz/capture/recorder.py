@@ -174,6 +174,8 @@ class Recorder:
                 pass
         rec._pending = _Timeline(rec, tl, lines)  # iterations and pitfalls: when first read
         try:
+            rec.notes.extend(note(said.FUNC_FORWARD, fn=fn, line=line)
+                             for fn, line in self._tangents.unseen.values())
             rec.tangents, dropped = self._tangents.finish()
             if dropped:
                 rec.notes.append(note(said.TANGENTS_KEPT, kept=len(rec.tangents), more=dropped))
@@ -216,6 +218,9 @@ class Recorder:
                 self.recording.notes.append("")
             kept[1] += 1
             kept[2] += calls
+            if name == "torch.func":
+                self.recording.notes[kept[0]] = note(said.FUNC_TRANSFORM, line=line, n=kept[2])
+                return
             if isinstance(outcome, BaseException):
                 first = (str(outcome).strip().splitlines() or [""])[0]
                 answer = f"{type(outcome).__name__}: {first}" if first else type(outcome).__name__

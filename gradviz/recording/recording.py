@@ -83,9 +83,8 @@ class Recording(_Settled):
             try:
                 fill(self, facts)
             except Exception as e:  # words must never cost the user their numbers
-                from gradviz.words.notes import ITERATION_WORDS_UNAVAILABLE, note
-
-                self.notes.append(note(ITERATION_WORDS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
+                # (words.notes.ITERATION_WORDS_UNAVAILABLE's text: shown translated from it)
+                self.notes.append(f"explanations of the iterations unavailable: {type(e).__name__}: {e}")
 
     def _plain_dict(self) -> dict:
         # asdict deep-copies every number (Python 3.11): too slow for a 20000-iteration timeline,

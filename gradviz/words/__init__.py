@@ -28,6 +28,7 @@ This is a base-layer package: it imports nothing of gradviz and no torch.
 
     __init__.py   tr / both / N_ / languages: the words in a language, filled
     korean.py     Korean particles chosen from the last syllable of the word before them
+    notes.py      the notes a recording keeps: English templates, shown in the reader's language
     catalog.py    the developers' and translators' tool: extract, merge, compile, check (Babel)
     locale/       gradviz.pot (the template) and <lang>/LC_MESSAGES/gradviz.po + .mo
 """

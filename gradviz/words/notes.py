@@ -41,6 +41,12 @@ GRAD_CALL = N_("torch.autograd.grad call {n}")
 GRADCHECK_RAN = N_("{fn} on line {line} ran {runs} time(s) and answered {answers}. To compare "
                   "autograd's gradients with numerical ones it made {n} torch.autograd.grad "
                   "call(s) of its own: they are not drawn and not counted as the script's.")
+FUNC_TRANSFORM = N_("a torch.func transform on line {line} (grad, vjp, jacrev or hessian) made {n} "
+                   "torch.autograd.grad call(s) inside torch.func: gradviz does not show the steps "
+                   "of torch.func transforms, only what they returned to the script.")
+FUNC_FORWARD = N_("torch.func.{fn} on line {line} ran: gradviz does not show the forward-mode steps "
+                  "inside it (only torch.func.jvp called outside other transforms, and "
+                  "torch.autograd.forward_ad, are shown step by step).")
 # The runner's and the explainers' notes
 NEVER_CALLED = N_("The script never called backward(), so there are no gradients to show.")
 NEVER_CALLED_DRAWN = N_("The script never called backward(), so there are no gradients to show. "
@@ -84,6 +90,7 @@ DEAD_LINE_DETACH = N_("Line {line} uses {var}{why}: a copy cut off from the grap
 TEMPLATES = (GRAPH_INCOMPLETE, STEPS_UNAVAILABLE, GRAPH_CUT, LOG_SHED, LOG_OFF, LAST_UNPLANNED,
              GRAD_BATCHED, ITERATIONS_UNAVAILABLE, TANGENTS_KEPT, TANGENTS_UNAVAILABLE,
              METRICS_KEPT, NOT_RECORDED, NO_LAST_GRAPH, BACKWARD_CALL, GRAD_CALL, GRADCHECK_RAN,
+             FUNC_TRANSFORM, FUNC_FORWARD,
              NEVER_CALLED, NEVER_CALLED_DRAWN, NEVER_CALLED_NOTHING, STOPPED_BEFORE,
              STOPPED_BEFORE_DRAWN, LEFTOVERS_FAILED, KEPT_BEFORE_STOP, HANDBACK_DAMAGED,
              UPDATES_UNAVAILABLE, EXPLANATIONS_UNAVAILABLE, ITERATION_WORDS_UNAVAILABLE,
