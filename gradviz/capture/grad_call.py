@@ -3,7 +3,10 @@
 torch.autograd.grad is wrapped while a recording is active. torch.autograd.functional's
 jacobian and hessian call it through the module attribute, so their calls are caught
 too. A grad call is not an iteration of the training timeline: it fills no .grad.
-The original comes back when the recording ends.
+torch.autograd.gradcheck and gradgradcheck make many grad calls of their own to compare
+autograd with finite differences: while one runs, its grad calls are only counted and
+`on_check` hears once how many there were and what the check answered (the learner
+wrote none of them). The originals come back when the recording ends.
 """
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from typing import Any, Callable
 
 import torch
 
-from gradviz.user_code import is_internal
+from gradviz.user_code import is_internal, nearest_user_frame
+
+_CHECKS = ("gradcheck", "gradgradcheck")  # torch.autograd's checks, which call grad many times
 
 
 def _tensors(x: Any) -> list[torch.Tensor]:
@@ -37,6 +42,16 @@ def _signature(fn: Callable) -> inspect.Signature:
     return sig
 
 
+def _in_functorch(frame: Any) -> bool:
+    """True when torch.func's own code (torch/_functorch) is on the stack below `frame`."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if "_functorch" in name and ("/torch/" in name or "\\torch\\" in name):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class GradTrap:
     """Wraps torch.autograd.grad while active.
 
@@ -50,10 +65,13 @@ class GradTrap:
     """
 
     def __init__(self, handler: Callable[..., Any], busy: Callable[[], bool],
-                 lock: threading.RLock | None = None) -> None:
+                 lock: threading.RLock | None = None,
+                 on_check: Callable[[str, Any, int, Any], None] | None = None) -> None:
         self.handler = handler
         self.busy = busy
+        self.on_check = on_check  # (name, user frame, grad calls it made, result or exception)
         self._original: Callable | None = None
+        self._restore: list[tuple[Any, str, Callable]] = []
         self._local = threading.local()  # .inside: this thread is in a grad call
         self._lock = lock or threading.RLock()
 
@@ -66,8 +84,26 @@ class GradTrap:
             def run() -> Any:
                 return original(*args, **kwargs)
 
+            checks = getattr(trap._local, "check_calls", None)
+            if checks is not None:  # a call torch's gradcheck makes, not the learner
+                if trap.inside:  # the same call again, through a TorchFunctionMode
+                    return run()
+                trap._local.check_calls, trap._local.inside = checks + 1, True
+                try:
+                    return run()
+                finally:
+                    trap._local.inside = False
             if trap.inside or trap.busy():
                 return run()
+            if trap.on_check is not None and _in_functorch(sys._getframe(1)):
+                # torch.func.grad / vjp / jacrev / hessian: their steps run on functorch's
+                # wrapped tensors, inside the transform; counted, not drawn as the learner's
+                trap._local.inside = True
+                try:
+                    return run()
+                finally:
+                    trap._local.inside = False
+                    trap.on_check("torch.func", nearest_user_frame(sys._getframe(1)), 1, None)
             try:
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:  # torch says what is wrong with the call
@@ -90,12 +126,56 @@ class GradTrap:
         grad.__wrapped__ = original
         grad.__gradviz__ = True
         torch.autograd.grad = grad
+        if self.on_check is not None:
+            self._watch_checks()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._original is not None:
             torch.autograd.grad = self._original
             self._original = None
+        for owner, name, original in reversed(self._restore):
+            setattr(owner, name, original)
+        self._restore.clear()
+
+    def _watch_checks(self) -> None:
+        """Wrap torch.autograd.gradcheck/gradgradcheck (in torch.autograd and their module)."""
+        module = sys.modules.get("torch.autograd.gradcheck")
+        for name in _CHECKS:
+            original = getattr(module, name, None)
+            if not callable(original):
+                continue
+            wrapped = self._check(name, original)
+            for owner in (torch.autograd, module):
+                if getattr(owner, name, None) is original:
+                    setattr(owner, name, wrapped)
+                    self._restore.append((owner, name, original))
+
+    def _check(self, name: str, original: Callable) -> Callable:
+        trap = self
+
+        def check(*args: Any, **kwargs: Any) -> Any:
+            if getattr(trap._local, "check_calls", None) is not None:  # gradgradcheck's gradcheck
+                return original(*args, **kwargs)
+            frame = nearest_user_frame(sys._getframe(1))
+            trap._local.check_calls = 0
+            outcome: Any = None
+            try:
+                outcome = original(*args, **kwargs)
+                return outcome
+            except BaseException as e:
+                outcome = e
+                raise
+            finally:
+                calls, trap._local.check_calls = trap._local.check_calls, None
+                if trap.on_check is not None:
+                    trap.on_check(name, frame, calls, outcome)
+
+        check.__doc__, check.__name__, check.__qualname__ = (original.__doc__, original.__name__,
+                                                             original.__qualname__)
+        check.__wrapped__ = original
+        check.__gradviz__ = True
+        return check
 
     @property
     def inside(self) -> bool:

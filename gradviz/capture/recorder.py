@@ -111,7 +111,8 @@ class Recorder:
         self.meter = ProgressMeter(progress, total)
         self._trap = BackwardTrap(self._on_backward)
         self._grad_trap = GradTrap(self._on_grad, busy=lambda: self._trap.busy,
-                                   lock=self._trap.lock)
+                                   lock=self._trap.lock, on_check=self._on_check)
+        self._checks: dict[tuple, list] = {}  # gradcheck line -> [note index, runs, calls, answers]
         self.grad_calls = 0
         self._grad_sites: dict[tuple, int] = {}  # autograd.grad line -> graphs drawn from it
         self._optim = OptimizerWatch(self.timeline)
@@ -173,6 +174,8 @@ class Recorder:
                 pass
         rec._pending = _Timeline(rec, tl, lines)  # iterations and pitfalls: when first read
         try:
+            rec.notes.extend(note(said.FUNC_FORWARD, fn=fn, line=line)
+                             for fn, line in self._tangents.unseen.values())
             rec.tangents, dropped = self._tangents.finish()
             if dropped:
                 rec.notes.append(note(said.TANGENTS_KEPT, kept=len(rec.tangents), more=dropped))
@@ -194,15 +197,42 @@ class Recorder:
         the user as it is; an error of gradviz's own bookkeeping becomes a note on the
         recording, and the backward runs (once) and returns as it would without gradviz.
         """
-        return self._guarded(self._backward, run, f"backward() call {self.backward_calls + 1}",
+        return self._guarded(self._backward, run, note(said.BACKWARD_CALL, n=self.backward_calls + 1),
                              roots, retain, frame)
 
     def _on_grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
                  inputs: list[torch.Tensor], create_graph: bool, frame: Any,
                  batched: bool = False) -> Any:
         """torch.autograd.grad, recorded like a backward (see _on_backward)."""
-        return self._guarded(self._grad, run, f"torch.autograd.grad call {self.grad_calls + 1}",
+        return self._guarded(self._grad, run, note(said.GRAD_CALL, n=self.grad_calls + 1),
                              roots, inputs, create_graph, frame, batched)
+
+    def _on_check(self, name: str, frame: Any, calls: int, outcome: Any) -> None:
+        """torch.autograd.gradcheck ran: one note per line, with its grad calls and answers."""
+        try:
+            line = frame.f_lineno if frame is not None else "?"
+            site = (name, frame.f_code.co_filename if frame is not None else "?", line)
+            kept = self._checks.get(site)
+            if kept is None:
+                kept = self._checks[site] = [len(self.recording.notes), 0, 0, []]
+                self.recording.notes.append("")
+            kept[1] += 1
+            kept[2] += calls
+            if name == "torch.func":
+                self.recording.notes[kept[0]] = note(said.FUNC_TRANSFORM, line=line, n=kept[2])
+                return
+            if isinstance(outcome, BaseException):
+                first = (str(outcome).strip().splitlines() or [""])[0]
+                answer = f"{type(outcome).__name__}: {first}" if first else type(outcome).__name__
+            else:
+                answer = repr(outcome)
+            if answer not in kept[3]:
+                kept[3].append(answer)
+            self.recording.notes[kept[0]] = note(
+                said.GRADCHECK_RAN, fn=f"torch.autograd.{name}", line=line, runs=kept[1],
+                answers=" / ".join(kept[3]), n=kept[2])
+        except Exception:  # a note must never break the learner's check
+            pass
 
     def _guarded(self, body: Callable[..., Any], run: Callable[[], Any], what: str,
                  *args: Any) -> Any:

@@ -9,6 +9,7 @@ that never uses forward mode pays nothing.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -185,6 +186,8 @@ class TangentWatch:
     def __init__(self) -> None:
         self.log = TangentLog()
         self._enter = self._exit = None
+        self.unseen: dict[tuple, tuple[str, int]] = {}  # torch.func calls not stepped: site -> (fn, line)
+        self._func: list[tuple[str, Any]] = []
 
     def __enter__(self) -> "TangentWatch":
         cls = fwAD.dual_level
@@ -202,13 +205,59 @@ class TangentWatch:
             return watch._exit(level_self, *exc)
 
         cls.__enter__, cls.__exit__ = enter, exit
+        self._watch_func()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         cls = fwAD.dual_level
         if self._enter is not None:
             cls.__enter__, cls.__exit__ = self._enter, self._exit
+        for name, original in self._func:
+            setattr(torch.func, name, original)
+        self._func.clear()
         self._pop()
+
+    def _watch_func(self) -> None:
+        """torch.func.jvp and jacfwd: a call whose forward-mode ops were not stepped is noted.
+
+        A top-level torch.func.jvp opens a dual level and is stepped like forward_ad;
+        jacfwd (vmap over jvp) and a jvp inside other transforms run on functorch's
+        batched or wrapped tensors, which the log does not read."""
+        watch = self
+
+        def seen(name: str, run: Any) -> Any:
+            before = len(watch.log.steps) + watch.log.dropped
+            try:
+                return run()
+            finally:
+                if len(watch.log.steps) + watch.log.dropped == before:
+                    frame = user_frame(1)
+                    if frame is not None:
+                        site = (name, frame.f_code.co_filename, frame.f_lineno)
+                        watch.unseen.setdefault(site, (name, frame.f_lineno))
+
+        def jvp(original: Any) -> Any:
+            @functools.wraps(original)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return seen("jvp", lambda: original(*args, **kwargs))
+            return call
+
+        def jacfwd(original: Any) -> Any:
+            @functools.wraps(original)
+            def make(*args: Any, **kwargs: Any) -> Any:
+                inner = original(*args, **kwargs)
+
+                @functools.wraps(inner)
+                def call(*a: Any, **k: Any) -> Any:
+                    return seen("jacfwd", lambda: inner(*a, **k))
+                return call
+            return make
+
+        for name, wrap in (("jvp", jvp), ("jacfwd", jacfwd)):
+            original = getattr(torch.func, name, None)
+            if callable(original):
+                self._func.append((name, original))
+                setattr(torch.func, name, wrap(original))
 
     def _push(self) -> None:
         if not self.log.active:

@@ -21,6 +21,8 @@ gradviz/script_watch.py.
 from __future__ import annotations
 
 from gradviz.recording import Recording, TimelineFacts
+from gradviz.words import notes as said
+from gradviz.words.notes import note
 
 
 def _explain_iterations(rec: Recording, facts: TimelineFacts | None) -> None:
@@ -42,7 +44,7 @@ def explain_recording(rec: Recording) -> None:
     try:
         rec.on_iterations(_explain_iterations)
     except Exception as e:  # an explanation must never break a recording
-        rec.notes.append(f"update formulas unavailable: {type(e).__name__}: {e}")
+        rec.notes.append(note(said.UPDATES_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
     from gradviz.explain.chain_rule import explain_graph
     from gradviz.explain.tangents import explain_tangents
 
@@ -52,4 +54,4 @@ def explain_recording(rec: Recording) -> None:
         try:
             explain_graph(g)
         except Exception as e:  # an explanation must never break a recording
-            g.notes.append(f"explanations unavailable: {type(e).__name__}: {e}")
+            g.notes.append(note(said.EXPLANATIONS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))

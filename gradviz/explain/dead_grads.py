@@ -13,6 +13,7 @@ from typing import Any
 from gradviz.explain.source_reading import _grad_free_text, _requires_grad_names
 from gradviz.recording import Graph
 from gradviz.words import N_, both, pick
+from gradviz.words import notes as said
 
 __all__ = ["explain_dead_grads", "dead_grad_findings"]
 
@@ -51,26 +52,24 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
             continue
         if not ran or not _all_zero(leaf.grad, leaf.grad_summary):
             continue
-        label = leaf.name or leaf.label or both(N_("a leaf"))
+        label = leaf.name or leaf.label or both(said.DEAD_A_LEAF)
         blocker = _blocker(leaf.id, consumers, outputs_of, step_of)
         if blocker is None:
             continue
         op = by_id[blocker]
-        where = both(N_(" on line {line}"), line=op.line) if op.line else ""
+        where = both(said.DEAD_ON_LINE, line=op.line) if op.line else ""
         if op.op in ("ReluBackward0", "ThresholdBackward0", "ReluBackward1"):
             inp = [by_id[i] for i in inputs_of.get(blocker, []) if i in by_id and not by_id[i].constant]
             shown = f" ({inp[0].name})" if inp and inp[0].name else ""
+            if where and shown:  # one value, so a kept note is read back whole (words.notes.shown)
+                where, shown = both(said.DEAD_ON_LINE_OF, line=op.line, name=inp[0].name), ""
             title = both(N_("Dead ReLU: {label}.grad is all zeros"), label=label)
-            text = both(N_("{label}.grad is all zeros: every input of the ReLU{where}{shown} was <= 0, so "
-                           "the ReLU passed back 0 everywhere (a dead ReLU) and no gradient reaches "
-                           "{label}. Fix: start from other weights (a different seed or initialisation), "
-                           "use a smaller learning rate, or try LeakyReLU."),
+            text = both(said.DEAD_RELU,
                         label=label, where=where, shown=shown)
             out.append(_finding("dead_relu", leaf.id, title, text, op=blocker))
         else:
             title = both(N_("{label}.grad is all zeros"), label=label)
-            text = both(N_("{label}.grad is all zeros: the gradient becomes 0 at {fop}{where}, whose local "
-                           "derivative is 0 at these values, so nothing reaches {label}."),
+            text = both(said.DEAD_ZERO,
                         label=label, fop=op.forward_op or op.op, where=where)
             out.append(_finding("zero_derivative", leaf.id, title, text, op=blocker))
 
@@ -93,20 +92,15 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
         sources = [s for s in sources if wants_grad(s)]
         missing = [s for s in sources if s not in in_graph]
         explained.update(sources)
-        src = ", ".join(sources) or both(N_("the tensors it came from"))
+        src = ", ".join(sources) or both(said.DEAD_CAME_FROM)
         tail = ""
         if missing:
-            tail = both(N_(" {missing} stays None."), missing=", ".join(m + ".grad" for m in missing))
+            tail = both(said.DEAD_STAYS_NONE, missing=", ".join(m + ".grad" for m in missing))
         values = dict(name=n.name, line=line, src=src, tail=tail)
         if kind == "no_grad":
-            text = both(N_("{name} was computed inside torch.no_grad() (line {line}), so autograd did not "
-                           "record it: here it is a constant, and no gradient flows back through it to "
-                           "{src}.{tail} Fix: compute {name} outside torch.no_grad() if gradients should "
-                           "reach {src}."), **values)
+            text = both(said.DEAD_NO_GRAD, **values)
         else:
-            text = both(N_("{name} comes from .detach() (line {line}): a copy cut off from the graph, so "
-                           "gradients stop at {name} and never reach {src}.{tail} Fix: use {src} itself "
-                           "(without .detach()) where gradients should flow."), **values)
+            text = both(said.DEAD_DETACHED, **values)
         out.append(_finding(kind, n.id, both(N_("No gradient flows through {name}"), name=n.name), text))
 
     # 3. a leaf used on a line of this graph, detached there, and missing from the graph
@@ -118,9 +112,7 @@ def dead_grad_findings(graph: Graph, source: str | None = None) -> list[dict]:
                 continue
             explained.add(var)
             why = ".detach()" if re.search(rf"\b{var}\s*\.\s*detach", n.source) else ".data"
-            text = both(N_("Line {line} uses {var}{why}: a copy cut off from the graph, so {var} is not in "
-                           "it and gets no gradient from here ({var}.grad stays None). Fix: use {var} itself "
-                           "where gradients should flow."), line=n.line, var=var, why=why)
+            text = both(said.DEAD_LINE_DETACH, line=n.line, var=var, why=why)
             title = both(N_("{var}.detach() cuts {var} out of the graph"), var=var)
             out.append(_finding("detach", n.id, title, text))
     return out

@@ -83,6 +83,7 @@ class Recording(_Settled):
             try:
                 fill(self, facts)
             except Exception as e:  # words must never cost the user their numbers
+                # (words.notes.ITERATION_WORDS_UNAVAILABLE's text: shown translated from it)
                 self.notes.append(f"explanations of the iterations unavailable: {type(e).__name__}: {e}")
 
     def _plain_dict(self) -> dict:

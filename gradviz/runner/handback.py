@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gradviz.recording import Graph, Recording, RecordingFormatError
+from gradviz.words import notes as said
+from gradviz.words.notes import note
 
 RECORDING = "recording.json"
 GRAPHS = "graphs.jsonl"
@@ -74,8 +76,7 @@ def read_back(folder: str | os.PathLike) -> tuple[Recording | None, list[str]]:
         try:
             return Recording.from_json(data.decode("utf-8", errors="replace")), notes
         except RecordingFormatError:
-            notes.append("the recording the script's process handed back was damaged; "
-                         "only its graphs are shown")
+            notes.append(note(said.HANDBACK_DAMAGED))
     lines = _read_own_file(folder / GRAPHS)
     if lines is None:
         return None, notes

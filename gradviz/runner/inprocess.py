@@ -19,6 +19,8 @@ from gradviz.lessons import for_script, iterations
 from gradviz.recording import ErrorInfo, Recording
 from gradviz.runner.output import strip_ansi
 from gradviz.words import N_, both
+from gradviz.words import notes as said
+from gradviz.words.notes import note
 
 MESSAGE_CHARS = 4000  # an exception's message is kept whole up to here (torch.load's lists two fixes)
 
@@ -114,7 +116,7 @@ def execute(path: Path, args: list[str], device: str = "cpu",
         try:
             recording.notes.append(_leftover_graphs(recording, module.__dict__))
         except Exception as e:  # drawing leftovers is a courtesy; it must not mask the real error
-            recording.notes.append(f"could not draw the tensors the script left: {e}")
+            recording.notes.append(note(said.LEFTOVERS_FAILED, why=e))
     return recording
 
 
@@ -133,13 +135,10 @@ def _leftover_graphs(recording: Recording, ns: dict) -> str:
         live.graph.title = f"graph of {names.name(t)} (no backward() was called)"
         recording.graphs.append(live.graph)
     del torch
+    drawn = ", ".join(names.name(t) or "?" for t in ends)
     if recording.error is not None:
-        return ("The script stopped before it called backward(). "
-                + (f"Drawn: the graph it had built so far ({', '.join(names.name(t) or '?' for t in ends)})."
-                   if ends else ""))
-    return ("The script never called backward(), so there are no gradients to show. "
-            + (f"Drawn instead: the graph behind {', '.join(names.name(t) or '?' for t in ends)}."
-               if ends else "It left no tensor with a grad_fn to draw."))
+        return note(said.STOPPED_BEFORE_DRAWN, names=drawn) if ends else note(said.STOPPED_BEFORE)
+    return note(said.NEVER_CALLED_DRAWN, names=drawn) if ends else note(said.NEVER_CALLED_NOTHING)
 
 
 def _feeds(a: Any, b: Any) -> bool:

@@ -26,6 +26,8 @@ from gradviz.runner.disk import DEFAULT_DISK, DiskWatch
 from gradviz.runner.inprocess import read_source
 from gradviz.runner.output import BoundedOutput, read_stream
 from gradviz.words import N_, both
+from gradviz.words import notes as said
+from gradviz.words.notes import note
 
 EXIT_OK, EXIT_SCRIPT, EXIT_USAGE, EXIT_TIMEOUT, EXIT_MEMORY = 0, 1, 2, 3, 4
 EXIT_HANDBACK = 70  # the child could not write its recording (the script broke its process)
@@ -157,7 +159,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
                              "and in folders given with --writable; everything else is read-only to it."))
             rec.error.explanation, rec.error.explanation_ko = en, ko
     if rec.error is not None and code not in (0, None) and not timed_out and rec.graphs:
-        rec.notes.append(f"the {len(rec.graphs)} graph(s) recorded before the process stopped are kept")
+        rec.notes.append(note(said.KEPT_BEFORE_STOP, n=len(rec.graphs)))
     return rec
 
 

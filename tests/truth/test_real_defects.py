@@ -1,6 +1,10 @@
 """Defects found by running real scripts (tests/real), one test each, judged against PyTorch."""
 from __future__ import annotations
 
+import functools
+import re
+from typing import Any
+
 import torch
 
 import gradviz
@@ -97,3 +101,67 @@ def test_computed_constant_with_a_shape_argument():
     (const,) = [n for n in rec.graphs[0].nodes if n.constant]
     assert const.label == "reshape(reshape(k, (4,)), (2, 2))"
     assert torch.equal(torch.tensor(const.value), (c * 2).reshape(2, 2))
+
+
+def _counted() -> Any:
+    """torch.autograd.grad itself, counting the calls that reach it (the truth for the note)."""
+    original = torch.autograd.grad
+
+    @functools.wraps(original)
+    def grad(*args: Any, **kwargs: Any) -> Any:
+        # under a TorchFunctionMode torch's grad calls torch.autograd.grad once more (the
+        # same call, through handle_torch_function): count the call once
+        grad.calls += not grad.depth
+        grad.depth += 1
+        try:
+            return original(*args, **kwargs)
+        finally:
+            grad.depth -= 1
+
+    grad.calls, grad.depth, grad.original = 0, 0, original
+    return grad
+
+
+def _checks(x: torch.Tensor, bad: bool = False) -> tuple:
+    fn = _Wrong.apply if bad else Legendre3.apply
+    return (torch.autograd.gradcheck(fn, x, raise_exception=False),
+            torch.autograd.gradgradcheck(Legendre3.apply, x))
+
+
+class _Wrong(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t):
+        return t * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 3
+
+
+def test_gradcheck_calls_are_not_drawn_as_the_learners():
+    """gradcheck/gradgradcheck make many autograd.grad calls inside torch: they were drawn as
+    'torch.autograd.grad call 1..20' though the learner wrote none. Now one note per check
+    says it ran, what it answered and how many grad calls it made (counted at torch's own
+    function); the learner's own grad call after it is call 1."""
+    x = torch.tensor([0.3, -0.7, 1.1], dtype=torch.float64, requires_grad=True)
+    counter = _counted()
+    torch.autograd.grad = counter
+    try:
+        plain = [_checks(x), _checks(x, bad=True)]
+        truth, counter.calls = counter.calls, 0
+        with gradviz.record() as rec:
+            seen = [_checks(x), _checks(x, bad=True)]
+            (g,) = torch.autograd.grad(Legendre3.apply(x).sum(), x)
+        recorded_calls = counter.calls - 1
+    finally:
+        torch.autograd.grad = counter.original
+    assert seen == plain == [(True, True), (False, True)]
+    assert recorded_calls == truth > 20
+    assert [(gr.call, gr.title) for gr in rec.graphs] == [("grad", "torch.autograd.grad call 1")]
+    notes = [n for n in rec.notes if "gradcheck" in n]
+    assert len(notes) == 2, rec.notes
+    said = dict(re.match(r"(torch\.autograd\.\w+) on line \d+ ran 2 time\(s\) and answered (.*?)\. .* "
+                         r"it made (\d+) torch", n).group(1, 3) for n in notes)
+    assert sum(int(v) for v in said.values()) == truth
+    assert "answered True / False." in notes[0] and "answered True." in notes[1]
+    torch.testing.assert_close(g, 1.5 * (5 * x.detach() ** 2 - 1), rtol=0, atol=1e-12)
