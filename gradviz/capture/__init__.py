@@ -5,6 +5,8 @@
     computed.py       labels for computed constants (x**2, exp(c*2)), freed temporaries too
     internals.py      the nodes torch's C++ functions make inside themselves (a TorchDispatchMode)
     graph.py          the grad_fn walk: trace() before a backward, the Graph made when read
+    scopes.py         the nn.Modules a graph's ops ran in: qualified names and Graph.modules
+    nonfinite.py      where a NaN or inf came from: the first leaf, op or backward step holding one
     backward.py       one Step per autograd node, from a post-hook on each, in engine order
     backward_trap.py  catches every backward() call: each one starts an iteration
     grad_call.py      catches torch.autograd.grad (jacobian, hessian): recorded, not an iteration

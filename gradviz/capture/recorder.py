@@ -34,10 +34,11 @@ import torch
 
 from gradviz.capture.backward import StepWatcher
 from gradviz.capture.backward_trap import BackwardTrap
-from gradviz.capture.forward import ForwardLog, source_line
+from gradviz.capture.forward import ForwardLog
 from gradviz.capture.grad_call import GradTrap
 from gradviz.capture.graph import LiveGraph, _copy, build, grad_fns, no_torch_function, paused_gc, trace
 from gradviz.capture.metrics import MetricWatch
+from gradviz.capture.nonfinite import first_nonfinite, locate_grad_events
 from gradviz.capture.optimizers import OptimizerWatch
 from gradviz.capture.tangents import TangentWatch
 from gradviz.capture.timeline import MAX_SNAPSHOTS, Timeline
@@ -439,7 +440,7 @@ class Recorder:
         if self._locate is not None:  # an earlier NaN, located now that the log is on
             event, self._locate = self._locate, None
             if loss is not None and not math.isfinite(loss) and live is not None and logged:
-                event.update(_first_nonfinite(live, self.log.calls), located_at=k)
+                event.update(first_nonfinite(live, self.log.calls), located_at=k)
             else:
                 event["located_at"] = None
             return
@@ -449,7 +450,7 @@ class Recorder:
                  "graph": live.graph.index if live is not None else None}
         tl.events.append(event)
         if live is not None:
-            found = _first_nonfinite(live, self.log.calls if logged else {})
+            found = first_nonfinite(live, self.log.calls if logged else {})
             if found:
                 event.update(found, located_at=k)
                 return
@@ -517,7 +518,7 @@ class _Timeline:
                 tl.deferred.resolve()
             except Exception as e:  # the timeline must never cost the user their graphs
                 rec.notes.append(note(said.ITERATIONS_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
-            _locate_grad_events(tl.events, rec)
+            locate_grad_events(tl.events, rec)
             # the words whoever finishes the recording asked for (Recording.on_iterations)
             rec.iterations_made(TimelineFacts(tl.events, self.lines))
 
@@ -577,54 +578,6 @@ def _uniquely_named(leaves: Iterable[tuple[torch.Tensor, str]], names: Names) ->
         used.add(name)
         out.append((name, t))
     return out
-
-
-def _nonfinite_tensor(t: torch.Tensor) -> bool:
-    if not (t.is_floating_point() or t.is_complex()):
-        return False
-    return not bool(torch.isfinite(t.detach()).all())
-
-
-def _first_nonfinite(live: LiveGraph, calls: dict) -> dict:
-    """The leaf, or else the first logged op in forward order, holding NaN or inf."""
-    live.resolve()
-    g = live.graph
-    for nid, t in live.leaf_tensors.items():
-        if _nonfinite_tensor(t):
-            node = live.node(nid)
-            return {"graph": g.index, "node": nid, "param": node.name, "op": None,
-                    "line": None, "source": None, "cause": "param"}
-    for call in list(calls.values()):
-        out = call.output
-        if _nonfinite_tensor(out):
-            op_id = live.key_of.get(id(out.grad_fn))
-            return {"graph": g.index, "node": op_id, "op": call.op, "line": call.line,
-                    "source": source_line(call.file, call.line), "cause": "op"}
-    return {}
-
-
-def _locate_grad_events(events: list[dict], rec: Recording) -> None:
-    """A NaN/inf gradient: the first backward step that sent one, when the graph was kept."""
-    for e in events:
-        if e.get("kind") != "nonfinite" or e.get("what") != "grad":
-            continue
-        graph = next((g for g in rec.graphs if g.iteration == e["iteration"]), None)
-        if graph is None:
-            continue
-        for step in graph.steps:
-            if any(_has_nonfinite(gi.grad) or _has_nonfinite(gi.summary) for gi in step.grad_inputs):
-                e.update(graph=graph.index, node=step.node, op=step.op, step=step.index)
-                break
-
-
-def _has_nonfinite(x: Any) -> bool:
-    if isinstance(x, float):
-        return not math.isfinite(x)
-    if isinstance(x, list):
-        return any(_has_nonfinite(v) for v in x)
-    if isinstance(x, dict):
-        return any(_has_nonfinite(x.get(k)) for k in ("min", "max", "norm"))
-    return False
 
 
 def show(tensor: torch.Tensor, **options: Any) -> Graph:
