@@ -14,6 +14,7 @@ collapsed module highlights the module.
 from __future__ import annotations
 
 import html
+import inspect
 import re
 from typing import Any
 
@@ -93,21 +94,13 @@ def auto_rankdir(graph: Graph) -> str:
 def graph_to_dot(
     graph: Graph,
     *,
-    values: bool = True,
-    grads: bool = True,
-    constants: bool = True,
-    attrs: bool = True,
-    legend: bool = True,
-    rankdir: str = "auto",
-    step: int | None = None,
     lang: str = "en",
-    title: str | None = None,
     depth: int | None = None,
     budget: int | None = DEFAULT_BUDGET,
     fold: bool = False,
     split: int | None = SPLIT_FANIN,
     expand: Any = (),
-    **_: Any,
+    **drawing: Any,
 ) -> str:
     """DOT text for `graph`; with `step=k`, the picture of backward after step k.
 
@@ -119,11 +112,12 @@ def graph_to_dot(
         steps) into one node marked xN.
     split: draw a leaf read by more than this many ops once per use (None: never).
     expand: names of modules to keep open whatever the depth.
+    drawing: view_to_dot's options (values, grads, constants, attrs, legend, rankdir,
+        step, title); other keys (a graph's stored options) are ignored.
     """
     view = make_view(graph, depth=depth, budget=budget, fold=fold, split=split,
                      expand=expand, lang=lang)
-    return view_to_dot(view, values=values, grads=grads, constants=constants, attrs=attrs,
-                       legend=legend, rankdir=rankdir, step=step, lang=lang, title=title)
+    return view_to_dot(view, lang=lang, **{k: v for k, v in drawing.items() if k in _DRAWING})
 
 
 def graph_dot(graph: Graph, **options: Any) -> str:
@@ -196,6 +190,9 @@ def view_to_dot(
         out.extend(_legend(lang, modules=any(n.kind == "module" for n in graph.nodes)))
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+_DRAWING = frozenset(inspect.signature(view_to_dot).parameters) - {"view", "lang"}
 
 
 BIG = 300  # above this many nodes, a lighter layout: see _big_layout
