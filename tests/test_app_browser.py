@@ -251,3 +251,33 @@ def test_training_tab_shows_logged_numbers_and_gradient_sizes(server, browser, a
     assert charts.count() >= (4 if number == 15 else 3)  # loss, values, then logged (15) and gradients
     page.screenshot(path=str(artifacts / f"app_lesson{number}_training_{lang}.png"))
     page.close()
+
+
+def test_lesson17_sigmoid_gradients_shrink_layer_by_layer(server, browser, artifacts):
+    """The Training tab's per-layer table of lesson 17: the sigmoid net's first gradient sizes,
+    layer 10 down to layer 1, equal what the lesson prints when run by plain python, and shrink."""
+    import subprocess
+
+    from gradviz.lessons import lessons_dir
+
+    plain = subprocess.run([sys.executable, str(lessons_dir() / "17_gradient_flow.py")],
+                           capture_output=True, text=True, timeout=300, check=True).stdout
+    first = re.search(r"first gradient norms, layer 1 to 10: ([-+.e\d ]+)\(", plain).group(1).split()
+    expected = [float(v) for v in first]  # layers 1..10 = model.0, model.2, ..., model.18
+    page, panel = _open_tab(browser, server, 17, "en", "Training")
+    opener = panel.get_by_text("Gradient size of each parameter where each run starts")
+    opener.wait_for()
+    opener.click()
+    table = panel.locator("[data-testid='stTable'] table").last
+    table.wait_for()
+    shown = {}
+    for row in table.locator("tbody tr").all():
+        cells = [c.inner_text().strip() for c in row.locator("td, th").all()]
+        name = next((c for c in cells if c.startswith("model.")), None)
+        if name:
+            shown[name] = cells[-1]
+    got = [float(shown[f"model.{2 * k}.weight"]) for k in range(10)]
+    assert got == pytest.approx(expected, rel=0.06), (got, expected)  # both to 2 digits
+    assert all(a < b for a, b in zip(got, got[1:])), got  # smaller toward the input
+    page.screenshot(path=str(artifacts / "app_lesson17_gradient_sizes.png"), full_page=True)
+    page.close()

@@ -101,8 +101,9 @@ def show_logged(points: list[dict], lang: str) -> None:
                   "validation share a chart.", lang))
 
 
-def show(rec: Recording, its: list[Iteration], lang: str) -> None:
-    """The logged numbers (when the script logged any) and the gradient sizes per parameter."""
+def show(rec: Recording, its: list[Iteration], lang: str, starts: list[int] = ()) -> None:
+    """The logged numbers (when the script logged any) and the gradient sizes per parameter;
+    `starts`: the iterations where training starts again (each gets a column of first sizes)."""
     show_logged(rec.metrics, lang)
     rows = grad_norm_rows(its)
     if len({r["parameter"] for r in rows}) >= 2:
@@ -110,6 +111,34 @@ def show(rec: Recording, its: list[Iteration], lang: str) -> None:
         st.vega_lite_chart(spec=_line(rows, "iteration", "grad", "parameter", tr("iteration", lang),
                                       "‖grad‖", log=True), width="stretch")
         st.caption(tr("A layer far below the others has a vanishing gradient: it hardly learns.", lang))
+        table = first_sizes(its, rows, starts, lang)
+        if table:
+            with st.expander(tr("Gradient size of each parameter where each run starts", lang)):
+                st.table(table)
+
+
+def first_sizes(its: list[Iteration], rows: list[dict], starts: list[int] = (),
+                lang: str = "en") -> list[dict]:
+    """One row per parameter (in the chart's order): its ‖grad‖ at the first iteration and at
+    each restart, as PyTorch computed it (2 significant digits), so a vanishing gradient reads
+    layer by layer."""
+    at = {it.index: it for it in its}
+
+    def size(i: int, name: str) -> float | None:
+        p = at[i].params.get(name)
+        g = (p.norm or {}).get("grad") if p is not None else None
+        return g if isinstance(g, (int, float)) else None
+
+    names = list(dict.fromkeys(r["parameter"] for r in rows))
+    columns = [i for i in dict.fromkeys([its[0].index, *starts]) if i in at
+               and any(size(i, n) is not None for n in names)] if its else []
+    table = []
+    for name in names:
+        cells = {tr("‖grad‖ at iteration {i}", lang, i=i): size(i, name) for i in columns}
+        if any(v is not None for v in cells.values()):
+            table.append({tr("parameter", lang): name,
+                          **{k: "—" if v is None else f"{v:.2g}" for k, v in cells.items()}})
+    return table
 
 
 def show_live(losses: list[dict], logged: list[dict], lang: str) -> None:

@@ -103,7 +103,8 @@ def recording(run: runs.Run, choice: Choice) -> None:
     if shown("training"):
         with tabs["training"], errors.guarded(lang):
             training_view.show(run.key, rec, opts)
-            curves.show(rec, training_view.iterations(rec), lang)
+            its = training_view.iterations(rec)
+            curves.show(rec, its, lang, starts=training_view.restarts(its))
     if shown("restoration"):
         with tabs["restoration"], errors.guarded(lang):
             restoration_view.show(run.key, rec, run.extra.get("images", {}), choice.args,
