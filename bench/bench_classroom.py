@@ -130,7 +130,8 @@ def plan(n: int, bad: bool) -> list[Session]:
     if bad:
         out.append(Session("hang", None, "en", code=HANG, expect_error="s at line"))
         out.append(Session("raise", None, "ko", code=RAISE, expect_error="ValueError"))
-        out.append(Session("hostile", None, "en", code=HOSTILE, expect_error="MemoryLimit"))
+        # stopped by whichever limit it meets first: memory, or time while 20 sessions share the cores
+        out.append(Session("hostile", None, "en", code=HOSTILE, expect_error="MemoryLimit|ran longer than"))
     return out
 
 
@@ -248,7 +249,7 @@ async def run_code(page, url: str, s: Session) -> None:
     await expect(run).to_be_enabled()
     await page.wait_for_timeout(500)
     await run.click()
-    err = page.locator("[data-testid='stAlert']", has_text=s.expect_error)
+    err = page.locator("[data-testid='stAlert']", has_text=re.compile(s.expect_error))
     await expect(err.first).to_be_visible()
     await no_breakage(page)
 
@@ -256,7 +257,7 @@ async def run_code(page, url: str, s: Session) -> None:
 async def check_code(page, s: Session) -> None:
     from playwright.async_api import expect
 
-    await expect(page.locator("[data-testid='stAlert']", has_text=s.expect_error).first).to_be_visible()
+    await expect(page.locator("[data-testid='stAlert']", has_text=re.compile(s.expect_error)).first).to_be_visible()
     await no_breakage(page)
 
 
