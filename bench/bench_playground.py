@@ -67,7 +67,7 @@ def browser_part(moves: int) -> list[tuple[str, str, list[float]]]:
             page = browser.new_page(viewport={"width": 1280, "height": 1200})
             page.set_default_timeout(120_000)
             page.goto(f"{url}?lesson=playground&lang=en")
-            page.locator(".vega-embed .mark-line path").nth(4).wait_for()
+            page.locator(".vega-embed .mark-line.paths_marks path").nth(4).wait_for()
             from gradviz.capture.race import SURFACES
             from gradviz.ui.playground import FIRST, SURFACE_WORDS
 
@@ -104,7 +104,7 @@ def browser_part(moves: int) -> list[tuple[str, str, list[float]]]:
 
 
 STATE_JS = """() => { const r = document.querySelector('.st-key-gv_pg_table tbody');  // a path that blew up reads nan
-  const d = [...document.querySelectorAll('.vega-embed .mark-line path')].map(p => p.getAttribute('d')).join('|');
+  const d = [...document.querySelectorAll('.vega-embed .mark-line.paths_marks path')].map(p => p.getAttribute('d')).join('|');
   return r ? r.innerText + '#' + d : null; }"""
 
 

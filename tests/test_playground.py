@@ -19,7 +19,7 @@ import torch
 
 from conftest import LESSONS_DIR
 from gradviz.capture import race
-from gradviz.render.contours import levels, segments
+from gradviz.render.contours import levels, polylines, segments
 from gradviz.ui import playground
 
 
@@ -144,6 +144,25 @@ def test_contour_segments_lie_on_their_levels():
     for x1, y1, x2, y2, level in segs:
         for x, y in ((x1, y1), (x2, y2)):
             assert abs(math.hypot(x, y) - math.sqrt(level)) < cell  # on the circle of radius √level
+
+
+@pytest.mark.parametrize("surface", ["bowl", "rosenbrock"])
+def test_contour_pieces_hold_every_segment_once(surface):
+    """Joined into pieces, the segments are all there, each once, between two neighbouring points
+    of one piece; a bowl's rings close into few pieces instead of hundreds of marks."""
+    box = race.SURFACES[surface].box
+    n = 45
+    values = race.grid(surface, box, n)
+    xs = [box[0] + (box[1] - box[0]) * j / (n - 1) for j in range(n)]
+    ys = [box[2] + (box[3] - box[2]) * i / (n - 1) for i in range(n)]
+    segs = segments(xs, ys, values, levels(values, log=race.SURFACES[surface].log_levels))
+    pieces = polylines(segs)
+    drawn = sorted((lv, *sorted([(round(a[0], 9), round(a[1], 9)), (round(b[0], 9), round(b[1], 9))]))
+                   for lv, pts in pieces for a, b in zip(pts, pts[1:]))
+    given = sorted((lv, *sorted([(round(x1, 9), round(y1, 9)), (round(x2, 9), round(y2, 9))]))
+                   for x1, y1, x2, y2, lv in segs)
+    assert drawn == given
+    assert len(pieces) < len(segs) / 10
 
 
 def test_rosenbrock_levels_are_1_2_5_per_decade():

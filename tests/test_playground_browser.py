@@ -25,7 +25,7 @@ def open_playground(browser, server, lang: str = "en", scheme: str = "light"):  
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{server}?lesson=playground&lang={lang}")
     page.locator(".st-key-gv_pg_table table").wait_for()
-    page.locator(".vega-embed .mark-line path").nth(4).wait_for()  # the chart draws after the table
+    page.locator(".vega-embed .mark-line.paths_marks path").nth(4).wait_for()  # the chart draws after the table
     return page
 
 
@@ -39,7 +39,7 @@ def shown_rows(page) -> dict[str, list[float]]:
 
 
 def lines_drawn(page) -> list[str]:
-    return page.locator(".vega-embed .mark-line path").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
+    return page.locator(".vega-embed .mark-line.paths_marks path").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
 
 
 def table_changes(page, old: str) -> None:
@@ -150,7 +150,7 @@ def test_lesson_16_has_the_playground_tab(server, browser, artifacts):  # noqa: 
     tab.click()
     expect(tab).to_have_attribute("aria-selected", "true")
     page.locator(".st-key-gv_pg_table table").wait_for()
-    expect(page.locator(".vega-embed .mark-line path")).to_have_count(5)
+    expect(page.locator(".vega-embed .mark-line.paths_marks path")).to_have_count(5)
     settled(page)
     page.screenshot(path=str(artifacts / "playground_ko_light_lesson16.png"))
     page.close()

@@ -1,7 +1,8 @@
 """Contour lines of a loss sampled on a grid (marching squares), as plain segments.
 
 Vega-Lite, the app's chart grammar, draws lines but computes no contours, so the
-optimizer playground hands it these segments (one rule mark each). Levels are evenly
+optimizer playground hands it these segments joined into polylines (one line mark per
+piece of a level, not one mark per segment: Rosenbrock makes about 1,500 segments). Levels are evenly
 spaced in √loss, so a quadratic bowl's rings are evenly spaced (even loss levels crowd
 at the rim), or 1-2-5 steps per decade for a loss that spans decades (Rosenbrock),
 where even spacing would put every line on the valley's steep walls. Plain numbers
@@ -56,3 +57,39 @@ def _crossings(corners: tuple, level: float) -> list[tuple[float, float]]:
             t = (level - a[2]) / (b[2] - a[2])
             points.append((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])))
     return points
+
+
+def polylines(segs: list[Segment], digits: int = 9) -> list[tuple[float, list[tuple[float, float]]]]:
+    """The segments joined end to end into (level, points) pieces: two segments of one level meet
+    where they share an end (the same crossing of a cell edge, computed twice)."""
+    def key(x: float, y: float, level: float) -> tuple:
+        return round(x, digits), round(y, digits), level
+
+    ends: dict[tuple, list[int]] = {}
+    for n, (x1, y1, x2, y2, level) in enumerate(segs):
+        ends.setdefault(key(x1, y1, level), []).append(n)
+        ends.setdefault(key(x2, y2, level), []).append(n)
+    used = [False] * len(segs)
+    out = []
+
+    def walk(points: list, level: float) -> None:
+        """Extend `points` from its last point through unused segments."""
+        while True:
+            x, y = points[-1]
+            nxt = next((m for m in ends.get(key(x, y, level), ()) if not used[m]), None)
+            if nxt is None:
+                return
+            used[nxt] = True
+            a, b, c, d, _ = segs[nxt]
+            points.append((c, d) if key(a, b, level) == key(x, y, level) else (a, b))
+
+    for n, (x1, y1, x2, y2, level) in enumerate(segs):
+        if used[n]:
+            continue
+        used[n] = True
+        points = [(x1, y1), (x2, y2)]
+        walk(points, level)
+        points.reverse()
+        walk(points, level)
+        out.append((level, points))
+    return out

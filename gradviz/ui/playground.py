@@ -52,14 +52,15 @@ def _step(surface: str, lr: float, k: int, start: tuple[float, float]) -> dict:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _contours(surface: str, box: tuple[float, float, float, float]) -> list[dict]:
     from gradviz.capture import race
-    from gradviz.render.contours import levels, segments
+    from gradviz.render.contours import levels, polylines, segments
 
     values = race.grid(surface, box, GRID)
     xs = [box[0] + (box[1] - box[0]) * j / (GRID - 1) for j in range(GRID)]
     ys = [box[2] + (box[3] - box[2]) * i / (GRID - 1) for i in range(GRID)]
     at = levels(values, log=race.SURFACES[surface].log_levels)
-    return [{"x": round(a, 4), "y": round(b, 4), "x2": round(c, 4), "y2": round(d, 4), "level": float(f"{lv:.4g}")}
-            for a, b, c, d, lv in segments(xs, ys, values, at)]
+    return [{"x": round(x, 4), "y": round(y, 4), "piece": n, "i": i, "level": float(f"{lv:.4g}")}
+            for n, (lv, points) in enumerate(polylines(segments(xs, ys, values, at)))
+            for i, (x, y) in enumerate(points)]
 
 
 def view_box(box: tuple[float, float, float, float], start: tuple[float, float]) -> tuple[float, ...]:
@@ -112,10 +113,12 @@ def chart(paths: list, contours: list[dict], k: int, box: tuple[float, ...], sta
     aspect = (box[1] - box[0]) / (box[3] - box[2])
     width = min(SIZE[0], SIZE[1] * aspect)
     return {"width": round(width), "height": round(width / aspect), "autosize": {"type": "pad"}, "layer": [
-        {"data": {"values": contours}, "mark": {"type": "rule", "clip": True, "color": MARK, "opacity": 0.45},
-         "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+        {"name": "contours", "data": {"values": contours}, "mark": {"type": "line", "clip": True, "color": MARK, "opacity": 0.45,
+                                                "strokeWidth": 1},
+         "encoding": {"x": x, "y": y, "detail": {"field": "piece", "type": "nominal"},
+                      "order": {"field": "i", "type": "quantitative"},
                       "tooltip": [{"field": "level", "type": "quantitative", "format": ".3g", "title": loss}]}},
-        {"data": {"values": rows}, "mark": {"type": "line", "clip": True, "strokeWidth": 2.2},
+        {"name": "paths", "data": {"values": rows}, "mark": {"type": "line", "clip": True, "strokeWidth": 2.2},
          "encoding": {"x": x, "y": y, "order": {"field": "k", "type": "quantitative"}, "color": color,
                       "strokeDash": {"field": "optimizer", "type": "nominal", "title": None, "legend": LEGEND,
                                      "scale": {**per, "range": [STYLE[p.name][1] for p in paths]}}}},
