@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from gradviz.user_code import is_internal
+from gradviz.user_code import nearest_user_frame
 
 
 class BackwardTrap:
@@ -83,9 +83,7 @@ class BackwardTrap:
 
     def _catch(self, run: Callable[[], Any], roots: list, retain: bool, partial: bool,
                create_graph: bool = False) -> Any:
-        frame = sys._getframe(2)
-        while frame is not None and is_internal(frame.f_code.co_filename):
-            frame = frame.f_back
+        frame = nearest_user_frame(sys._getframe(2))
         with self.lock:  # one backward() at a time is recorded; the others wait their turn
             self._local.busy = True
             self.partial, self.create_graph = partial, create_graph

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import torch
 
-from gradviz.user_code import is_internal, nearest_user_frame
+from gradviz.user_code import nearest_user_frame
 
 _CHECKS = ("gradcheck", "gradgradcheck")  # torch.autograd's checks, which call grad many times
 
@@ -108,9 +108,7 @@ class GradTrap:
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:  # torch says what is wrong with the call
                 return run()
-            frame = sys._getframe(1)
-            while frame is not None and is_internal(frame.f_code.co_filename):
-                frame = frame.f_back
+            frame = nearest_user_frame(sys._getframe(1))
             with trap._lock:
                 trap._local.inside = True
                 try:

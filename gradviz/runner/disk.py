@@ -52,11 +52,10 @@ class DiskWatch:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="gradviz-disk", daemon=True)
 
-    def __enter__(self) -> "DiskWatch":
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> None:
         self._done.set()
         self._thread.join(timeout=5)
 

@@ -106,13 +106,13 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         watch = DiskWatch(scratch, disk_limit, lambda: _end(proc, group, wait=False)) if disk_limit else None
         try:
             if watch is not None:
-                watch.__enter__()
+                watch.start()
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:  # finished, timed out, or we are being stopped: nothing of the run may stay
             if watch is not None:
-                watch.__exit__()
+                watch.stop()
             _end(proc, group)
             oom = group is not None and group.oom_killed()
             if group is not None:
