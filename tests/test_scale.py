@@ -145,3 +145,23 @@ def test_longest_chain_is_one_straight_column(recorded):
     xs = {float(parts[2]) for line in plain.splitlines()
           if (parts := line.split())[0] == "node" and parts[1].strip('"') in set(spine)}
     assert max(xs) - min(xs) < 0.01, xs
+
+
+def test_an_unbound_sequence_sits_beside_its_steps(recorded):
+    """W7's nn.RNN unbinds x into 15 slices: each is drawn beside the step that reads it,
+    not all in one row under x (a picture seven thousand points wide), and every edge is drawn."""
+    g = recorded("W7").graph
+    unbind = next(n for n in g.nodes if n.kind == "op" and n.forward_op == "unbind")
+    slices = [e.dst for e in g.edges if e.src == unbind.id]
+    assert len(slices) == 15
+    text = graph_to_dot(g, budget=0)
+    assert "concentrate=true" in text
+    plain = run_dot(text, "plain").decode()
+    y = {parts[1].strip('"'): float(parts[3]) for line in plain.splitlines()
+         if (parts := line.split())[0] == "node"}
+    assert len({round(y[s], 2) for s in slices}) == 15  # one row per slice
+    for s in slices:  # right above the op that reads it (one rank: less than 1.5 inches)
+        reader = next(e.dst for e in g.edges if e.src == s)
+        assert 0 < y[s] - y[reader] < 1.5, (s, y[s], y[reader])
+    svg = run_dot(text, "svg").decode()
+    assert svg.count('class="edge"') == len(g.edges)

@@ -182,10 +182,13 @@ def view_to_dot(
     # there, weight-0 edges make dot's placement 100x slower.
     copies = ({n.id for n in graph.nodes if n.attrs.get("copies")}
               if view.copies and not big else set())
-    for e in graph.edges:
-        if e.src in hidden or e.dst in hidden:
-            continue
-        out.append(_edge(e.src, e.dst, state, weight0=e.src in copies, lang=lang))
+    edges = [e for e in graph.edges if e.src not in hidden and e.dst not in hidden]
+    spread, fans = _fans(edges, {n.id for n in graph.nodes if n.kind == "op"})
+    if fans:
+        out[1] = out[1][:-2] + ", concentrate=true];"
+    for e in edges:
+        out.append(_edge(e.src, e.dst, state, weight0=e.src in copies, lang=lang,
+                         free=e.src in spread))
     if legend:
         out.extend(_legend(lang, modules=any(n.kind == "module" for n in graph.nodes)))
     out.append("}")
@@ -429,8 +432,30 @@ def _short(v: Any) -> str:
     return fmt_number(v)
 
 
-def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False, lang: str = "en") -> str:
-    extra = ", weight=0" if weight0 else ""
+FAN = 8  # an op with this many inputs or outputs (an RNN's unbind or stack): see _fans
+
+
+def _fans(edges: list, ops: set[str]) -> tuple[set[str], bool]:
+    """Ops that split into FAN or more outputs, and whether any node has FAN edges on a side.
+
+    An unrolled RNN unbinds its input into one slice per time step and stacks the
+    outputs: 15 steps give 30 edges running the whole height of the picture. Each
+    slice is placed beside the step that reads it (its edge from the split does not
+    set its rank), and parallel edges are drawn as one trunk (concentrate): W7 is a
+    third as wide and `dot` takes half the time (bench/bench_scale.py).
+    """
+    outs: dict[str, int] = {}
+    ins: dict[str, int] = {}
+    for e in edges:
+        outs[e.src] = outs.get(e.src, 0) + 1
+        ins[e.dst] = ins.get(e.dst, 0) + 1
+    spread = {n for n, k in outs.items() if k >= FAN and n in ops}
+    return spread, bool(spread) or any(k >= FAN for k in ins.values())
+
+
+def _edge(src: str, dst: str, state: StepView | None, weight0: bool = False, lang: str = "en",
+          free: bool = False) -> str:
+    extra = (", weight=0" if weight0 else "") + (", constraint=false" if free else "")
     if state is not None and (src, dst) in state.edge_grads:
         g = localize(state.edge_grads[(src, dst)], lang)
         # the gradient flows backward, from the op to its input: the arrowhead sits on the input
