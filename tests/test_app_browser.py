@@ -254,30 +254,41 @@ def test_training_tab_shows_logged_numbers_and_gradient_sizes(server, browser, a
 
 
 def test_lesson17_sigmoid_gradients_shrink_layer_by_layer(server, browser, artifacts):
-    """The Training tab's per-layer table of lesson 17: the sigmoid net's first gradient sizes,
-    layer 10 down to layer 1, equal what the lesson prints when run by plain python, and shrink."""
+    """The Training tab's per-layer table of lesson 17: each of the four models' first gradient
+    sizes, layer 1 to layer 10, equal what the lesson prints when run by plain python; the
+    sigmoid net's shrink toward the input."""
     import subprocess
 
     from gradviz.lessons import lessons_dir
 
     plain = subprocess.run([sys.executable, str(lessons_dir() / "17_gradient_flow.py")],
                            capture_output=True, text=True, timeout=300, check=True).stdout
-    first = re.search(r"first gradient norms, layer 1 to 10: ([-+.e\d ]+)\(", plain).group(1).split()
-    expected = [float(v) for v in first]  # layers 1..10 = model.0, model.2, ..., model.18
+    printed = [[float(v) for v in m.split()]
+               for m in re.findall(r"first gradient norms, layer 1 to 10: ([-+.e\d ]+)\(", plain)]
+    assert len(printed) == 4  # sigmoid, relu, relu_batchnorm, residual: 30 iterations each
     page, panel = _open_tab(browser, server, 17, "en", "Training")
     opener = panel.get_by_text("Gradient size of each parameter where each run starts")
     opener.wait_for()
     opener.click()
     table = panel.locator("[data-testid='stTable'] table").last
     table.wait_for()
+    heads = [c.inner_text().strip() for c in table.locator("thead th").all()]
     shown = {}
     for row in table.locator("tbody tr").all():
         cells = [c.inner_text().strip() for c in row.locator("td, th").all()]
         name = next((c for c in cells if c.startswith("model.")), None)
         if name:
-            shown[name] = cells[-1]
-    got = [float(shown[f"model.{2 * k}.weight"]) for k in range(10)]
-    assert got == pytest.approx(expected, rel=0.06), (got, expected)  # both to 2 digits
-    assert all(a < b for a, b in zip(got, got[1:])), got  # smaller toward the input
+            shown[name] = dict(zip(heads[-len(cells):], cells))
+    starts = [h for h in heads if h.startswith("‖grad‖ at iteration")]
+    assert len(starts) == 4, heads  # where each model's first backward() ran
+    layer_names = [[f"model.{2 * k}.weight" for k in range(10)],  # Linear, Sigmoid/ReLU, ...
+                   [f"model.{2 * k}.weight" for k in range(10)],
+                   [f"model.{3 * k}.weight" for k in range(10)],  # Linear, BatchNorm1d, ReLU, ...
+                   [f"model.{k}.linear.weight" for k in range(10)]]  # Residual blocks
+    for start, names, expected in zip(starts, layer_names, printed):
+        got = [float(shown[n][start]) for n in names]
+        assert got == pytest.approx(expected, rel=0.06), (start, got, expected)  # both to 2 digits
+        if start == starts[0]:
+            assert all(a < b for a, b in zip(got, got[1:])), got  # smaller toward the input
     page.screenshot(path=str(artifacts / "app_lesson17_gradient_sizes.png"), full_page=True)
     page.close()

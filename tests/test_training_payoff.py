@@ -126,3 +126,25 @@ def test_lesson_11_prediction_per_iteration_equals_a_plain_run(tmp_path):
     printed = [line.split("prediction ", 1)[1].strip("'") for line in out.splitlines() if "prediction '" in line]
     shown = logged_texts(rec)
     assert [shown[i]["prediction"] for i in range(1, 13)] == printed == [t for _, t in texts["prediction/text_summary"]]
+
+
+def test_lesson_17_each_models_first_gradients_are_that_models(tmp_path):
+    """Each of the four models' first iteration (where backward first runs through it) shows that
+    model's own layer gradients: the lesson's printed norms, layer 1 to 10, for every model."""
+    import re
+
+    args = ["--iterations", "3"]
+    lesson = lessons.get("17")
+    out = subprocess.run([sys.executable, str(lesson.path), *args], capture_output=True, text=True,
+                         timeout=600, check=True).stdout
+    printed = [[float(x) for x in re.findall(r"\d\.\de[+-]\d\d", line.split(":", 1)[1].split("(")[0])]
+               for line in out.splitlines() if "first gradient norms" in line]
+    assert len(printed) == 4
+    rec = execute(lesson.path, args)
+    for start, norms in zip([1, 4, 7, 10], printed):
+        it = rec.iterations[start - 1]
+        names = sorted((n for n in it.params if n.endswith("weight") and it.params[n].shape == [32, 32]),
+                       key=lambda n: int(n.split(".")[1]))  # model.<layer>.weight, model.<layer>.linear.weight
+        layers = [it.params[n].norm["grad"] for n in names]
+        assert len(layers) == 10, names
+        assert layers == pytest.approx(norms, rel=0.06), (start, names)

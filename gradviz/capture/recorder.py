@@ -313,6 +313,9 @@ class Recorder:
                 return run()
             finally:
                 tl.after_backward()
+                if tl.stale and roots:
+                    with no_torch_function():
+                        tl.refollow(_walked_leaves(roots, frame))
                 if self.log.calls and not retain:
                     self.log.forget()
                 if k + 1 in self._want:
@@ -355,6 +358,8 @@ class Recorder:
                 self._add_graph(live, full=logged)
             with no_torch_function():
                 tl.after_backward(grads)
+                if tl.stale and roots:
+                    tl.refollow(_walked_leaves(roots, frame))
         if not retain:
             self.log.forget()
         self._switch_log(k + 1, first_here=seen is None)

@@ -253,30 +253,59 @@ class Timeline:
                     self._rebind(p, new)
             if not (p.last_update_zero or p.flagged):
                 self._check_accumulation(p, k)
-            c = None
-            if p.rebinds:  # the code makes a new tensor each step: this one stays as it is
-                old = p.old = new.detach()
-                p.old_version = new._version
-            else:
-                c = copies.get(id(new)) if copies else None
-                old = p.old = c if isinstance(c, torch.Tensor) else new.detach().clone()
-                p.old_version = None
-            p.grad = p.grad_copy = None
-            p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
-            p.ks.append(k)
-            if p.shape1 is not None:
-                p.vs.append(old.item())
-            elif old is c:  # our own copy: its norm can wait until the timeline is read
-                p.vs.append(None)
-                self.late.append((p.vs, len(p.vs) - 1, old, None, k))
-            else:
-                p.vs.append(norm(old))
-            p.gs.append(None)
-            self._before(p)
-            p.us.append(None)
+            self._start(p, k, new, copies)
         self.current = params
         self.iter_params.append(params)
         self._bound_points()
+
+    def _start(self, p: Param, k: int, new: torch.Tensor, copies: dict[int, Any] | None) -> None:
+        """Iteration k's entry for p: its value now, the copy its update is measured from."""
+        c = None
+        if p.rebinds:  # the code makes a new tensor each step: this one stays as it is
+            old = p.old = new.detach()
+            p.old_version = new._version
+        else:
+            c = copies.get(id(new)) if copies else None
+            old = p.old = c if isinstance(c, torch.Tensor) else new.detach().clone()
+            p.old_version = None
+        p.grad = p.grad_copy = None
+        p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
+        p.ks.append(k)
+        if p.shape1 is not None:
+            p.vs.append(old.item())
+        elif old is c:  # our own copy: its norm can wait until the timeline is read
+            p.vs.append(None)
+            self.late.append((p.vs, len(p.vs) - 1, old, None, k))
+        else:
+            p.vs.append(norm(old))
+        p.gs.append(None)
+        self._before(p)
+        p.us.append(None)
+
+    def refollow(self, leaves: list[tuple[str, torch.Tensor]]) -> None:
+        """The backward just run reached none of the followed parameters (a new model under
+        the same names, lesson 17's next variant): follow the leaves it did reach, from this
+        iteration on, so its numbers are the new model's rather than missing.
+
+        A backward changes no parameter's value, so each value read now is the value it had
+        when the iteration began; its gradient is the one this backward left in .grad.
+        """
+        params = tuple(self._track(name, t) for name, t in leaves)
+        if not params or self.site is None:
+            return
+        self.site_params[self.site] = params
+        for p in set(self.current) | set(params):  # this iteration's entries of the old tensors go
+            if p.ks and p.ks[-1] == self.k:
+                n = len(p.ks) - 1
+                del p.ks[n:], p.vs[n:], p.gs[n:], p.us[n:]
+                self.late = [e for e in self.late if not (e[0] is p.vs or e[0] is p.gs) or e[1] < n]
+                p.unused_at = 0
+        for p in params:
+            self._start(p, self.k, p.tensor, None)
+            p.grad_before, p.grad_before_version = None, -1  # what .grad holds now came from it
+        self.current = params
+        self.iter_params[-1] = params
+        self.after_backward()
 
     def after_backward(self, copies: dict[int, Any] | None = None) -> None:
         """Read each parameter's gradient now, before the code zeroes or changes it.

@@ -8,6 +8,7 @@ the others (lesson 17).
 """
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
@@ -51,9 +52,11 @@ def _spread(rows: list[dict], y: str) -> bool:
     return bool(values) and min(values) > 0 and max(values) / min(values) > 50
 
 
-def grad_norm_rows(its: list[Iteration]) -> list[dict]:
-    """(iteration, parameter, ‖grad‖) for every positive gradient norm the timeline kept
-    (weights only, when there are weights: biases double the lines and tell the same story)."""
+def grad_norm_rows(its: list[Iteration], starts: list[int] = ()) -> list[dict]:
+    """(iteration, parameter, ‖grad‖, run) for every positive gradient norm the timeline kept
+    (weights only, when there are weights: biases double the lines and tell the same story).
+    `run` counts the restarts before the iteration: a new model under an old name (lesson 17's
+    next variant) is a new line, not a jump in the old one."""
     names: list[str] = []
     rows = []
     weights = any(name.endswith("weight") for it in its[:1] for name in it.params)
@@ -67,13 +70,14 @@ def grad_norm_rows(its: list[Iteration]) -> list[dict]:
                     if len(names) >= MAX_SERIES:
                         continue
                     names.append(name)
-                rows.append({"iteration": it.index, "parameter": name, "grad": g})
+                rows.append({"iteration": it.index, "parameter": name, "grad": g,
+                             "run": bisect.bisect_right(starts, it.index)})
     return rows
 
 
 def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: str,
-          log: bool = False) -> dict:
-    return {"data": {"values": _thin(rows, MAX_POINTS)}, "height": CHART_HEIGHT,
+          log: bool = False, detail: str | None = None) -> dict:
+    spec = {"data": {"values": _thin(rows, MAX_POINTS)}, "height": CHART_HEIGHT,
             "mark": {"type": "line", "point": len(rows) <= 60, "strokeWidth": 2},
             "encoding": {
                 "x": {"field": x, "type": "quantitative", "title": x_title, "axis": {"format": "d"}},
@@ -83,6 +87,9 @@ def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: s
                 "tooltip": [{"field": x, "type": "quantitative", "title": x_title},
                             {"field": color, "type": "nominal", "title": " "},
                             {"field": y, "type": "quantitative", "format": ".4g", "title": y_title}]}}
+    if detail:  # one line per value of `detail` within each colour
+        spec["encoding"]["detail"] = {"field": detail, "type": "nominal"}
+    return spec
 
 
 def show_logged(points: list[dict], lang: str) -> None:
@@ -105,23 +112,22 @@ def show(rec: Recording, its: list[Iteration], lang: str, starts: list[int] = ()
     """The logged numbers (when the script logged any) and the gradient sizes per parameter;
     `starts`: the iterations where training starts again (each gets a column of first sizes)."""
     show_logged(rec.metrics, lang)
-    rows = grad_norm_rows(its)
+    rows = grad_norm_rows(its, sorted(starts))
     if len({r["parameter"] for r in rows}) >= 2:
         st.markdown("**" + tr("Gradient size per parameter (log scale)", lang) + "**")
         st.vega_lite_chart(spec=_line(rows, "iteration", "grad", "parameter", tr("iteration", lang),
-                                      "‖grad‖", log=True), width="stretch")
+                                      "‖grad‖", log=True, detail="run"), width="stretch")
         st.caption(tr("A layer far below the others has a vanishing gradient: it hardly learns.", lang))
-        table = first_sizes(its, rows, starts, lang)
+        table = first_sizes(its, starts, lang)
         if table:
             with st.expander(tr("Gradient size of each parameter where each run starts", lang)):
                 st.table(table)
 
 
-def first_sizes(its: list[Iteration], rows: list[dict], starts: list[int] = (),
-                lang: str = "en") -> list[dict]:
-    """One row per parameter (in the chart's order): its ‖grad‖ at the first iteration and at
-    each restart, as PyTorch computed it (2 significant digits), so a vanishing gradient reads
-    layer by layer."""
+def first_sizes(its: list[Iteration], starts: list[int] = (), lang: str = "en") -> list[dict]:
+    """One row per parameter of any run (weights only, when it has weights): its ‖grad‖ at the
+    first iteration and at each restart, as PyTorch computed it (2 significant digits), so a
+    vanishing gradient reads layer by layer, and each model's first gradients side by side."""
     at = {it.index: it for it in its}
 
     def size(i: int, name: str) -> float | None:
@@ -129,7 +135,10 @@ def first_sizes(its: list[Iteration], rows: list[dict], starts: list[int] = (),
         g = (p.norm or {}).get("grad") if p is not None else None
         return g if isinstance(g, (int, float)) else None
 
-    names = list(dict.fromkeys(r["parameter"] for r in rows))
+    firsts = [at[i] for i in dict.fromkeys([its[0].index, *starts]) if i in at] if its else []
+    names = list(dict.fromkeys(n for it in firsts for n in it.params))
+    if any(n.endswith("weight") for n in names):  # (biases double the rows and tell the same story)
+        names = [n for n in names if n.endswith("weight")]
     columns = [i for i in dict.fromkeys([its[0].index, *starts]) if i in at
                and any(size(i, n) is not None for n in names)] if its else []
     table = []
