@@ -38,12 +38,13 @@ import math
 from types import FrameType
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from gradviz.capture.followed import Param, lookup, namespaces as _namespaces, path_of, resolve
 from gradviz.capture.iterations import entry, to_iterations
 from gradviz.capture.learning_rate import known_numbers
-from gradviz.capture.tensor_numbers import all_finite, distance, norm
+from gradviz.capture.tensor_numbers import all_finite, distance, norm, numbers_of
 from gradviz.capture.values import Deferred
 from gradviz.recording import Iteration, OptimizerStep
 
@@ -130,14 +131,22 @@ class Timeline:
             if rebound and p.stepped_by is not None and not p.rebinds:
                 moved, rebound = t, False  # stepped, then a new tensor under its name: a fresh start
             old = p.old
+            a = b = None  # numpy's views of the moved tensor and of the old copy, where it can
             if p.old_version is not None and old._version != p.old_version:
                 u, rebound = None, False  # the old tensor was changed in place too
             elif old is None or moved.shape != old.shape:
                 u = None
-            elif p.shape1 is not None:
-                u = (moved.detach() - old).item()
-            else:  # the norm of the difference
-                u = distance(moved, old)
+            else:
+                a = numbers_of(moved)
+                b = p.old_np if p.old_np is not None else numbers_of(old)
+                if a is None or b is None or a.dtype != b.dtype:
+                    a = None
+                    u = (moved.detach() - old).item() if p.shape1 is not None else distance(moved, old)
+                elif p.shape1 is not None:
+                    u = (a - b).item()  # (as torch's float subtraction and .item() give it)
+                else:  # the norm of the difference, as distance() makes it
+                    d = (a - b).reshape(-1)
+                    u = math.sqrt(float(d.dot(d)))
             p.us[-1] = u
             p.last_update_zero = not u
             p.rebinds = rebound
@@ -145,15 +154,34 @@ class Timeline:
             # iteration k begins
             if not (p.last_update_zero or p.flagged):
                 self._check_accumulation(p, k)
+            x = None  # the copy's numbers, when numpy holds them
             if rebound:
                 old = p.old = new.detach()
                 p.old_version = new._version
+                p.old_np = None
             else:
-                old = p.old = new.detach().clone()
+                src = a if new is moved else None
+                if src is None:
+                    src = numbers_of(new)
+                x = p.old_np
+                if src is None:
+                    old = p.old = new.detach().clone()
+                    x = p.old_np = None
+                elif x is not None and x.shape == src.shape and x.dtype == src.dtype:
+                    np.copyto(x, src)  # into our previous copy: only this path holds it
+                else:
+                    x = p.old_np = src.copy()
+                    old = p.old = torch.from_numpy(x)
                 p.old_version = None
             p.grad = p.grad_copy = None
             p.ks.append(k)
-            p.vs.append(old.item() if p.shape1 is not None else norm(old))
+            if x is None:
+                p.vs.append(old.item() if p.shape1 is not None else norm(old))
+            elif p.shape1 is not None:
+                p.vs.append(x.item())
+            else:  # (as norm() makes it)
+                x = x.reshape(-1)
+                p.vs.append(math.sqrt(float(x.dot(x))))
             p.gs.append(None)
             self._before(p)
             p.us.append(None)
@@ -261,6 +289,7 @@ class Timeline:
                 c = copies.get(id(new)) if copies else None
                 old = p.old = c if isinstance(c, torch.Tensor) else new.detach().clone()
                 p.old_version = None
+            p.old_np = None  # (`old` may be shared now: the fast path copies anew)
             p.grad = p.grad_copy = None
             p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
             p.ks.append(k)
@@ -336,6 +365,7 @@ class Timeline:
         # let go of every live tensor
         for p in self.params.values():
             p.tensor = p.old = p.grad = p.grad_before = None  # type: ignore[assignment]
+            p.old_np = None
         self.params.clear()
         self.by_id.clear()
         self.site_params.clear()
