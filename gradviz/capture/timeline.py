@@ -130,23 +130,29 @@ class Timeline:
             moved = new
             if rebound and p.stepped_by is not None and not p.rebinds:
                 moved, rebound = t, False  # stepped, then a new tensor under its name: a fresh start
-            old = p.old
-            a = b = None  # numpy's views of the moved tensor and of the old copy, where it can
+            old, b = p.old, p.old_np  # (b: numpy's view of our copy `old`)
             if p.old_version is not None and old._version != p.old_version:
-                u, rebound = None, False  # the old tensor was changed in place too
-            elif old is None or moved.shape != old.shape:
-                u = None
+                a, u, rebound = None, None, False  # the old tensor was changed in place too
             else:
-                a = numbers_of(moved)
-                b = p.old_np if p.old_np is not None else numbers_of(old)
-                if a is None or b is None or a.dtype != b.dtype:
+                a = numbers_of(moved)  # numpy's view of the new value, where it can
+                if b is None and old is not None:
+                    b = numbers_of(old)
+                if a is not None and b is not None and a.dtype == b.dtype:
+                    if a.shape != b.shape:
+                        u = None
+                    elif p.shape1 is not None:
+                        u = (a - b).item()  # (as torch's float subtraction and .item() give it)
+                    else:  # the norm of the difference, as distance() makes it
+                        d = (a - b).reshape(-1)
+                        u = math.sqrt(float(d.dot(d)))
+                else:
                     a = None
-                    u = (moved.detach() - old).item() if p.shape1 is not None else distance(moved, old)
-                elif p.shape1 is not None:
-                    u = (a - b).item()  # (as torch's float subtraction and .item() give it)
-                else:  # the norm of the difference, as distance() makes it
-                    d = (a - b).reshape(-1)
-                    u = math.sqrt(float(d.dot(d)))
+                    if old is None or moved.shape != old.shape:
+                        u = None
+                    elif p.shape1 is not None:
+                        u = (moved.detach() - old).item()
+                    else:
+                        u = distance(moved, old)
             p.us[-1] = u
             p.last_update_zero = not u
             p.rebinds = rebound
