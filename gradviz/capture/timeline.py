@@ -89,6 +89,7 @@ class Timeline:
         # the parameter's name for a gradient's NaN check, iteration)
         self.late: list[tuple] = []
         self.stale = False  # the latest backward reached none of the followed parameters
+        self._cap = (-1, MAX_POINTS)  # (parameters, iterations kept at most) for _points_cap
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
     @staticmethod
@@ -334,7 +335,7 @@ class Timeline:
                 continue
             p.grad_version = g._version
             c = copies.get(id(p.tensor)) if copies else None
-            if not isinstance(c, torch.Tensor):
+            if c is not None and not isinstance(c, torch.Tensor):
                 c = None
             if self._snap_now:  # the code zeroes or changes .grad next: a copy for the snapshot
                 p.grad_copy = c if c is not None else g.detach().clone()
@@ -452,7 +453,10 @@ class Timeline:
         return max(4, min(self.max_snapshots, SNAPSHOT_CELLS // max(1, len(self.params))))
 
     def _points_cap(self) -> int:
-        return max(MIN_POINTS, min(MAX_POINTS, TIMELINE_CELLS // max(1, len(self.params))))
+        n = len(self.params)
+        if self._cap[0] != n:  # (asked at every iteration; the parameters rarely change)
+            self._cap = (n, max(MIN_POINTS, min(MAX_POINTS, TIMELINE_CELLS // max(1, n))))
+        return self._cap[1]
 
     def _keeper(self, k: int) -> bool:
         """Does iteration k stay in the timeline at the current stride?"""
