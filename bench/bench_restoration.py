@@ -85,6 +85,9 @@ def main() -> int:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"python {platform.python_version()}, torch {torch.__version__}")
+    import compileall  # gradviz's bytecode, as pip leaves it (see bench_lessons.compiled)
+
+    compileall.compile_dir(str(ROOT / "gradviz"), quiet=1)
     plains, renders = [], []
     with tempfile.TemporaryDirectory(prefix="gv-bench-") as tmp:
         for i in range(args.pairs):
@@ -120,8 +123,8 @@ def main() -> int:
     print(f"extra peak memory: {extra:.0f} MB")
     print(f"recording: {last['iterations']} iterations, {last['snapshots']} snapshots, "
           f"{last['graphs']} graphs, JSON {last['json_mb']:.1f} MB, pitfalls {last['pitfalls']}")
-    ok = ratio_med <= 1.15 and abs(loss_p - loss_r) <= 1e-6 and extra <= 200
-    print("targets (<= 1.15x, loss within 1e-6, <= 200 MB extra):", "met" if ok else "NOT met")
+    ok = ratio_med <= 1.05 and abs(loss_p - loss_r) <= 1e-6 and extra <= 200  # (issue 19: 1.05x)
+    print("targets (<= 1.05x by median, loss within 1e-6, <= 200 MB extra):", "met" if ok else "NOT met")
     return 0
 
 

@@ -39,6 +39,9 @@ class Param:
     last_update_zero: bool = True
     rebinds: bool = False  # updated by rebinding last time: `old` can be the tensor itself
     old_version: int | None = None  # its _version when `old` is the tensor, not a copy
+    # the array behind `old` when the loop's fast path (Timeline._next_in_loop) made that
+    # copy and nothing else holds it: the next copy goes into the same memory
+    old_np: Any = None
     # The timeline, one entry per iteration the parameter took part in: plain floats, so a
     # long run adds no objects for the garbage collector to walk (that costs more than the
     # numbers themselves). For a one-element parameter the numbers, else norms.

@@ -54,10 +54,11 @@ class OptimizerWatch:
 
     def _pre(self, opt: Any, args: Any, kwargs: Any) -> None:
         try:
-            kind = type(opt).__name__
+            how = f"{type(opt).__name__}.step()"
+            mark = self.timeline.mark_stepped
             for group in opt.param_groups:
                 for p in group["params"]:
-                    self.timeline.mark_stepped(p, f"{kind}.step()")
+                    mark(p, how)
             if self.timeline.detail():
                 with torch.no_grad(), no_torch_function():
                     self._before[id(opt)] = self._read(opt)

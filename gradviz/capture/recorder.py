@@ -198,14 +198,14 @@ class Recorder:
         the user as it is; an error of gradviz's own bookkeeping becomes a note on the
         recording, and the backward runs (once) and returns as it would without gradviz.
         """
-        return self._guarded(self._backward, run, note(said.BACKWARD_CALL, n=self.backward_calls + 1),
+        return self._guarded(self._backward, run, said.BACKWARD_CALL, self.backward_calls + 1,
                              roots, retain, frame)
 
     def _on_grad(self, run: Callable[[], Any], roots: list[torch.Tensor],
                  inputs: list[torch.Tensor], create_graph: bool, frame: Any,
                  batched: bool = False) -> Any:
         """torch.autograd.grad, recorded like a backward (see _on_backward)."""
-        return self._guarded(self._grad, run, note(said.GRAD_CALL, n=self.grad_calls + 1),
+        return self._guarded(self._grad, run, said.GRAD_CALL, self.grad_calls + 1,
                              roots, inputs, create_graph, frame, batched)
 
     def _on_check(self, name: str, frame: Any, calls: int, outcome: Any) -> None:
@@ -235,8 +235,10 @@ class Recorder:
         except Exception:  # a note must never break the learner's check
             pass
 
-    def _guarded(self, body: Callable[..., Any], run: Callable[[], Any], what: str,
+    def _guarded(self, body: Callable[..., Any], run: Callable[[], Any], what: str, n: int,
                  *args: Any) -> Any:
+        """body(run_once, *args); `what` (a note template) and `n` name the call in a note
+        when our bookkeeping fails (filled only then: a note costs microseconds, each call)."""
         done: list = []  # [result] once the user's call has returned
 
         def run_once() -> Any:
@@ -252,7 +254,7 @@ class Recorder:
             raise theirs.error from None
         except Exception as ours:
             self.recording.notes.append(
-                note(said.NOT_RECORDED, what=what, why=f"{type(ours).__name__}: {ours}"))
+                note(said.NOT_RECORDED, what=note(what, n=n), why=f"{type(ours).__name__}: {ours}"))
             return done[0] if done else run()
 
     def _grad(self, run: Callable[[], Any], roots: list[torch.Tensor],

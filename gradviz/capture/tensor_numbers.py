@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -58,6 +59,17 @@ def distance(new: torch.Tensor, old: torch.Tensor) -> float:
             d = d.reshape(-1)
             return math.sqrt(float(d.dot(d)))
     return torch.dist(new.detach(), old).item()
+
+
+def numbers_of(t: torch.Tensor) -> np.ndarray | None:
+    """numpy's view of a CPU float tensor's numbers (no copy; it sees in-place changes),
+    None where numpy cannot read it: the timeline's reads of one parameter go through it."""
+    if not (t.is_cpu and t.dtype in _NUMPY_NORM and t.layout == torch.strided):
+        return None
+    try:
+        return t.detach().numpy()
+    except (RuntimeError, TypeError, ValueError):
+        return None
 
 
 def all_finite(t: torch.Tensor | None) -> bool:

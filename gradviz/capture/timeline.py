@@ -38,12 +38,13 @@ import math
 from types import FrameType
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from gradviz.capture.followed import Param, lookup, namespaces as _namespaces, path_of, resolve
 from gradviz.capture.iterations import entry, to_iterations
 from gradviz.capture.learning_rate import known_numbers
-from gradviz.capture.tensor_numbers import all_finite, distance, norm
+from gradviz.capture.tensor_numbers import all_finite, distance, norm, numbers_of
 from gradviz.capture.values import Deferred
 from gradviz.recording import Iteration, OptimizerStep
 
@@ -88,6 +89,7 @@ class Timeline:
         # the parameter's name for a gradient's NaN check, iteration)
         self.late: list[tuple] = []
         self.stale = False  # the latest backward reached none of the followed parameters
+        self._cap = (-1, MAX_POINTS)  # (parameters, iterations kept at most) for _points_cap
 
     # the iteration boundary, in order: close(), begin(), backward, after_backward() -----
     @staticmethod
@@ -129,15 +131,29 @@ class Timeline:
             moved = new
             if rebound and p.stepped_by is not None and not p.rebinds:
                 moved, rebound = t, False  # stepped, then a new tensor under its name: a fresh start
-            old = p.old
+            old, b = p.old, p.old_np  # (b: numpy's view of our copy `old`)
             if p.old_version is not None and old._version != p.old_version:
-                u, rebound = None, False  # the old tensor was changed in place too
-            elif old is None or moved.shape != old.shape:
-                u = None
-            elif p.shape1 is not None:
-                u = (moved.detach() - old).item()
-            else:  # the norm of the difference
-                u = distance(moved, old)
+                a, u, rebound = None, None, False  # the old tensor was changed in place too
+            else:
+                a = numbers_of(moved)  # numpy's view of the new value, where it can
+                if b is None and old is not None:
+                    b = numbers_of(old)
+                if a is not None and b is not None and a.dtype == b.dtype:
+                    if a.shape != b.shape:
+                        u = None
+                    elif p.shape1 is not None:
+                        u = (a - b).item()  # (as torch's float subtraction and .item() give it)
+                    else:  # the norm of the difference, as distance() makes it
+                        d = (a - b).reshape(-1)
+                        u = math.sqrt(float(d.dot(d)))
+                else:
+                    a = None
+                    if old is None or moved.shape != old.shape:
+                        u = None
+                    elif p.shape1 is not None:
+                        u = (moved.detach() - old).item()
+                    else:
+                        u = distance(moved, old)
             p.us[-1] = u
             p.last_update_zero = not u
             p.rebinds = rebound
@@ -145,15 +161,34 @@ class Timeline:
             # iteration k begins
             if not (p.last_update_zero or p.flagged):
                 self._check_accumulation(p, k)
+            x = None  # the copy's numbers, when numpy holds them
             if rebound:
                 old = p.old = new.detach()
                 p.old_version = new._version
+                p.old_np = None
             else:
-                old = p.old = new.detach().clone()
+                src = a if new is moved else None
+                if src is None:
+                    src = numbers_of(new)
+                x = p.old_np
+                if src is None:
+                    old = p.old = new.detach().clone()
+                    x = p.old_np = None
+                elif x is not None and x.shape == src.shape and x.dtype == src.dtype:
+                    np.copyto(x, src)  # into our previous copy: only this path holds it
+                else:
+                    x = p.old_np = src.copy()
+                    old = p.old = torch.from_numpy(x)
                 p.old_version = None
             p.grad = p.grad_copy = None
             p.ks.append(k)
-            p.vs.append(old.item() if p.shape1 is not None else norm(old))
+            if x is None:
+                p.vs.append(old.item() if p.shape1 is not None else norm(old))
+            elif p.shape1 is not None:
+                p.vs.append(x.item())
+            else:  # (as norm() makes it)
+                x = x.reshape(-1)
+                p.vs.append(math.sqrt(float(x.dot(x))))
             p.gs.append(None)
             self._before(p)
             p.us.append(None)
@@ -268,6 +303,7 @@ class Timeline:
             c = copies.get(id(new)) if copies else None
             old = p.old = c if isinstance(c, torch.Tensor) else new.detach().clone()
             p.old_version = None
+        p.old_np = None  # (`old` may be shared now: the fast path copies anew)
         p.grad = p.grad_copy = None
         p.shape1 = list(old.shape) if old.numel() == 1 else None  # numbers, not norms
         p.ks.append(k)
@@ -328,7 +364,7 @@ class Timeline:
                 continue
             p.grad_version = g._version
             c = copies.get(id(p.tensor)) if copies else None
-            if not isinstance(c, torch.Tensor):
+            if c is not None and not isinstance(c, torch.Tensor):
                 c = None
             if self._snap_now:  # the code zeroes or changes .grad next: a copy for the snapshot
                 p.grad_copy = c if c is not None else g.detach().clone()
@@ -365,6 +401,7 @@ class Timeline:
         # let go of every live tensor
         for p in self.params.values():
             p.tensor = p.old = p.grad = p.grad_before = None  # type: ignore[assignment]
+            p.old_np = None
         self.params.clear()
         self.by_id.clear()
         self.site_params.clear()
@@ -445,7 +482,10 @@ class Timeline:
         return max(4, min(self.max_snapshots, SNAPSHOT_CELLS // max(1, len(self.params))))
 
     def _points_cap(self) -> int:
-        return max(MIN_POINTS, min(MAX_POINTS, TIMELINE_CELLS // max(1, len(self.params))))
+        n = len(self.params)
+        if self._cap[0] != n:  # (asked at every iteration; the parameters rarely change)
+            self._cap = (n, max(MIN_POINTS, min(MAX_POINTS, TIMELINE_CELLS // max(1, n))))
+        return self._cap[1]
 
     def _keeper(self, k: int) -> bool:
         """Does iteration k stay in the timeline at the current stride?"""
