@@ -115,15 +115,17 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 
 
-def _norms(a: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def _norms(a: np.ndarray, scale: np.ndarray, scratch: bool = False) -> np.ndarray:
     """The 2-norm of each row of `a` (float64), the same way for one tensor or a batch.
 
     scale = max |x| per row. Where squares could overflow or underflow (the tiny
     gradients deep in a 200-layer net), rows are divided by their scale first.
+    scratch: `a` is ours to overwrite (its squares go there: no second array).
     """
     safe = (scale > 1e-15) & (scale < 1e15)
     if safe.all():
-        return np.sqrt(_ADD(a * a, axis=1).astype(np.float64))
+        return np.sqrt(_ADD(np.multiply(a, a, out=a if scratch else None), axis=1)
+                       .astype(np.float64))
     out = np.zeros(a.shape[0])
     if safe.any():
         b = a[safe]
@@ -153,13 +155,16 @@ def _summarize_torch(t: torch.Tensor) -> dict:
     }
 
 
-def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | None]]:
+def plain_many(tensors: list[torch.Tensor | None],
+               heads: dict[int, list[float]] | None = None) -> list[tuple[Any, dict | None]]:
     """plain() of each tensor, the same results, with big CPU tensors summarised in batches.
 
     Tensors of one shape and dtype are stacked into one array (in chunks of at
     most BATCH_BYTES) and reduced row by row: numpy's pairwise sum runs along
     each row exactly as it runs over one flat tensor, so the numbers are those
     of summarize(), at a fraction of the per-call cost.
+    heads: where given, heads[i] = the first GRAD_PREVIEW elements of each batched
+    tensor i, read from the batch (what _head(tensors[i]) gives).
     """
     out: list[Any] = [None] * len(tensors)
     groups: dict[tuple, list[int]] = {}
@@ -184,28 +189,34 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
         per = max(1, BATCH_BYTES // (flat[idx[0]].numel() * flat[idx[0]].element_size()))
         for start in range(0, len(idx), per):
             chunk = idx[start:start + per]
-            for i, summary in zip(chunk, _summarize_rows([flat[i] for i in chunk])):
+            rows = _summarize_rows([flat[i] for i in chunk], heads is not None)
+            for i, (summary, head) in zip(chunk, rows):
                 out[i] = (None, summary)
+                if heads is not None:
+                    heads[i] = head
     return out
 
 
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_BYTES = 1024 * 1024  # a batch that stays in the cache through its five passes (16 MB: 1.7x slower)
 ALONE = 8192  # elements: a tensor this big is summarised alone (measured: batching only pays below)
 _BATCH_OK = {torch.float32, torch.float64}
 
 
-def _summarize_rows(ts: list[torch.Tensor]) -> list[dict]:
+def _summarize_rows(ts: list[torch.Tensor], heads: bool = False) -> list[tuple[dict, list | None]]:
+    """(summary, the first GRAD_PREVIEW elements when `heads`) of each tensor of one batch."""
     a = np.stack([t.numpy() for t in ts]).reshape(len(ts), -1)
     rtype = a.dtype.type
     n = a.shape[1]
     lo = _MIN(a, axis=1)
     hi = _MAX(a, axis=1)
     mean = (_ADD(a, axis=1) / rtype(n)).astype(rtype)
-    norm = _norms(a, np.maximum(np.abs(lo), np.abs(hi))).astype(rtype)
-    firsts = a[:, :PREVIEW].tolist()
-    return [{"min": l, "max": h, "mean": m, "norm": nm, "first": first, "numel": n}
-            for l, h, m, nm, first in zip(lo.tolist(), hi.tolist(), mean.tolist(), norm.tolist(),
-                                          firsts)]
+    longs = a[:, :GRAD_PREVIEW].tolist() if heads else None
+    firsts = [h[:PREVIEW] for h in longs] if longs is not None else a[:, :PREVIEW].tolist()
+    norm = _norms(a, np.maximum(np.abs(lo), np.abs(hi)), scratch=True).astype(rtype)  # (a is a copy)
+    return [({"min": l, "max": h, "mean": m, "norm": nm, "first": first, "numel": n},
+             longs[k] if longs is not None else None)
+            for k, (l, h, m, nm, first) in enumerate(zip(lo.tolist(), hi.tolist(), mean.tolist(),
+                                                         norm.tolist(), firsts))]
 
 
 def scalar(x: Any) -> Any:
@@ -287,13 +298,18 @@ class Deferred:
                     where[id(t)] = len(tensors)
                     tensors.append(t)
             with no_torch_function():
-                results = plain_many(tensors)
-                heads = {id(t): _head(t)
-                         for t, _, owner, *_ in items if not hasattr(owner, "note")}  # gradients
+                read: dict[int, list[float]] = {}  # the heads of batched tensors, read with them
+                results = plain_many(tensors, read)
+                heads: dict[int, list[float]] = {}  # where -> a gradient's first GRAD_PREVIEW
+                for t, _, owner, *_ in items:
+                    k = where[id(t)]
+                    if k not in heads and not hasattr(owner, "note"):  # a gradient
+                        heads[k] = read[k] if k in read else _head(t)
             for t, version, owner, container, key, value_key in items:
-                value, summary = results[where[id(t)]]
-                if summary is not None and id(t) in heads and not hasattr(owner, "note"):
-                    summary = dict(summary, first=heads[id(t)])
+                k = where[id(t)]
+                value, summary = results[k]
+                if summary is not None and k in heads and not hasattr(owner, "note"):
+                    summary = dict(summary, first=heads[k])
                 put(container, key, summary)
                 if value_key is not None:
                     put(container, value_key, value)
