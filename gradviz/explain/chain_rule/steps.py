@@ -42,10 +42,29 @@ def _close(a: float, b: float, scale: float) -> bool:
 def _at(v: Any, e: int) -> float | None:
     if v is None:
         return None
+    if e == 0:  # explain_graph's element: the first number, without flattening the rest
+        x = _first(v)
+        return None if x is None or x is _EMPTY else float(x)
     f = flatten(v)
     if not f or f[0] is None:
         return None
     return float(f[e % len(f)])
+
+
+_EMPTY = object()
+
+
+def _first(v: Any) -> Any:
+    """flatten(v)[0], or _EMPTY where flatten(v) is empty."""
+    if not isinstance(v, list):
+        return v
+    for x in v:
+        if not isinstance(x, list):
+            return x
+        y = _first(x)
+        if y is not _EMPTY:
+            return y
+    return _EMPTY
 
 
 def _accumulate(ix: _Index, step: Step, element: int) -> list[Term]:
