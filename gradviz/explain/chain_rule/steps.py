@@ -11,7 +11,6 @@ the public entry.
 """
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -166,7 +165,8 @@ _VALUE_NOTES = {"stopped", "softmax_sum", "log_softmax_sum", "relu_zero", "abs_z
 def _rule_only(read: _Op, fn: RuleFn, i: int, j: tuple, e: int, missing: _Missing) -> Term:
     """Values were not kept: the rule, and the number autograd sent. The note says why:
     too many elements, or made where capture could not see (inside torch's C++ code)."""
-    op = copy.copy(read)  # the same reading with stand-in ones (cheaper than a new _Op)
+    op = _Op.__new__(_Op)  # the same reading with stand-in ones (cheaper than a new _Op)
+    op.__dict__.update(read.__dict__)
     op.symbolic, op._qshape = True, {}
     t = _recorded(op, i, j, e, None)
     try:
