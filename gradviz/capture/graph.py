@@ -113,6 +113,7 @@ class LiveGraph:
     copies: dict[int, Any] = field(default_factory=dict)  # id(tensor) -> its value, copied
     versions: dict[int, int] = field(default_factory=dict)  # id(big op output) -> _version then
     attrs: dict[int, dict] = field(default_factory=dict)  # id(fn) -> saved attributes
+    fn_calls: dict[int, Any] = field(default_factory=dict)  # id(fn) -> its op log call (or None)
     operands: dict[int, list] = field(default_factory=dict)  # id(fn) -> saved constant operands
     feeds: dict[int, list] = field(default_factory=dict)  # id(fn) -> [(edge, AccumulateGrad)]
     acc_users: dict[int, int] = field(default_factory=dict)  # id(AccumulateGrad) -> its edges in
@@ -196,6 +197,7 @@ class LiveGraph:
         else:  # all made: let go of the live objects
             self.roots, self.names, self.calls, self.hook_fns, self.leaf_vars = [], None, {}, [], []
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
+            self.fn_calls = {}
             self.versions = {}
             self.feeds, self.acc_users = {}, {}
             self.inputs, self.tensor_ids, self.const_labels, self.hooks = [], {}, {}, {}
@@ -330,7 +332,7 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
         fns.append(fn)
         if len(fns) > max_nodes:
             break
-        call = _any_call(calls, fn) if calls else None
+        call = live.fn_calls[id(fn)] = _any_call(calls, fn) if calls else None
         # now: the backward frees saved tensors
         attrs[id(fn)] = saved_attrs(fn, call is None or call.scalar_operands)
         edges = fn.next_functions
@@ -414,6 +416,8 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
     deferred = live.deferred
     scopes = Scopes(names)
     discovered_by: dict[int, str] = {}  # id(fn) -> the op whose inputs led the walk to it
+    fn_calls = live.fn_calls  # what trace() found for each node
+    sources: dict[tuple, str | None] = {}  # (file, line) -> its text: a loop's ops share lines
 
     def new_id(kind: str) -> str:
         i = counter[kind]
@@ -489,13 +493,17 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         cls = type(fn).__name__
         op_id = new_id("op")
         live.key_of[id(fn)] = op_id
-        call = _any_call(calls, fn)
+        call = fn_calls.get(id(fn), _NOT_TRACED)
+        if call is _NOT_TRACED:
+            call = _any_call(calls, fn)
         attrs = live.attrs.get(id(fn))
         op = Node(id=op_id, kind="op", op=cls, forward_op=call.op if call else forward_name(cls),
                   label=cls, attrs=attrs if attrs is not None else saved_attrs(fn))
         if call is not None:
             op.file, op.line = call.file, call.line
-            op.source = source_line(call.file, call.line)
+            where = (call.file, call.line)
+            op.source = sources[where] if where in sources else \
+                sources.setdefault(where, source_line(call.file, call.line))
             op.module = scopes.add(op_id, call)
         elif calls:  # an op inside a C++ function (lstm_cell, linear...): its caller's module
             op.module = scopes.inherit(op_id, discovered_by.get(id(fn)))
@@ -530,8 +538,12 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             g.edges.append(Edge(src=tid, dst=op_id))
         live.slots[id(fn)] = slots
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
-    _mark_line_of_tensors(g)
-    g.modules = scopes.finish(g)
+    made_by = {e.dst: e.src for e in g.edges if e.src.startswith("op")}  # tensor -> its op
+    _mark_line_of_tensors(g, made_by)
+    g.modules = scopes.finish(made_by)
+
+
+_NOT_TRACED = object()
 
 
 def _any_call(calls: dict, fn: Any) -> OpCall | None:
@@ -589,9 +601,8 @@ def _saved_operands(fn: Any, edges: tuple, copies: dict) -> list[torch.Tensor]:
     return out
 
 
-def _mark_line_of_tensors(g: Graph) -> None:
-    """A tensor made by an op carries that op's source line."""
-    op_of = {e.dst: e.src for e in g.edges if e.src.startswith("op")}
+def _mark_line_of_tensors(g: Graph, op_of: dict[str, str]) -> None:
+    """A tensor made by an op (op_of: tensor id -> op id) carries that op's source line."""
     by_id = {n.id: n for n in g.nodes}
     for n in g.nodes:
         if n.kind == "tensor" and n.id in op_of:
