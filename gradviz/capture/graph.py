@@ -418,6 +418,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
     discovered_by: dict[int, str] = {}  # id(fn) -> the op whose inputs led the walk to it
     fn_calls = live.fn_calls  # what trace() found for each node
     sources: dict[tuple, str | None] = {}  # (file, line) -> its text: a loop's ops share lines
+    made_by: dict[str, str] = {}  # tensor id -> the op that made it, in the order of the edges
 
     def new_id(kind: str) -> str:
         i = counter[kind]
@@ -463,6 +464,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             producer = live.key_of.get(key[0])
             if producer is not None:
                 g.edges.append(Edge(src=producer, dst=nid))
+                made_by[nid] = producer
             else:
                 pending.setdefault(key[0], []).append(nid)
         return nid
@@ -511,6 +513,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         live.by_id[op_id] = op
         for nid in pending.pop(id(fn), []):
             g.edges.append(Edge(src=op_id, dst=nid))
+            made_by[nid] = op_id
         slots: list[str | None] = []
         for i, (nxt, nr) in enumerate(fn.next_functions):
             if nxt is None:
@@ -538,7 +541,6 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             g.edges.append(Edge(src=tid, dst=op_id))
         live.slots[id(fn)] = slots
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
-    made_by = {e.dst: e.src for e in g.edges if e.src.startswith("op")}  # tensor -> its op
     _mark_line_of_tensors(g, made_by)
     g.modules = scopes.finish(made_by)
 
