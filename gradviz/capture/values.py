@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gradviz.recording.plain import _without_gc
+
 SMALL = 64  # tensors with at most this many elements are kept whole
 PREVIEW = 6  # elements shown in a summary
 GRAD_PREVIEW = SMALL  # a big gradient's summary keeps its first 64: explanations quote any of them
@@ -290,35 +292,44 @@ class Deferred:
     def resolve(self) -> None:
         with self._lock:
             items, self.items, self.nbytes = self.items, [], 0
-            if not items:
-                return
-            where: dict[int, int] = {}
-            tensors = []
-            for t, *_ in items:
-                if id(t) not in where:
-                    where[id(t)] = len(tensors)
-                    tensors.append(t)
-            with no_torch_function():
-                grads = {where[id(t)] for t, _, owner, *_ in items if not hasattr(owner, "note")}
-                heads: dict[int, list[float]] = {}  # where -> a gradient's first GRAD_PREVIEW
-                results = plain_many(tensors, heads, grads)  # (batched ones read with the batch)
-                for k in grads:
-                    if k not in heads:
-                        heads[k] = _head(tensors[k])
-            for t, version, owner, container, key, value_key in items:
-                k = where[id(t)]
-                value, summary = results[k]
-                if summary is not None and k in heads and not hasattr(owner, "note"):
-                    summary = dict(summary, first=heads[k])
-                put(container, key, summary)
-                if value_key is not None:
-                    put(container, value_key, value)
-                if owner is None:
-                    continue
-                owner._pending = None
-                if t._version != version and hasattr(owner, "note"):
-                    owner.note = (f"changed in place after it was recorded (version {version} -> "
-                                  f"{t._version}): these numbers show it after that change")
+            if items:  # a dict or two per item, none of them garbage: no collector passes
+                _without_gc(lambda: _fill(items))
+
+
+def _fill(items: list[tuple]) -> None:
+    """Summarise each tensor of `items` once (see Deferred) and put the results in place."""
+    where: dict[int, int] = {}
+    tensors: list[torch.Tensor] = []
+    ks: list[int] = []  # each item's tensor, as an index into tensors
+    grads: set[int] = set()  # tensors some gradient's summary is owed for (not a node's)
+    for t, _, owner, *_ in items:
+        k = where.get(id(t))
+        if k is None:
+            k = where[id(t)] = len(tensors)
+            tensors.append(t)
+        ks.append(k)
+        if not hasattr(owner, "note"):
+            grads.add(k)
+    with no_torch_function():
+        heads: dict[int, list[float]] = {}  # k -> a gradient's first GRAD_PREVIEW
+        results = plain_many(tensors, heads, grads)  # (batched ones read with the batch)
+        for k in grads:
+            if k not in heads:
+                heads[k] = _head(tensors[k])
+    for (t, version, owner, container, key, value_key), k in zip(items, ks):
+        value, summary = results[k]
+        noted = hasattr(owner, "note")
+        if summary is not None and not noted:
+            summary = dict(summary, first=heads[k])
+        put(container, key, summary)
+        if value_key is not None:
+            put(container, value_key, value)
+        if owner is None:
+            continue
+        owner._pending = None
+        if noted and t._version != version:
+            owner.note = (f"changed in place after it was recorded (version {version} -> "
+                          f"{t._version}): these numbers show it after that change")
 
 
 def _head(t: torch.Tensor) -> list[float]:
