@@ -217,20 +217,25 @@ class _Index:
             if len(outs) == 1 and len(arrived) == 1:
                 found[arrived[0]] = outs[0]
             elif step is not None:
+                wants = {k: _array(step.grad_outputs[k]) for k in arrived}  # each read once
                 for t in outs:
-                    ks = [k for k in arrived if self._received(t, step, k)]
+                    got = self._received(t, step)
+                    ks = [k for k in arrived if got is not None and wants[k] is not None
+                          and got.shape == wants[k].shape and _allclose(got, wants[k])]
                     if len(ks) == 1 and ks[0] not in found:
                         found[ks[0]] = t
         return found.get(q)
 
-    def _received(self, t: Node, step: Step, q: int) -> bool:
+    def _received(self, t: Node, step: Step) -> np.ndarray | None:
+        """The sum of the gradients sent to t before `step`; None when none were (or they do
+        not add up)."""
         vals = [g for _, g in self.sent_before(t.id, step.index) if g is not None]
+        if not vals:
+            return None
         try:
-            got = sum(np.asarray(g, dtype=float) for g in vals)
-            want = np.asarray(step.grad_outputs[q], dtype=float)
-            return bool(vals) and got.shape == want.shape and _allclose(got, want)
+            return sum(np.asarray(g, dtype=float) for g in vals)
         except (TypeError, ValueError):
-            return False
+            return None
 
     def _output_number(self, node: Node, op_id: str) -> int | None:
         step = self.step_of.get(op_id)
@@ -328,6 +333,13 @@ class _Index:
             inner = [a[1:-1] if a.startswith("(") and a.endswith(")") else a for a in args[:3]]
             text = f"{name}({', '.join(inner)})"
         return text if len(text) <= limit else None
+
+
+def _array(v: Any) -> np.ndarray | None:
+    try:
+        return np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return None
 
 
 def _allclose(x: np.ndarray, y: np.ndarray) -> bool:
