@@ -24,13 +24,14 @@ def plain(t: torch.Tensor | None) -> tuple[Any, dict | None]:
     """(value, summary): every element when small, else None and a summary."""
     if t is None:
         return None, None
-    t = t.detach()
+    if t.requires_grad:  # (a detached alias costs a tensor: only where it changes anything)
+        t = t.detach()
     if t.layout != torch.strided:
         return _plain_sparse(t)
     if t.is_complex():
         t = t.abs()
     if t.numel() <= SMALL:
-        return t.cpu().tolist(), None
+        return (t if t.is_cpu else t.cpu()).tolist(), None
     return None, summarize(t)
 
 
