@@ -445,7 +445,8 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             if copy is not None:  # a leaf or a constant, as it was at the backward
                 node.value = live._put(copy, node, "_summary")
             elif v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
-                node.value = v.detach().cpu().tolist() if not v.is_complex() else plain(v)[0]
+                node.value = (v if v.is_cpu else v.cpu()).tolist() if not v.is_complex() \
+                    else plain(v)[0]
             elif v.layout != torch.strided:
                 node.value, node.summary = plain(v)
             else:  # big: summarised when first read
