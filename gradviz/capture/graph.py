@@ -197,9 +197,7 @@ class LiveGraph:
         else:  # all made: let go of the live objects
             self.roots, self.names, self.calls, self.hook_fns, self.leaf_vars = [], None, {}, [], []
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
-            self.fn_calls = {}
-            self.versions = {}
-            self.feeds, self.acc_users = {}, {}
+            self.fn_calls, self.versions, self.feeds, self.acc_users = {}, {}, {}, {}
             self.inputs, self.tensor_ids, self.const_labels, self.hooks = [], {}, {}, {}
 
     def _returned(self, t: torch.Tensor, r: Any) -> dict:
@@ -224,15 +222,10 @@ def _copy(t: torch.Tensor) -> Any:
     return t.detach().clone()
 
 
-# Inside a recording, gradviz's own ForwardLog mode is active, and every tensor
-# method we call while reading values (numel, shape, detach...) would go through
-# its Python __torch_function__ (about 4 us each): values.no_torch_function
-# switches torch-function dispatch off around our reading.
-
-
 @contextmanager
 def quiet():
-    """paused_gc() and no_torch_function() together: the setting for reading a graph."""
+    """paused_gc() and no_torch_function() together: the setting for reading a graph (inside a
+    recording every tensor method we call would go through our ForwardLog mode, ~4 us each)."""
     with paused_gc(), no_torch_function():
         yield
 
@@ -445,8 +438,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             if copy is not None:  # a leaf or a constant, as it was at the backward
                 node.value = live._put(copy, node, "_summary")
             elif v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
-                node.value = (v if v.is_cpu else v.cpu()).tolist() if not v.is_complex() \
-                    else plain(v)[0]
+                node.value = (v if v.is_cpu else v.cpu()).tolist() if not v.is_complex() else plain(v)[0]
             elif v.layout != torch.strided:
                 node.value, node.summary = plain(v)
             else:  # big: summarised when first read
@@ -496,17 +488,14 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         cls = type(fn).__name__
         op_id = new_id("op")
         live.key_of[id(fn)] = op_id
-        call = fn_calls.get(id(fn), _NOT_TRACED)
-        if call is _NOT_TRACED:
-            call = _any_call(calls, fn)
+        call = fn_calls[id(fn)] if id(fn) in fn_calls else _any_call(calls, fn)
         attrs = live.attrs.get(id(fn))
         op = Node(id=op_id, kind="op", op=cls, forward_op=call.op if call else forward_name(cls),
                   label=cls, attrs=attrs if attrs is not None else saved_attrs(fn))
         if call is not None:
             op.file, op.line = call.file, call.line
             where = (call.file, call.line)
-            op.source = sources[where] if where in sources else \
-                sources.setdefault(where, source_line(call.file, call.line))
+            op.source = sources.get(where) or sources.setdefault(where, source_line(*where))
             op.module = scopes.add(op_id, call)
         elif calls:  # an op inside a C++ function (lstm_cell, linear...): its caller's module
             op.module = scopes.inherit(op_id, discovered_by.get(id(fn)))
@@ -544,9 +533,6 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
     _mark_line_of_tensors(g, made_by)
     g.modules = scopes.finish(made_by)
-
-
-_NOT_TRACED = object()
 
 
 def _any_call(calls: dict, fn: Any) -> OpCall | None:
