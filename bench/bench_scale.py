@@ -3,6 +3,7 @@
     python bench/bench_scale.py                 # the table, as markdown
     python bench/bench_scale.py --quick         # fewer repeats
     python bench/bench_scale.py --update        # also rewrite "## Scale (issue 6)" in RESULTS.md
+    python bench/bench_scale.py --capture-only --update   # only the capture table (its subsection)
 
 Everything runs in this one process, on the workloads of bench/workloads.py.
 Each time is the best of several runs (the minimum: the run least disturbed by
@@ -126,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-others", action="store_true", help="no torchlens (it takes minutes)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own)")
     p.add_argument("--update", action="store_true", help=f"rewrite '{SECTION}' in RESULTS.md")
+    p.add_argument("--capture-only", action="store_true",
+                   help="only the capture table (no pictures, torchviz or torchlens); with --update "
+                        "it rewrites only that table's subsection")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     results: dict[str, dict] = {}
-    breakdown = {k: phase_times(k, reps) for k in ("W8a", "W8b", "W9") if k in keys}
+    breakdown = {k: phase_times(k, reps) for k in ("W8a", "W8b", "W9")
+                 if k in keys and not args.capture_only}
     for w in WORKLOADS:
         if w.key not in keys:
             continue
@@ -151,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         g = rec.graph
         text = rec.to_json()
         json_t = best(lambda: Recording.from_json(rec.to_json()), max(2, reps // 2))
-        svg_default = best(lambda: gradviz_svg(g), max(2, reps // 2), budget_s=10)
+        svg_default = (None if args.capture_only
+                       else best(lambda: gradviz_svg(g), max(2, reps // 2), budget_s=10))
         r = {"plain": plain, "record": rec_t, "settled": settled_t, "explain": explain_t,
              "nodes": len(g.nodes),
              "steps": len(g.steps), "json_mb": len(text.encode()) / 1e6, "json_s": json_t,
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # render, all nodes shown, against torchviz on the same graphs
     versus = []
-    for key in results:
+    for key in ([] if args.capture_only else results):
         torch.manual_seed(0)
         run = build(key)
         run()
@@ -187,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # torchlens last: it leaves torch's functions wrapped
     lens = {}
-    for key in ([] if args.no_others else list(results)):
+    for key in ([] if args.no_others or args.capture_only else list(results)):
         torch.manual_seed(0)
         run = build(key)
         run()
@@ -206,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     md = [SECTION, "", f"`python bench/bench_scale.py{' ' + shown_args if shown_args else ''}`, "
           f"{time.strftime('%Y-%m-%d')}; best of up to {reps} runs each, all in one process.", ""]
     md += machine() + [""]
-    md += ["### Capture: gradviz.record() against plain forward+backward", "",
+    capture_at = len(md)
+    md += [CAPTURE, "",
            "| workload | nodes | steps | plain fwd+bwd | record() | ratio | record() + settle() | ratio "
            "| + explanations | **ratio** (<= 3x) | JSON | JSON out+in |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -274,10 +281,30 @@ def main(argv: list[str] | None = None) -> int:
            "- torch runs with the threads given by --threads (1 here): on a shared 2-core machine "
            "two OpenMP threads make the plain baseline jump by 10x from run to run."]
     text = "\n".join(md) + "\n"
+    if args.capture_only:  # its own run line and machine, above the table it replaces
+        table = md[capture_at:md.index("### Rendering: graph -> SVG", capture_at)]
+        text = "\n".join([table[0], "", *md[2:capture_at - 1], "", *table[2:]]).rstrip("\n") + "\n"
+        print(text)
+        if args.update:
+            update_subsection(HERE / "RESULTS.md", CAPTURE, text)
+        return 0
     print(text)
     if args.update:
         update_results(HERE / "RESULTS.md", text)
     return 0
+
+
+CAPTURE = "### Capture: gradviz.record() against plain forward+backward"
+
+
+def update_subsection(path: str | Path, heading: str, text: str) -> None:
+    """Replace the subsection under `heading` (up to the next ### or ## heading) in RESULTS.md."""
+    path = Path(path)
+    old = path.read_text()
+    pattern = re.compile(re.escape(heading) + r".*?(?=^### |^## |\Z)", re.S | re.M)
+    if not pattern.search(old):
+        raise SystemExit(f"{heading!r} not found in {path}: run without --capture-only first")
+    path.write_text(pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1))
 
 
 PHASES = ("trace", "hooks", "take_grads", "timeline")

@@ -113,6 +113,7 @@ class LiveGraph:
     copies: dict[int, Any] = field(default_factory=dict)  # id(tensor) -> its value, copied
     versions: dict[int, int] = field(default_factory=dict)  # id(big op output) -> _version then
     attrs: dict[int, dict] = field(default_factory=dict)  # id(fn) -> saved attributes
+    fn_calls: dict[int, Any] = field(default_factory=dict)  # id(fn) -> its op log call (or None)
     operands: dict[int, list] = field(default_factory=dict)  # id(fn) -> saved constant operands
     feeds: dict[int, list] = field(default_factory=dict)  # id(fn) -> [(edge, AccumulateGrad)]
     acc_users: dict[int, int] = field(default_factory=dict)  # id(AccumulateGrad) -> its edges in
@@ -196,8 +197,7 @@ class LiveGraph:
         else:  # all made: let go of the live objects
             self.roots, self.names, self.calls, self.hook_fns, self.leaf_vars = [], None, {}, [], []
             self.copies, self.attrs, self.operands, self.retained_now = {}, {}, {}, []
-            self.versions = {}
-            self.feeds, self.acc_users = {}, {}
+            self.fn_calls, self.versions, self.feeds, self.acc_users = {}, {}, {}, {}
             self.inputs, self.tensor_ids, self.const_labels, self.hooks = [], {}, {}, {}
 
     def _returned(self, t: torch.Tensor, r: Any) -> dict:
@@ -222,15 +222,10 @@ def _copy(t: torch.Tensor) -> Any:
     return t.detach().clone()
 
 
-# Inside a recording, gradviz's own ForwardLog mode is active, and every tensor
-# method we call while reading values (numel, shape, detach...) would go through
-# its Python __torch_function__ (about 4 us each): values.no_torch_function
-# switches torch-function dispatch off around our reading.
-
-
 @contextmanager
 def quiet():
-    """paused_gc() and no_torch_function() together: the setting for reading a graph."""
+    """paused_gc() and no_torch_function() together: the setting for reading a graph (inside a
+    recording every tensor method we call would go through our ForwardLog mode, ~4 us each)."""
     with paused_gc(), no_torch_function():
         yield
 
@@ -330,7 +325,7 @@ def _trace(live: LiveGraph, max_nodes: int) -> None:
         fns.append(fn)
         if len(fns) > max_nodes:
             break
-        call = _any_call(calls, fn) if calls else None
+        call = live.fn_calls[id(fn)] = _any_call(calls, fn) if calls else None
         # now: the backward frees saved tensors
         attrs[id(fn)] = saved_attrs(fn, call is None or call.scalar_operands)
         edges = fn.next_functions
@@ -414,6 +409,9 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
     deferred = live.deferred
     scopes = Scopes(names)
     discovered_by: dict[int, str] = {}  # id(fn) -> the op whose inputs led the walk to it
+    fn_calls = live.fn_calls  # what trace() found for each node
+    sources: dict[tuple, str | None] = {}  # (file, line) -> its text: a loop's ops share lines
+    made_by: dict[str, str] = {}  # tensor id -> the op that made it, in the order of the edges
 
     def new_id(kind: str) -> str:
         i = counter[kind]
@@ -440,7 +438,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             if copy is not None:  # a leaf or a constant, as it was at the backward
                 node.value = live._put(copy, node, "_summary")
             elif v.numel() <= SMALL:  # small: its elements now (a constant's label needs them)
-                node.value = v.detach().cpu().tolist() if not v.is_complex() else plain(v)[0]
+                node.value = (v if v.is_cpu else v.cpu()).tolist() if not v.is_complex() else plain(v)[0]
             elif v.layout != torch.strided:
                 node.value, node.summary = plain(v)
             else:  # big: summarised when first read
@@ -459,6 +457,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             producer = live.key_of.get(key[0])
             if producer is not None:
                 g.edges.append(Edge(src=producer, dst=nid))
+                made_by[nid] = producer
             else:
                 pending.setdefault(key[0], []).append(nid)
         return nid
@@ -489,13 +488,14 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         cls = type(fn).__name__
         op_id = new_id("op")
         live.key_of[id(fn)] = op_id
-        call = _any_call(calls, fn)
+        call = fn_calls[id(fn)] if id(fn) in fn_calls else _any_call(calls, fn)
         attrs = live.attrs.get(id(fn))
         op = Node(id=op_id, kind="op", op=cls, forward_op=call.op if call else forward_name(cls),
                   label=cls, attrs=attrs if attrs is not None else saved_attrs(fn))
         if call is not None:
             op.file, op.line = call.file, call.line
-            op.source = source_line(call.file, call.line)
+            where = (call.file, call.line)
+            op.source = sources.get(where) or sources.setdefault(where, source_line(*where))
             op.module = scopes.add(op_id, call)
         elif calls:  # an op inside a C++ function (lstm_cell, linear...): its caller's module
             op.module = scopes.inherit(op_id, discovered_by.get(id(fn)))
@@ -503,6 +503,7 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
         live.by_id[op_id] = op
         for nid in pending.pop(id(fn), []):
             g.edges.append(Edge(src=op_id, dst=nid))
+            made_by[nid] = op_id
         slots: list[str | None] = []
         for i, (nxt, nr) in enumerate(fn.next_functions):
             if nxt is None:
@@ -530,8 +531,8 @@ def _build(live: LiveGraph, max_nodes: int = 50_000) -> None:
             g.edges.append(Edge(src=tid, dst=op_id))
         live.slots[id(fn)] = slots
         _add_constants(g, live, fn, op_id, call, slots, names, tensor_node, new_id)
-    _mark_line_of_tensors(g)
-    g.modules = scopes.finish(g)
+    _mark_line_of_tensors(g, made_by)
+    g.modules = scopes.finish(made_by)
 
 
 def _any_call(calls: dict, fn: Any) -> OpCall | None:
@@ -589,9 +590,8 @@ def _saved_operands(fn: Any, edges: tuple, copies: dict) -> list[torch.Tensor]:
     return out
 
 
-def _mark_line_of_tensors(g: Graph) -> None:
-    """A tensor made by an op carries that op's source line."""
-    op_of = {e.dst: e.src for e in g.edges if e.src.startswith("op")}
+def _mark_line_of_tensors(g: Graph, op_of: dict[str, str]) -> None:
+    """A tensor made by an op (op_of: tensor id -> op id) carries that op's source line."""
     by_id = {n.id: n for n in g.nodes}
     for n in g.nodes:
         if n.kind == "tensor" and n.id in op_of:

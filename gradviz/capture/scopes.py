@@ -9,7 +9,6 @@ from typing import Any
 
 from gradviz.capture.forward import OpCall
 from gradviz.names import Names
-from gradviz.recording import Graph
 
 
 class Scopes:
@@ -70,8 +69,8 @@ class Scopes:
             self.qualified[id(m)] = q
         return q
 
-    def finish(self, g: Graph) -> dict[str, dict]:
-        made_by = {e.dst: e.src for e in g.edges if e.src.startswith("op")}
+    def finish(self, made_by: dict[str, str]) -> dict[str, dict]:
+        """Graph.modules, complete; made_by: tensor id -> the op that made it."""
         calls_of: dict[str, dict[str, int]] = {}  # module -> op id -> call number
         for op_id, chain in self.chain.items():
             for q, number in chain:

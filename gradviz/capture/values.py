@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gradviz.recording.plain import _without_gc
+
 SMALL = 64  # tensors with at most this many elements are kept whole
 PREVIEW = 6  # elements shown in a summary
 GRAD_PREVIEW = SMALL  # a big gradient's summary keeps its first 64: explanations quote any of them
@@ -22,13 +24,14 @@ def plain(t: torch.Tensor | None) -> tuple[Any, dict | None]:
     """(value, summary): every element when small, else None and a summary."""
     if t is None:
         return None, None
-    t = t.detach()
+    if t.requires_grad:  # (a detached alias costs a tensor: only where it changes anything)
+        t = t.detach()
     if t.layout != torch.strided:
         return _plain_sparse(t)
     if t.is_complex():
         t = t.abs()
     if t.numel() <= SMALL:
-        return t.cpu().tolist(), None
+        return (t if t.is_cpu else t.cpu()).tolist(), None
     return None, summarize(t)
 
 
@@ -115,24 +118,26 @@ def _summarize_numpy(t: torch.Tensor) -> dict:
 _MIN, _MAX, _ADD = np.minimum.reduce, np.maximum.reduce, np.add.reduce
 
 
-def _norms(a: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def _norms(a: np.ndarray, scale: np.ndarray, scratch: bool = False) -> np.ndarray:
     """The 2-norm of each row of `a` (float64), the same way for one tensor or a batch.
 
     scale = max |x| per row. Where squares could overflow or underflow (the tiny
     gradients deep in a 200-layer net), rows are divided by their scale first.
+    scratch: `a` is ours to overwrite (its squares go there: no second array).
     """
     safe = (scale > 1e-15) & (scale < 1e15)
     if safe.all():
-        return np.sqrt(_ADD(a * a, axis=1).astype(np.float64))
+        return np.sqrt(_ADD(np.multiply(a, a, out=a if scratch else None), axis=1)
+                       .astype(np.float64))
     out = np.zeros(a.shape[0])
     if safe.any():
-        b = a[safe]
-        out[safe] = np.sqrt(_ADD(b * b, axis=1).astype(np.float64))
+        b = a[safe]  # (a copy: the squares go into it)
+        out[safe] = np.sqrt(_ADD(np.multiply(b, b, out=b), axis=1).astype(np.float64))
     scaled = ~safe & np.isfinite(scale) & (scale > 0)
     if scaled.any():
         s = scale[scaled].astype(a.dtype)[:, None]
         b = a[scaled] / s
-        out[scaled] = np.sqrt(_ADD(b * b, axis=1).astype(np.float64)) * s[:, 0]
+        out[scaled] = np.sqrt(_ADD(np.multiply(b, b, out=b), axis=1).astype(np.float64)) * s[:, 0]
     for k in np.flatnonzero(~np.isfinite(scale)):  # inf or nan inside
         out[k] = float(np.linalg.norm(a[k]))
     return out
@@ -153,13 +158,16 @@ def _summarize_torch(t: torch.Tensor) -> dict:
     }
 
 
-def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | None]]:
+def plain_many(tensors: list[torch.Tensor | None], heads: dict[int, list[float]] | None = None,
+               want: set[int] | None = None) -> list[tuple[Any, dict | None]]:
     """plain() of each tensor, the same results, with big CPU tensors summarised in batches.
 
     Tensors of one shape and dtype are stacked into one array (in chunks of at
     most BATCH_BYTES) and reduced row by row: numpy's pairwise sum runs along
     each row exactly as it runs over one flat tensor, so the numbers are those
     of summarize(), at a fraction of the per-call cost.
+    heads: where given, heads[i] = the first GRAD_PREVIEW elements of each batched
+    tensor i in `want` (all when None), read from the batch (what _head(tensors[i]) gives).
     """
     out: list[Any] = [None] * len(tensors)
     groups: dict[tuple, list[int]] = {}
@@ -171,12 +179,12 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
         if t.requires_grad:  # a detached alias costs a tensor; numpy needs it only then
             t = t.detach()
         n = t.numel()
-        if (n <= SMALL or n >= ALONE or t.device.type != "cpu" or t.dtype not in _BATCH_OK
+        if (n <= SMALL or n >= ALONE or not t.is_cpu or t.dtype not in _BATCH_OK
                 or t.layout != torch.strided or t.is_conj() or t.is_neg()):
             out[i] = plain(t)
             continue
         flat[i] = t
-        groups.setdefault((tuple(t.shape), t.dtype), []).append(i)
+        groups.setdefault((t.shape, t.dtype), []).append(i)
     for idx in groups.values():
         if len(idx) == 1:
             out[idx[0]] = (None, _summarize_numpy(flat[idx[0]]))
@@ -184,28 +192,35 @@ def plain_many(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict | Non
         per = max(1, BATCH_BYTES // (flat[idx[0]].numel() * flat[idx[0]].element_size()))
         for start in range(0, len(idx), per):
             chunk = idx[start:start + per]
-            for i, summary in zip(chunk, _summarize_rows([flat[i] for i in chunk])):
+            long = [heads is not None and (want is None or i in want) for i in chunk]
+            for i, (summary, head) in zip(chunk, _summarize_rows([flat[i] for i in chunk], long)):
                 out[i] = (None, summary)
+                if head is not None:
+                    heads[i] = head
     return out
 
 
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_BYTES = 1024 * 1024  # a batch that stays in the cache through its five passes (16 MB: 1.7x slower)
 ALONE = 8192  # elements: a tensor this big is summarised alone (measured: batching only pays below)
 _BATCH_OK = {torch.float32, torch.float64}
 
 
-def _summarize_rows(ts: list[torch.Tensor]) -> list[dict]:
-    a = np.stack([t.numpy() for t in ts]).reshape(len(ts), -1)
+def _summarize_rows(ts: list[torch.Tensor], long: list[bool]) -> list[tuple[dict, list | None]]:
+    """(summary, its first GRAD_PREVIEW elements where `long` says so, else None) of each
+    tensor of one batch (one shape and dtype)."""
+    # one copy in C (torch.stack: a third of np.stack's time), rows in the tensors' element order
+    a = torch.stack(ts).numpy().reshape(len(ts), -1)
     rtype = a.dtype.type
     n = a.shape[1]
     lo = _MIN(a, axis=1)
     hi = _MAX(a, axis=1)
     mean = (_ADD(a, axis=1) / rtype(n)).astype(rtype)
-    norm = _norms(a, np.maximum(np.abs(lo), np.abs(hi))).astype(rtype)
     firsts = a[:, :PREVIEW].tolist()
-    return [{"min": l, "max": h, "mean": m, "norm": nm, "first": first, "numel": n}
-            for l, h, m, nm, first in zip(lo.tolist(), hi.tolist(), mean.tolist(), norm.tolist(),
-                                          firsts)]
+    heads = [a[k, :GRAD_PREVIEW].tolist() if want else None for k, want in enumerate(long)]
+    norm = _norms(a, np.maximum(np.abs(lo), np.abs(hi)), scratch=True).astype(rtype)  # (a is a copy)
+    return [({"min": l, "max": h, "mean": m, "norm": nm, "first": first, "numel": n}, head)
+            for l, h, m, nm, first, head in zip(lo.tolist(), hi.tolist(), mean.tolist(),
+                                                norm.tolist(), firsts, heads)]
 
 
 def scalar(x: Any) -> Any:
@@ -278,31 +293,44 @@ class Deferred:
     def resolve(self) -> None:
         with self._lock:
             items, self.items, self.nbytes = self.items, [], 0
-            if not items:
-                return
-            where: dict[int, int] = {}
-            tensors = []
-            for t, *_ in items:
-                if id(t) not in where:
-                    where[id(t)] = len(tensors)
-                    tensors.append(t)
-            with no_torch_function():
-                results = plain_many(tensors)
-                heads = {id(t): _head(t)
-                         for t, _, owner, *_ in items if not hasattr(owner, "note")}  # gradients
-            for t, version, owner, container, key, value_key in items:
-                value, summary = results[where[id(t)]]
-                if summary is not None and id(t) in heads and not hasattr(owner, "note"):
-                    summary = dict(summary, first=heads[id(t)])
-                put(container, key, summary)
-                if value_key is not None:
-                    put(container, value_key, value)
-                if owner is None:
-                    continue
-                owner._pending = None
-                if t._version != version and hasattr(owner, "note"):
-                    owner.note = (f"changed in place after it was recorded (version {version} -> "
-                                  f"{t._version}): these numbers show it after that change")
+            if items:  # a dict or two per item, none of them garbage: no collector passes
+                _without_gc(lambda: _fill(items))
+
+
+def _fill(items: list[tuple]) -> None:
+    """Summarise each tensor of `items` once (see Deferred) and put the results in place."""
+    where: dict[int, int] = {}
+    tensors: list[torch.Tensor] = []
+    ks: list[int] = []  # each item's tensor, as an index into tensors
+    grads: set[int] = set()  # tensors some gradient's summary is owed for (not a node's)
+    for t, _, owner, *_ in items:
+        k = where.get(id(t))
+        if k is None:
+            k = where[id(t)] = len(tensors)
+            tensors.append(t)
+        ks.append(k)
+        if not hasattr(owner, "note"):
+            grads.add(k)
+    with no_torch_function():
+        heads: dict[int, list[float]] = {}  # k -> a gradient's first GRAD_PREVIEW
+        results = plain_many(tensors, heads, grads)  # (batched ones read with the batch)
+        for k in grads:
+            if k not in heads:
+                heads[k] = _head(tensors[k])
+    for (t, version, owner, container, key, value_key), k in zip(items, ks):
+        value, summary = results[k]
+        noted = hasattr(owner, "note")
+        if summary is not None and not noted:
+            summary = dict(summary, first=heads[k])
+        put(container, key, summary)
+        if value_key is not None:
+            put(container, value_key, value)
+        if owner is None:
+            continue
+        owner._pending = None
+        if noted and t._version != version:
+            owner.note = (f"changed in place after it was recorded (version {version} -> "
+                          f"{t._version}): these numbers show it after that change")
 
 
 def _head(t: torch.Tensor) -> list[float]:

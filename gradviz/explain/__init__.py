@@ -21,6 +21,7 @@ gradviz/script_watch.py.
 from __future__ import annotations
 
 from gradviz.recording import Recording, TimelineFacts
+from gradviz.recording.plain import _without_gc
 from gradviz.words import notes as said
 from gradviz.words.notes import note
 
@@ -45,10 +46,15 @@ def explain_recording(rec: Recording) -> None:
         rec.on_iterations(_explain_iterations)
     except Exception as e:  # an explanation must never break a recording
         rec.notes.append(note(said.UPDATES_UNAVAILABLE, why=f"{type(e).__name__}: {e}"))
-    from gradviz.explain.chain_rule import explain_graph
     from gradviz.explain.tangents import explain_tangents
 
     explain_tangents(rec)
+    # thousands of small objects per graph, none of them garbage: no collector passes meanwhile
+    _without_gc(lambda: _explain_graphs(rec))
+
+
+def _explain_graphs(rec: Recording) -> None:
+    from gradviz.explain.chain_rule import explain_graph
 
     for g in rec.graphs:
         try:

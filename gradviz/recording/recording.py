@@ -59,10 +59,15 @@ class Recording(_Settled):
         self._settle()
         for g in self.graphs:
             g._settle()
-            for item in (*g.nodes, *g.steps):
-                item._settle()
-                for gi in getattr(item, "grad_inputs", ()):
-                    gi._settle()
+            for node in g.nodes:  # (most owe nothing by now: one batch settles them all)
+                if node._pending is not None:
+                    node._settle()
+            for step in g.steps:
+                if step._pending is not None:
+                    step._settle()
+                for gi in step.grad_inputs:
+                    if gi._pending is not None:
+                        gi._settle()
         return self
 
     def on_iterations(self, fill: Callable[["Recording", "TimelineFacts | None"], None]) -> None:

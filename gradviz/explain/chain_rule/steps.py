@@ -11,7 +11,6 @@ the public entry.
 """
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -42,10 +41,29 @@ def _close(a: float, b: float, scale: float) -> bool:
 def _at(v: Any, e: int) -> float | None:
     if v is None:
         return None
+    if e == 0:  # explain_graph's element: the first number, without flattening the rest
+        x = _first(v)
+        return None if x is None or x is _EMPTY else float(x)
     f = flatten(v)
     if not f or f[0] is None:
         return None
     return float(f[e % len(f)])
+
+
+_EMPTY = object()
+
+
+def _first(v: Any) -> Any:
+    """flatten(v)[0], or _EMPTY where flatten(v) is empty."""
+    if not isinstance(v, list):
+        return v
+    for x in v:
+        if not isinstance(x, list):
+            return x
+        y = _first(x)
+        if y is not _EMPTY:
+            return y
+    return _EMPTY
 
 
 def _accumulate(ix: _Index, step: Step, element: int) -> list[Term]:
@@ -147,7 +165,8 @@ _VALUE_NOTES = {"stopped", "softmax_sum", "log_softmax_sum", "relu_zero", "abs_z
 def _rule_only(read: _Op, fn: RuleFn, i: int, j: tuple, e: int, missing: _Missing) -> Term:
     """Values were not kept: the rule, and the number autograd sent. The note says why:
     too many elements, or made where capture could not see (inside torch's C++ code)."""
-    op = copy.copy(read)  # the same reading with stand-in ones (cheaper than a new _Op)
+    op = _Op.__new__(_Op)  # the same reading with stand-in ones (cheaper than a new _Op)
+    op.__dict__.update(read.__dict__)
     op.symbolic, op._qshape = True, {}
     t = _recorded(op, i, j, e, None)
     try:

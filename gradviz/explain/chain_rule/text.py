@@ -108,9 +108,15 @@ def _term_line(t: Term) -> str:
 _NOTE_TEXTS: dict[tuple, str] = {}  # notes of plain words and counts, made once (most repeat)
 
 
+def _plain(v: object) -> bool:
+    """A value a note's text depends on only through its words and digits (memo-safe)."""
+    t = type(v)
+    return t is str or t is int or (t is list and all(type(x) is int or type(x) is str for x in v))
+
+
 def _note_text(key: str, kw: dict, lang: str) -> str:
-    if all(type(v) is str or type(v) is int for v in kw.values()):
-        memo = (key, lang, *kw.items())
+    if all(_plain(v) for v in kw.values()):  # (a broadcast note's dims: a list of ints)
+        memo = (key, lang, *((k, tuple(v) if type(v) is list else v) for k, v in kw.items()))
         text = _NOTE_TEXTS.get(memo)
         if text is None:
             if len(_NOTE_TEXTS) > 4096:

@@ -15,19 +15,19 @@ def _matmul(op: _Op, i: int, j: tuple, a: int, b: int, which: str,
     pre = [(scale[0], scale[1])] if scale else []
     batch = j[:-2] if A.ndim == 3 else ()
     bx = [str(x) for x in batch]
-    rows = []
-    if which == "A":
+    factors = [f for _, f in pre]
+    if which == "A":  # the row of B that meets A[r,c], as floats in one call
         r, c = j[-2], j[-1]
         m = B.shape[-1]
-        for q in range(m):
-            rows.append((batch + (r, q), [f for _, f in pre] + [float(B[batch + (c, q)])]))
+        col = B[batch + (c,)][:1 if op.symbolic else m].tolist()  # the rule text: one is enough
+        rows = [(batch + (r, q), factors + [v]) for q, v in enumerate(col)]
         up_expr = bx + [str(r), "k"]
         symbols = [s for s, _ in pre] + [op.osym(b, bx + [str(c), "k"])]
     else:
         c, q = j[-2], j[-1]
         n = A.shape[-2]
-        for r in range(n):
-            rows.append((batch + (r, q), [f for _, f in pre] + [float(A[batch + (r, c)])]))
+        col = A[batch + (slice(None), c)][:1 if op.symbolic else n].tolist()
+        rows = [(batch + (r, q), factors + [v]) for r, v in enumerate(col)]
         up_expr = bx + ["k", str(q)]
         symbols = [s for s, _ in pre] + [op.osym(a, bx + ["k", str(c)])]
     return op.chain(i, j, up_expr, ["k"], symbols, rows)

@@ -105,21 +105,23 @@ def _norm(op: _Op, i: int, j: tuple) -> Term:
     training = not op.cls.endswith("BatchNormBackward0") or bool(op.attrs.get("training", True))
     if not training:
         return _eval(op, norm, i, j)
-    xhat, rstd = norm.stats()
+    # symbolic: the rule's text only, whose numbers are stand-ins: one place is enough
+    keep = 1 if op.symbolic else None
+    xhat, rstd = (np.ones(norm.x.shape),) * 2 if op.symbolic else norm.stats()
     places = norm.places(j)
     letters = norm.letters(j)
     wsym = [op.osym(1, _pidx(norm, letters))] if norm.w is not None else []
     if i == 1:  # weight: Σ over the places it scales of ∂y · x̂
-        rows = [(p, [float(xhat[p])]) for p in _param_places(norm, j)]
+        rows = [(p, [float(xhat[p])]) for p in _param_places(norm, j)[:keep]]
         letters = _param_letters(norm, j)
         return op.chain(i, j, letters, ["n"], [f"x̂{_idx(letters)}"], rows)
     if i == 2:  # bias: Σ of ∂y over the places it shifts
-        rows = [(p, []) for p in _param_places(norm, j)]
+        rows = [(p, []) for p in _param_places(norm, j)[:keep]]
         return op.chain(i, j, _param_letters(norm, j), ["n"], [], rows)
     w = norm.along(norm.w)
     n = len(places)
     rows = []
-    for p in places:
+    for p in places[:keep]:
         inner = (1.0 if p == tuple(j) else 0.0) - 1.0 / n - float(xhat[p] * xhat[j]) / n
         rows.append((p, ([float(w[p])] if norm.w is not None else []) + [float(rstd[p]), inner]))
     jx = _idx([str(v) for v in j])

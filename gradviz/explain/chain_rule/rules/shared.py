@@ -53,12 +53,14 @@ def _pointwise(op: _Op, i: int, j: tuple, factors: list[tuple[Any, Any]],
     arrays = [np.broadcast_to(np.asarray(a, dtype=float), out_shape) for _, a in factors]
     if op.symbolic:  # the rule text only: one place is enough
         ranges = [r[:1] for r in ranges]
-    rows = [(o, [float(a[o]) for a in arrays]) for o in itertools.product(*ranges)]
     symbols = [t(out_expr) if callable(t) else op.fill(t, out_expr) for t, _ in factors]
     notes = list(notes or [])
     if bdims:
         notes.append(("broadcast", {"name": op.ix.label(op.target(i)), "src": fmt_shape(in_shape),
                                     "dst": fmt_shape(out_shape), "dims": bdims}))
+    if not op.symbolic and not op.omit_up and all(ranges):
+        op.U()  # the gradient that arrived, which chain() reads: not kept? (_Missing) before the rows
+    rows = [(o, [float(a[o]) for a in arrays]) for o in itertools.product(*ranges)]
     return op.chain(i, j, out_expr, letters, symbols, rows, notes)
 
 
