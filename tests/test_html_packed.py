@@ -67,3 +67,26 @@ def test_stepping_shows_each_unpacked_picture_in_chromium(browser, lessons, tmp_
         shown.append(want)
     assert not errors, errors
     assert len(set(shown)) == len(shown), "each step has its own picture"
+
+
+@pytest.mark.browser
+def test_a_packed_overview_is_highlighted_step_by_step_in_chromium(browser, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from gradviz.recording import Recording
+    from test_html import _chain
+
+    path = tmp_path / "app.html"
+    path.write_text(recording_html(Recording(graphs=[_chain(70), _chain(2)]), face="app"), encoding="utf-8")
+    page, errors = _open(browser, path.as_uri())
+    for i in range(2, 5):
+        page.keyboard.press("ArrowRight")
+        expect(page.locator('[data-gv="k"]')).to_have_text(str(i))
+    expect(page.locator("#node-op66.gv-cur")).to_have_count(1)  # the fourth step's node
+    expect(page.locator("g.node.gv-todo")).to_have_count(66 + 1)  # ops still to come, and leaf x
+    pick = "i => { const s = document.querySelector('[data-gv=\"graph\"]'); s.value = i; s.dispatchEvent(new Event('change')); }"
+    page.evaluate(pick, "1")  # the app's face keeps the graph picker out of sight
+    expect(page.locator('[data-gv="n"]')).to_have_text("3")
+    page.evaluate(pick, "0")
+    expect(page.locator("#node-op69.gv-cur")).to_have_count(1)  # the first step of graph 0 again
+    assert not errors, errors

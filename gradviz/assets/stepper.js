@@ -49,7 +49,7 @@
 
   /* the app's page packs the pictures (gzip + base64 in <script>s, a fifth of the size; the
      first is in the page as it is): unpacked here in the background, once */
-  var unpacked = {}, wanted = null;
+  var unpacked = {}, wanted = null, loaded = false;
   function unpack() {
     if (!window.DecompressionStream) { return; }
     document.querySelectorAll('script[type="application/gzip"][id^="gv-f-"]').forEach(function (s) {
@@ -58,7 +58,10 @@
       new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text()
         .then(function (svg) {
           unpacked[s.id] = svg;
-          if (wanted === s.id) { wanted = null; drawPicture(); follow(false); }
+          if (wanted !== s.id) { return; }
+          wanted = null;
+          if (graph().mode === "overview") { loadGraph(); }
+          drawPicture(); follow(false);
         });
     });
   }
@@ -245,8 +248,8 @@
     overview = null;
     el("overview-note").hidden = G.mode !== "overview";
     if (G.mode === "overview") {
-      var f = frame("o");
-      cam.replaceChildren(f || document.createTextNode(""));
+      var f = frame("o");  // still packed: the page's own first picture stays until it is unpacked
+      if (f || loaded) { cam.replaceChildren(f || document.createTextNode("")); }
       var nodes = {}, edges = {};
       cam.querySelectorAll("g.node").forEach(function (g) {
         if (g.id && g.id.indexOf("node-") === 0) { nodes[g.id.slice(5)] = g; }
@@ -265,6 +268,7 @@
     el("n").textContent = String(G.steps.length);
     buildChips();
     markBackwardLine();
+    loaded = true;
   }
 
   /* the overview's edges point forward; an edge that carries gradient gets its arrowhead
