@@ -299,6 +299,7 @@ def _render(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     from gradviz.progress import TqdmProgress
 
+    _warm_writers(args.format)  # their imports overlap the run instead of following it
     bar = None if args.no_progress else TqdmProgress(sys.stderr, desc=script.name)
     output = BoundedOutput(on_head=_Echo(sys.stderr))
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
@@ -350,6 +351,21 @@ def _render(args: argparse.Namespace) -> int:
     return {"TimeLimit": EXIT_TIMEOUT, "MemoryLimit": EXIT_MEMORY}.get(err.type, EXIT_SCRIPT)
 
 
+def _warm_writers(formats: list[str]) -> None:
+    """Import what writes the outputs in a thread while the child runs (the parent only waits then):
+    the stepper page's modules alone take a tenth of a second to import."""
+    import threading
+
+    def imports() -> None:
+        import gradviz.render.files  # noqa: F401
+        if "html" in formats:
+            import gradviz.render.html  # noqa: F401
+        if set(formats) - {"json", "html"}:
+            import gradviz.render.svg  # noqa: F401
+
+    threading.Thread(target=imports, name="gradviz-warm", daemon=True).start()
+
+
 def _readable(path: Path) -> Path:
     """Output files get the usual permissions (as the umask says), not a temporary file's 0600."""
     umask = os.umask(0)
@@ -386,6 +402,7 @@ def write_outputs(rec: Recording, stem: str, out: Path, formats: list[str], step
     note, and the HTML stepper holds every step anyway.
     """
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from gradviz.render.files import atomic_write, graph_bytes
 
@@ -404,9 +421,12 @@ def write_outputs(rec: Recording, stem: str, out: Path, formats: list[str], step
     if "json" in formats or "html" in formats:
         note = N_("Picture-making stopped after {s:g} s (--draw-time): {done} of {total} pictures "
                   "were drawn; the rest were skipped (every step is in the JSON and HTML).")
-    for fmt in ("json", "html"):
-        if fmt in formats:
-            written.append(_readable(rec.save(out / f"{stem}.{fmt}")))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the page's `dot` runs while the JSON is encoded
+        page = pool.submit(rec.save, out / f"{stem}.html") if "html" in formats else None
+        if "json" in formats:
+            written.append(_readable(rec.save(out / f"{stem}.json")))
+        if page is not None:
+            written.append(_readable(page.result()))
     bar = None
     if progress and jobs:
         from tqdm import tqdm

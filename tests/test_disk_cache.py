@@ -124,3 +124,34 @@ def test_forget_run_drops_the_entry(cache, script):
     run(*args[:-1], "an-upload-digest")  # a learner's own picture stays off disk
     run(*args[:-1], "an-upload-digest")
     assert made == [1, 1, 1, 1]
+
+
+def test_a_stepper_page_is_kept_for_the_very_recording_it_was_drawn_from(cache, script):
+    rec = _recording()
+    made = []
+
+    def make(text):
+        def draw():
+            made.append(text)
+            return text
+        return draw
+
+    loaded, _ = disk_cache.cached(str(script), ("x",), lambda: (rec, {}))  # made and stored
+    assert disk_cache.page(loaded, ("app", "en"), make("page one")) == "page one"
+    restarted, _ = disk_cache.cached(str(script), ("x",), lambda: pytest.fail("read from disk"))
+    assert restarted is not loaded
+    assert disk_cache.page(restarted, ("app", "en"), make("drawn again")) == "page one"
+    assert disk_cache.page(restarted, ("app", "ko"), make("page two")) == "page two"  # other options
+    assert made == ["page one", "page two"]
+    # a recording the cache does not hold (an error, an upload, pasted code) is drawn every time
+    assert disk_cache.page(_recording(), ("app", "en"), make("not kept")) == "not kept"
+    # "run again" writes a new recording: its page is drawn from it, never the old one
+    disk_cache.forget(disk_cache.key(str(script), ("x",)))
+    other = _recording()
+    other.stdout = "another run"
+    fresh, _ = disk_cache.cached(str(script), ("x",), lambda: (other, {}))
+    assert disk_cache.page(fresh, ("app", "en"), make("from the new run")) == "from the new run"
+    # a page file the cache did not write is not shown
+    for path in cache.glob("*.page"):
+        path.write_bytes(path.read_bytes()[:-1] + b"!")
+    assert disk_cache.page(fresh, ("app", "en"), make("drawn after tampering")) == "drawn after tampering"

@@ -1,4 +1,5 @@
-/* gradviz stepper: no libraries, no network. Data: the JSON in #gv-data, SVGs in <template>s.
+/* gradviz stepper: no libraries, no network. Data: the JSON in #gv-data, SVGs in <template>s
+   (packed in <script>s in the app: see unpack).
    One page for every face: a file, a notebook output, the Streamlit app's component frame. */
 (function () {
   "use strict";
@@ -39,7 +40,30 @@
     var t = (tall() && document.getElementById("gv-f-" + state.g + "-t" + key)) ||
       document.getElementById("gv-f-" + state.g + "-" + key);
     state.tall = !!t && t.id.indexOf("-t") > 0;
-    return t ? t.content.cloneNode(true) : null;
+    if (!t || t.content) { return t ? t.content.cloneNode(true) : null; }
+    if (unpacked[t.id] === undefined) { wanted = t.id; return null; }  // drawn once unpacked
+    var tpl = document.createElement("template");
+    tpl.innerHTML = unpacked[t.id];
+    return tpl.content;
+  }
+
+  /* the app's page packs the pictures (gzip + base64 in <script>s, a fifth of the size; the
+     first is in the page as it is): unpacked here in the background, once */
+  var unpacked = {}, wanted = null, loaded = false;
+  function unpack() {
+    if (!window.DecompressionStream) { return; }
+    document.querySelectorAll('script[type="application/gzip"][id^="gv-f-"]').forEach(function (s) {
+      var bin = atob(s.textContent), bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+      new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text()
+        .then(function (svg) {
+          unpacked[s.id] = svg;
+          if (wanted !== s.id) { return; }
+          wanted = null;
+          if (graph().mode === "overview") { loadGraph(); }
+          drawPicture(); follow(false);
+        });
+    });
   }
 
   /* ---- the camera: scale and offset of the picture inside the stage ---- */
@@ -224,8 +248,8 @@
     overview = null;
     el("overview-note").hidden = G.mode !== "overview";
     if (G.mode === "overview") {
-      var f = frame("o");
-      cam.replaceChildren(f || document.createTextNode(""));
+      var f = frame("o");  // still packed: the page's own first picture stays until it is unpacked
+      if (f || loaded) { cam.replaceChildren(f || document.createTextNode("")); }
       var nodes = {}, edges = {};
       cam.querySelectorAll("g.node").forEach(function (g) {
         if (g.id && g.id.indexOf("node-") === 0) { nodes[g.id.slice(5)] = g; }
@@ -244,6 +268,7 @@
     el("n").textContent = String(G.steps.length);
     buildChips();
     markBackwardLine();
+    loaded = true;
   }
 
   /* the overview's edges point forward; an edge that carries gradient gets its arrowhead
@@ -574,4 +599,5 @@
   drawPicture();
   follow(false);
   resize();
+  unpack();
 })();

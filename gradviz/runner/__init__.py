@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradviz.recording import Recording
 from gradviz.runner.inprocess import (DeviceError, available_devices, check_device, execute,
                                       lesson_total, script_error)
-from gradviz.runner.isolated import (EXIT_MEMORY, EXIT_OK, EXIT_SCRIPT, EXIT_TIMEOUT, EXIT_USAGE,
-                                     run_isolated, sandboxed)
 from gradviz.runner.disk import DEFAULT_DISK
-from gradviz.runner.output import BoundedOutput
+
+if TYPE_CHECKING:
+    from gradviz.runner.output import BoundedOutput
+
+# the parent's side (isolated.py: the sandbox, the control group) is imported when first asked for,
+# so the child (`python -m gradviz.runner`, which imports this package first) does without it
+_ISOLATED = ("EXIT_OK", "EXIT_SCRIPT", "EXIT_USAGE", "EXIT_TIMEOUT", "EXIT_MEMORY", "run_isolated", "sandboxed")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ISOLATED:
+        from gradviz.runner import isolated
+
+        return getattr(isolated, name)
+    raise AttributeError(f"module 'gradviz.runner' has no attribute {name!r}")
 
 __all__ = ["run_script", "execute", "script_error", "lesson_total", "available_devices",
            "check_device", "DeviceError", "sandboxed", "EXIT_OK", "EXIT_SCRIPT", "EXIT_USAGE",
@@ -59,6 +71,8 @@ def run_script(
     """
     del capture_output
     if isolate:
+        from gradviz.runner.isolated import run_isolated
+
         progress = record_options.pop("progress", None)  # a callback: it stays in this process
         return run_isolated(Path(path), list(args), device, timeout, memory_limit, record_options,
                             progress, writable=[Path(w) for w in writable], output=output,

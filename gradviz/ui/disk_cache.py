@@ -1,11 +1,13 @@
 """Lesson recordings kept on disk, so that the first visit after a server restart shows at once.
 
 Running a lesson takes from seconds to a minute (a child process, torch, capture);
-`st.cache_data` forgets everything when the server stops. Here each finished,
+Streamlit's caches forget everything when the server stops. Here each finished,
 error-free run of a built-in lesson is written to the user's cache folder, keyed
 by the lesson, its arguments, the device and a fingerprint of gradviz itself (its
 version, its JSON format and its source files) and of the lesson's text: any
-change to either runs the lesson again.
+change to either runs the lesson again. Beside it go the stepper pages drawn from
+that very recording (`page`, named by the entry's HMAC): drawing every step with
+`dot` again would cost a big lesson a second or more before its first graph.
 
 What is read back is never trusted more than a file anyone could have written:
 the recording goes through `Recording.from_json` (the same safe loader that reads
@@ -27,12 +29,14 @@ import stat
 import sys
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
 MAX_BYTES = int(float(os.environ.get("GRADVIZ_CACHE_MB", "512")) * 1024**2)
 _MAGIC = b"gradviz-recording-cache 1\n"
 _lock = threading.Lock()
+_made_from: dict[int, tuple[weakref.ref, bytes]] = {}  # id(recording) -> (the recording, its entry's HMAC)
 
 
 def folder() -> Path | None:
@@ -112,15 +116,13 @@ def key(script: str, parts: tuple) -> str | None:
     return h.hexdigest()[:40]
 
 
-def load(name: str) -> tuple[Any, dict] | None:
-    """(Recording, extra) of an entry this cache wrote; None when there is none (or it is not ours)."""
-    from gradviz.recording import Recording, RecordingFormatError
-
+def _read(name: str, suffix: str = ".gvc") -> tuple[bytes, bytes] | None:
+    """(HMAC, body) of an entry this cache wrote; None when there is none (or it is not ours)."""
     where = folder()
     secret = _secret(where) if where is not None else None
     if secret is None:
         return None
-    path = where / f"{name}.gvc"
+    path = where / f"{name}{suffix}"
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as f:
@@ -135,45 +137,94 @@ def load(name: str) -> tuple[Any, dict] | None:
         _drop(path)  # not written by this cache (or cut short): never read
         return None
     try:
-        size = int.from_bytes(data[head:head + 8], "big")
-        rec = Recording.from_json(data[head + 8:head + 8 + size].decode("utf-8"))
-        extra = _unpack_extra(data[head + 8 + size:])
-    except (RecordingFormatError, ValueError, OSError, UnicodeDecodeError):
-        _drop(path)
-        return None
-    try:
         os.utime(path)  # recently used: dropped last
     except OSError:
         pass
+    return data[len(_MAGIC):head], data[head:]
+
+
+def _write(name: str, body: bytes, suffix: str = ".gvc") -> bytes | None:
+    """Write an entry atomically (then keep the folder under MAX_BYTES); its HMAC, None on failure."""
+    where = folder()
+    secret = _secret(where) if where is not None else None
+    if secret is None or len(body) > MAX_BYTES // 4:
+        return None  # one entry may not push out all the others
+    mac = hmac.new(secret, body, hashlib.sha256).digest()
+    data = _MAGIC + mac + body
+    try:
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".part")
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, where / f"{name}{suffix}")
+    except OSError:
+        _drop(Path(tmp))
+        return None
+    _trim(where)
+    return mac
+
+
+def load(name: str) -> tuple[Any, dict] | None:
+    """(Recording, extra) of an entry this cache wrote; None when there is none (or it is not ours)."""
+    from gradviz.recording import Recording, RecordingFormatError
+
+    found = _read(name)
+    if found is None:
+        return None
+    mac, body = found
+    try:
+        size = int.from_bytes(body[:8], "big")
+        rec = Recording.from_json(body[8:8 + size].decode("utf-8"))
+        extra = _unpack_extra(body[8 + size:])
+    except (RecordingFormatError, ValueError, OSError, UnicodeDecodeError):
+        forget(name)
+        return None
+    _note_entry(rec, mac)
     return rec, extra
 
 
 def store(name: str, rec: Any, extra: dict) -> None:
-    """Write an entry atomically, then keep the folder under MAX_BYTES; quietly nothing on failure."""
-    where = folder()
-    secret = _secret(where) if where is not None else None
-    if secret is None:
-        return
+    """Write an entry (the recording's JSON and its pictures); quietly nothing on failure."""
     try:
         text = rec.to_json().encode("utf-8")
         body = len(text).to_bytes(8, "big") + text + _pack_extra(extra)
     except (TypeError, ValueError):
         return
-    if len(body) > MAX_BYTES // 4:
-        return  # one entry may not push out all the others
-    data = _MAGIC + hmac.new(secret, body, hashlib.sha256).digest() + body
+    mac = _write(name, body)
+    if mac is not None:
+        _note_entry(rec, mac)
+
+
+def _note_entry(rec: Any, mac: bytes) -> None:
+    """Remember which entry a live recording is (while it lives)."""
+    ident = id(rec)
     try:
-        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".part")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, where / f"{name}.gvc")
-    except OSError:
-        _drop(Path(tmp))
-        return
-    _trim(where)
+        _made_from[ident] = (weakref.ref(rec, lambda _: _made_from.pop(ident, None)), mac)
+    except TypeError:  # not weakly referable: no page kept for it
+        pass
+
+
+def page(rec: Any, parts: tuple, make: Callable[[], str]) -> str:
+    """A page made from a recording this cache holds (the app's stepper), kept beside it and named
+    by the recording's very bytes: after a restart the first graph does not wait for `dot` to draw
+    every step again. A recording from elsewhere (an error, an upload, pasted code): make()."""
+    ref, mac = _made_from.get(id(rec), (None, b""))
+    if ref is None or ref() is not rec:
+        return make()
+    h = hashlib.sha256(_fingerprint().encode() + mac)
+    h.update(json.dumps([str(p) for p in parts]).encode())
+    name = h.hexdigest()[:40]
+    found = _read(name, ".page")
+    if found is not None:
+        try:
+            return found[1].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    made = make()
+    _write(name, made.encode("utf-8"), ".page")
+    return made
 
 
 def forget(name: str) -> None:
@@ -246,7 +297,7 @@ def _trim(where: Path) -> None:
     """Drop the least recently used entries until the folder holds at most MAX_BYTES."""
     with _lock:
         try:
-            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in where.glob("*.gvc")]
+            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in [*where.glob("*.gvc"), *where.glob("*.page")]]
         except OSError:
             return
         total = sum(size for _, size, _ in entries)

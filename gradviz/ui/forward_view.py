@@ -1,17 +1,23 @@
 """Forward mode, step by step: each op's value and the tangent it carried (Recording.tangents)."""
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from gradviz.numbers import fmt_value
 from gradviz.recording import Recording
 from gradviz.words import pick, tr
 
+if TYPE_CHECKING:  # pandas (about a second to import) comes where a table is made, after the first graph
+    import pandas as pd
+
 MAX_ROWS = 300
 
 
 def show(rec: Recording, lang: str) -> None:
+    import pandas as pd
+
     steps = rec.tangents
     st.markdown(tr("With `torch.autograd.forward_ad`, every op computes its value and its tangent "
                    "t(·) side by side, in the order the code runs: no backward pass. Each row is "

@@ -4,12 +4,13 @@ Every run goes through `run_script(..., isolate=True)`: a child process in the
 sandbox (gradviz.runner.sandbox: no network, its own processes only, read-only
 files but its scratch folder) with a time limit and a memory limit, so a script
 that hangs, crashes, eats memory or pokes around costs its own process, never
-the server. Its output (stdout and stderr) comes back as its head and tail. Finished recordings are cached with
-`st.cache_data`, keyed by lesson, device and arguments (or by the code's hash),
-so a step click or a language switch never runs anything again. Each session
-also keeps the recordings it is showing as live objects, which spares the
-unpickling that `st.cache_data` does on every read (tens of ms for a recording
-of 100 graphs: too much for a step click).
+the server. Its output (stdout and stderr) comes back as its head and tail. Finished recordings are cached,
+keyed by lesson, device and arguments (or by the code's hash), so a step click or
+a language switch never runs anything again. A lesson's recording is one live
+object shared by every session (`st.cache_resource`, read only: a long lesson's
+pickling and unpickling in `st.cache_data` cost up to a second per first view);
+pasted code's are `st.cache_data`, and each session keeps the recordings it is
+showing as live objects (unpickling on every read is too slow for a step click).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ LESSON_TIMEOUT = 600.0  # the full image restoration runs for minutes under capt
 LESSON_MEMORY = 4 * 1024**3
 CODE_TIMEOUT = 20.0
 CODE_MEMORY = 2 * 1024**3
+LESSONS_KEPT = 32  # live lesson recordings in memory (lesson 10's full run: about 25 MB)
 MAX_GRAPHS = 40  # backward() calls recorded per run; a training loop needs only the first few
 _SESSION_KEY = "_gv_recordings"
 _SESSION_KEEP = 4
@@ -137,7 +139,7 @@ def _read_images(folder: Path) -> dict:
     return images
 
 
-@st.cache_data(show_spinner=False, max_entries=48)
+@st.cache_resource(show_spinner=False, max_entries=LESSONS_KEPT)
 @disk_cache.on_disk  # kept across server restarts too
 def _lesson_cached(lesson_id: str, script: str, args: tuple[str, ...], device: str,
                    save_images: bool, upload_digest: str, _upload: Any = None,
@@ -203,7 +205,7 @@ def lesson_run(lesson: Any, device: str, args: list[str], lang: str,
                        iterations(lesson, args)) as progress:
         rec, extra = warm(lesson, device, args, save_images, upload, progress)
     call = (lesson.id, str(lesson.path), tuple(args), device, save_images, digest)
-    return _remember(key, Run(key, rec, extra, call))
+    return _remember(key, Run(key, rec, dict(extra), call))  # extra: this session's (page.py adds the upload)
 
 
 def warm(lesson: Any, device: str, args: list[str], save_images: bool = False, upload: Any = None,

@@ -12,6 +12,7 @@ import streamlit as st
 
 from gradviz.recording import Recording
 from gradviz.render.html import recording_html
+from gradviz.ui import disk_cache
 from gradviz.ui.graphs import DisplayOptions
 from gradviz.ui.kept import Kept
 from gradviz.words import tr
@@ -23,9 +24,12 @@ _PAGES = Kept(KEEP)
 
 
 def page(rec_key: str, rec: Recording, opts: DisplayOptions, name: str) -> str:
-    """The stepper page for one run as the app shows it (made once, then kept)."""
-    return _PAGES.get((rec_key, opts, name), lambda: recording_html(
-        rec, lang=opts.lang, face="app", options=opts.dot_kwargs(), name=name))
+    """The stepper page for one run as the app shows it (made once, then kept; on disk too
+    when the recording came from the disk cache, so a restarted server does not draw it again)."""
+    def make() -> str:
+        return recording_html(rec, lang=opts.lang, face="app", options=opts.dot_kwargs(), name=name)
+
+    return _PAGES.get((rec_key, opts, name), lambda: disk_cache.page(rec, ("app", repr(opts), name), make))
 
 
 def show(rec_key: str, rec: Recording, opts: DisplayOptions, name: str) -> None:

@@ -1,7 +1,8 @@
 """The table of a graph's tensors under the stepper: name, shape, flags, grad_fn, value, grad."""
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from gradviz.numbers import fmt_shape, fmt_value
@@ -9,8 +10,13 @@ from gradviz.recording import Graph, Recording
 from gradviz.words import tr
 from gradviz.words.notes import shown
 
+if TYPE_CHECKING:  # pandas (about a second to import) comes where a table is made, after the first graph
+    import pandas as pd
+
 
 def frame(graph: Graph, lang: str) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for n in graph.nodes:
         if n.kind != "tensor":

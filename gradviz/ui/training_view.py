@@ -9,9 +9,8 @@ and missing numbers.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from gradviz.numbers import fmt_value
@@ -19,6 +18,9 @@ from gradviz.recording import Iteration, ParamUpdate, Pitfall, Recording
 from gradviz.ui import graphs
 from gradviz.ui.graphs import DisplayOptions
 from gradviz.words import pick, tr, tr_in
+
+if TYPE_CHECKING:  # pandas (about a second to import) comes where a table is made, after the first graph
+    import pandas as pd
 
 MAX_TABLE_PARAMS = 6
 MAX_CHART_POINTS = 1500  # longer runs are thinned for the charts (the table keeps every row)
@@ -101,6 +103,8 @@ def _reached(it: Iteration) -> bool:
 def loss_frame(its: list[Iteration]) -> pd.DataFrame:
     """(iteration, loss, smoothed): smoothed is the mean of the last `window` losses of the
     same run (never across a restart), drawn when the loss is noisy (mini-batches)."""
+    import pandas as pd
+
     rows = []
     for it in its:
         loss = _num(it.loss)
@@ -142,6 +146,8 @@ def trajectory_frame(its: list[Iteration], name: str) -> tuple[pd.DataFrame, boo
     `value` is taken where the loss was computed: when the recorded value is the
     one after the update, value - update is the point on the curve.
     """
+    import pandas as pd
+
     rows = []
     for it in its:
         p = it.params.get(name)
@@ -178,6 +184,8 @@ def logged_texts(rec: Recording) -> dict[int, dict[str, str]]:
 
 
 def table_frame(its: list[Iteration], lang: str, texts: dict[int, dict[str, str]] | None = None) -> pd.DataFrame:
+    import pandas as pd
+
     names: list[str] = []
     for it in its:
         for name in it.params:
@@ -263,6 +271,8 @@ def _memo(key: tuple, make: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
+    import pandas as pd
+
     if len(frame) > MAX_CHART_POINTS:
         stride = -(-len(frame) // MAX_CHART_POINTS)
         frame = pd.concat([frame.iloc[::stride], frame.iloc[-1:]])
