@@ -11,7 +11,8 @@ on screen. Three visits, each from a new browser page:
    new folder): the lesson runs;
 2. same server: Streamlit's memory cache (st.cache_data) serves it;
 3. restarted: the server is stopped and started again with the same cache folder:
-   only the disk cache (gradviz/ui/disk_cache.py) can spare the run.
+   only the disk cache (gradviz/ui/disk_cache.py) can spare the run; it also keeps the
+   stepper page drawn from that recording, so `dot` does not draw every step again.
 
 Target (issue 19): visit 3 within 3 s. Run it on an otherwise idle machine; the
 load average is printed with the table.

@@ -299,14 +299,14 @@ def _render(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     from gradviz.progress import TqdmProgress
 
-    _warm_writers(args.format)  # their imports overlap the run instead of following it
     bar = None if args.no_progress else TqdmProgress(sys.stderr, desc=script.name)
     output = BoundedOutput(on_head=_Echo(sys.stderr))
     rec = run_script(script, args.script_args, device=args.device, isolate=True,
                      timeout=args.timeout or (LESSON_TIMEOUT if args.lesson else SCRIPT_TIMEOUT),
                      memory_limit=args.memory_limit, disk_limit=args.disk_limit,
                      max_graphs=args.max_graphs,
-                     at=args.at, total=args.total, progress=bar, writable=args.writable, output=output)
+                     at=args.at, total=args.total, progress=bar, writable=args.writable, output=output,
+                     on_start=lambda: _warm_writers(args.format))  # their imports overlap the run
     if bar is not None:
         bar.close()
     rest = output.after_head(args.lang)
@@ -352,8 +352,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _warm_writers(formats: list[str]) -> None:
-    """Import what writes the outputs in a thread while the child runs (the parent only waits then):
-    the stepper page's modules alone take a tenth of a second to import."""
+    """Import what writes the outputs in a thread once the child runs (the parent only waits then;
+    before, it would slow the child's start): the stepper page's modules take ~0.1 s to import."""
     import threading
 
     def imports() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from gradviz.recording import Recording
 from gradviz.runner.inprocess import (DeviceError, available_devices, check_device, execute,
@@ -56,6 +56,7 @@ def run_script(
     writable: list[str | os.PathLike] | tuple = (),
     output: BoundedOutput | None = None,
     disk_limit: int | None = DEFAULT_DISK,
+    on_start: Callable[[], None] | None = None,
     **record_options: Any,
 ) -> Recording:
     """Run the script at `path` as `__main__` and return what it did.
@@ -66,7 +67,8 @@ def run_script(
     anywhere may be bigger); its output (stdout and stderr
     together) goes to `output` as it comes (a BoundedOutput whose on_head may show it
     live), and its head and tail are in `rec.stdout`
-    (`capture_output` is accepted for older callers). Otherwise it runs here
+    (`capture_output` is accepted for older callers); `on_start()` is called once the
+    child is started (the parent may then do its own work while it waits). Otherwise it runs here
     (for notebooks and tests).
     """
     del capture_output
@@ -76,5 +78,5 @@ def run_script(
         progress = record_options.pop("progress", None)  # a callback: it stays in this process
         return run_isolated(Path(path), list(args), device, timeout, memory_limit, record_options,
                             progress, writable=[Path(w) for w in writable], output=output,
-                            disk_limit=disk_limit)
+                            disk_limit=disk_limit, on_start=on_start)
     return execute(Path(path), list(args), device=device, **record_options)

@@ -59,7 +59,8 @@ def say_once(msgid: str) -> list[str]:
 def run_isolated(path: Path, args: list[str], device: str, timeout: float | None,
                  memory_limit: int | None, options: dict, progress: Callable | None = None,
                  writable: list[Path] | tuple = (), output: BoundedOutput | None = None,
-                 cwd: Path | None = None, disk_limit: int | None = DEFAULT_DISK) -> Recording:
+                 cwd: Path | None = None, disk_limit: int | None = DEFAULT_DISK,
+                 on_start: Callable[[], None] | None = None) -> Recording:
     """Run `path` in a limited child and return its recording, with output and limits explained."""
     path = Path(os.path.abspath(path))
     cwd = Path(os.path.abspath(cwd or os.getcwd()))
@@ -103,6 +104,8 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
                 group.remove()
             raise RuntimeError(f"could not start the child process: {e}") from None
         reader = read_stream(proc.stdout, output)
+        if on_start is not None:
+            on_start()
         watch = DiskWatch(scratch, disk_limit, lambda: _end(proc, group, wait=False)) if disk_limit else None
         try:
             if watch is not None:
