@@ -291,3 +291,32 @@ def test_without_bubblewrap_it_says_so_once(tmp_path, monkeypatch):
     env = {**os.environ, "GRADVIZ_SANDBOX": "off"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "1", out.stdout + out.stderr
+
+
+def test_a_script_run_from_the_machines_tmp_sees_a_private_tmp(tmp_path):
+    """A script kept in /tmp and run from there (cwd /tmp) reads its own file and writes temporary
+    files, but never sees what else the machine keeps in /tmp (other users' files)."""
+    import tempfile
+
+    top = Path(tempfile.gettempdir())
+    other = top / f"gradviz-test-other-{os.getpid()}.txt"
+    script = top / f"gradviz-test-script-{os.getpid()}.py"
+    other.write_text("someone else's file")
+    script.write_text(BACKWARD + textwrap.dedent(f"""
+        import os, tempfile
+        print("OTHER", os.path.exists({str(other)!r}))
+        handle, name = tempfile.mkstemp()
+        print("TEMP", name)
+        """))
+    try:
+        done = subprocess.run(gradviz_cmd() + ["render", str(script), "-f", "json", "-o", str(tmp_path),
+                                               "--no-progress"],
+                              cwd=top, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert os.path.exists(other)  # (outside, it is there)
+        said = done.stdout + done.stderr  # (the script's output is echoed on stderr)
+        assert "OTHER False" in said, said
+        assert "TEMP /tmp/" in said, said
+    finally:
+        other.unlink(missing_ok=True)
+        script.unlink(missing_ok=True)

@@ -87,7 +87,7 @@ def run_isolated(path: Path, args: list[str], device: str, timeout: float | None
         safe_path = ["-P"] if sys.version_info >= (3, 11) else []
         cmd = [sys.executable, *safe_path, "-m", "gradviz.runner", str(scratch / "spec.json")]
         if walled:
-            cmd = sandbox.wrap(cmd, scratch=scratch, readable=[path.parent, cwd, *_named_paths(args, cwd)],
+            cmd = sandbox.wrap(cmd, scratch=scratch, readable=[path, path.parent, cwd, *_named_paths(args, cwd)],
                                writable=list(writable), cwd=cwd, env=env, tmp_size=memory_limit)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if group is not None:  # the process joins the run's groups before it becomes the child

@@ -99,6 +99,9 @@ def _system_binds() -> list[str]:
     return args
 
 
+PRIVATE = ("/tmp", "/dev/shm", "/dev", "/proc")  # the sandbox's own: never the machine's, read-only
+
+
 def wrap(cmd: list[str], *, scratch: Path, readable: list[Path], writable: list[Path],
          cwd: Path, env: dict[str, str], tmp_size: int | None) -> list[str]:
     """`cmd` run inside bubblewrap with the walls described above."""
@@ -124,6 +127,8 @@ def wrap(cmd: list[str], *, scratch: Path, readable: list[Path], writable: list[
     for path in sorted(binds, key=lambda p: len(p.parts)):  # a folder before what is inside it
         if str(path) in ("/", "/usr"):
             continue  # never the whole machine; /usr is bound above
+        if str(path) in PRIVATE and binds[path] != "--bind":
+            continue  # a script run from /tmp reads its own file (bound alone), not the machine's /tmp
         args += [binds[path], str(path), str(path)]
     args += ["--chdir", str(cwd), "--"]
     return args + cmd
