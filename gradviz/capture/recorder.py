@@ -315,9 +315,7 @@ class Recorder:
                 return run()
             finally:
                 tl.after_backward()
-                if tl.stale and roots:
-                    with no_torch_function():
-                        tl.refollow(_walked_leaves(roots, frame))
+                self._refollow(roots, frame)
                 if self.log.calls and not retain:
                     self.log.forget()
                 if k + 1 in self._want:
@@ -360,14 +358,20 @@ class Recorder:
                 self._add_graph(live, full=logged)
             with no_torch_function():
                 tl.after_backward(grads)
-                if tl.stale and roots:
-                    tl.refollow(_walked_leaves(roots, frame))
+                self._refollow(roots, frame)
         if not retain:
             self.log.forget()
         self._switch_log(k + 1, first_here=seen is None)
         self._last_loss = loss
         self.meter.tick(k, loss)
         return result
+
+    def _refollow(self, roots: list[torch.Tensor], frame: Any) -> None:
+        """After a backward that reached none of the followed parameters (a new model under the
+        same names): follow the leaves it did reach, from this iteration on."""
+        if self.timeline.stale and roots:
+            with no_torch_function():
+                self.timeline.refollow(_walked_leaves(roots, frame))
 
     def _switch_log(self, nxt: int, first_here: bool) -> None:
         """Log the forward of iteration nxt only when it will keep its graph."""

@@ -330,11 +330,11 @@ class Timeline:
         if not params or self.site is None:
             return
         self.site_params[self.site] = params
+        if self.late:  # (their positions in the columns are about to move)
+            self.settle_late()
         for p in set(self.current) | set(params):  # this iteration's entries of the old tensors go
             if p.ks and p.ks[-1] == self.k:
-                n = len(p.ks) - 1
-                del p.ks[n:], p.vs[n:], p.gs[n:], p.us[n:]
-                self.late = [e for e in self.late if not (e[0] is p.vs or e[0] is p.gs) or e[1] < n]
+                del p.ks[-1], p.vs[-1], p.gs[-1], p.us[-1]
                 p.unused_at = 0
         for p in params:
             self._start(p, self.k, p.tensor, None)

@@ -150,11 +150,13 @@ def view_to_dot(
     # column with everything else hanging off it. A deep net reads top to bottom
     # instead of zig-zagging, and dot places it faster (bench/bench_scale.py).
     spine = set(chain) if len(chain) >= 3 else set()
+    edges = [e for e in graph.edges if e.src not in hidden and e.dst not in hidden]
+    spread, fans = _fans(edges, {n.id for n in graph.nodes if n.kind == "op"})
     out = [
         "digraph gradviz {",
         f"  graph [rankdir={rankdir}, "
         f'bgcolor="transparent", fontname="{FONT}", fontcolor="{EDGE}", nodesep=0.25, ranksep=0.35'
-        + (_big_layout(len(graph.nodes)) if big else "") + "];",
+        + (_big_layout(len(graph.nodes)) if big else "") + (", concentrate=true" if fans else "") + "];",
         f'  node [fontname="{FONT}", fontsize=11, fontcolor="{TEXT}", color="{TEXT}", penwidth=1];',
         f'  edge [color="{EDGE}", fontname="{FONT}", fontsize=10, arrowsize=0.7];',
     ]
@@ -182,10 +184,6 @@ def view_to_dot(
     # there, weight-0 edges make dot's placement 100x slower.
     copies = ({n.id for n in graph.nodes if n.attrs.get("copies")}
               if view.copies and not big else set())
-    edges = [e for e in graph.edges if e.src not in hidden and e.dst not in hidden]
-    spread, fans = _fans(edges, {n.id for n in graph.nodes if n.kind == "op"})
-    if fans:
-        out[1] = out[1][:-2] + ", concentrate=true];"
     for e in edges:
         out.append(_edge(e.src, e.dst, state, weight0=e.src in copies, lang=lang,
                          free=e.src in spread))

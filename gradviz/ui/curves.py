@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any
+from typing import Any, Iterable
 
 import streamlit as st
 
@@ -59,7 +59,7 @@ def grad_norm_rows(its: list[Iteration], starts: list[int] = ()) -> list[dict]:
     next variant) is a new line, not a jump in the old one."""
     names: list[str] = []
     rows = []
-    weights = any(name.endswith("weight") for it in its[:1] for name in it.params)
+    weights = _has_weights(name for it in its[:1] for name in it.params)
     for it in its:
         for name, p in it.params.items():
             if weights and not name.endswith("weight"):
@@ -73,6 +73,11 @@ def grad_norm_rows(its: list[Iteration], starts: list[int] = ()) -> list[dict]:
                 rows.append({"iteration": it.index, "parameter": name, "grad": g,
                              "run": bisect.bisect_right(starts, it.index)})
     return rows
+
+
+def _has_weights(names: Iterable[str]) -> bool:
+    """Any parameter named ...weight: then only weights are shown (biases tell the same story)."""
+    return any(n.endswith("weight") for n in names)
 
 
 def _line(rows: list[dict], x: str, y: str, color: str, x_title: str, y_title: str,
@@ -135,12 +140,11 @@ def first_sizes(its: list[Iteration], starts: list[int] = (), lang: str = "en") 
         g = (p.norm or {}).get("grad") if p is not None else None
         return g if isinstance(g, (int, float)) else None
 
-    firsts = [at[i] for i in dict.fromkeys([its[0].index, *starts]) if i in at] if its else []
-    names = list(dict.fromkeys(n for it in firsts for n in it.params))
-    if any(n.endswith("weight") for n in names):  # (biases double the rows and tell the same story)
+    firsts = [i for i in dict.fromkeys([its[0].index, *starts]) if i in at] if its else []
+    names = list(dict.fromkeys(n for i in firsts for n in at[i].params))
+    if _has_weights(names):  # (biases double the rows and tell the same story)
         names = [n for n in names if n.endswith("weight")]
-    columns = [i for i in dict.fromkeys([its[0].index, *starts]) if i in at
-               and any(size(i, n) is not None for n in names)] if its else []
+    columns = [i for i in firsts if any(size(i, n) is not None for n in names)]
     table = []
     for name in names:
         cells = {tr("‖grad‖ at iteration {i}", lang, i=i): size(i, name) for i in columns}
