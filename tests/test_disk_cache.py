@@ -155,3 +155,13 @@ def test_a_stepper_page_is_kept_for_the_very_recording_it_was_drawn_from(cache, 
     for path in cache.glob("*.page"):
         path.write_bytes(path.read_bytes()[:-1] + b"!")
     assert disk_cache.page(fresh, ("app", "en"), make("drawn after tampering")) == "drawn after tampering"
+
+
+def test_a_change_to_the_stepper_or_the_translations_makes_entries_old():
+    """A kept page holds the stepper's script and style and Korean words: they count like the code."""
+    from pathlib import Path
+
+    root = Path(gradviz.__file__).resolve().parent
+    covered = {p.relative_to(root).as_posix() for p in disk_cache.fingerprinted(root)}
+    assert {"assets/stepper.js", "assets/stepper.css", "ui/disk_cache.py",
+            "words/locale/ko/LC_MESSAGES/gradviz.mo"} <= covered

@@ -89,15 +89,24 @@ def _secret(where: Path) -> bytes | None:
     return key if len(key) == 32 else None
 
 
+_FINGERPRINTED = {".py", ".js", ".css", ".mo"}
+
+
+def fingerprinted(root: Path) -> list[Path]:
+    """The files of gradviz (under root) whose change makes every kept entry and page old."""
+    return sorted(p for p in root.rglob("*") if p.suffix in _FINGERPRINTED)
+
+
 @functools.cache
 def _fingerprint() -> str:
-    """gradviz's version, JSON format and source files: a new build never reads an old entry."""
+    """gradviz's version, JSON format and files (its code, the stepper's script and style, the
+    compiled translations: a kept page holds all of them): a new build never reads an old entry."""
     import gradviz
     from gradviz.recording import JSON_VERSION
 
     h = hashlib.sha256(f"{gradviz.__version__}|{JSON_VERSION}".encode())
     root = Path(gradviz.__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
+    for path in fingerprinted(root):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
