@@ -5,7 +5,6 @@ saved tensor can never be merged with a leaf that happens to share its id.
 """
 from __future__ import annotations
 
-import gc
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from gradviz.capture.values import (SMALL, Deferred, device_name, dtype_name, no
 from gradviz.opnames import forward_name
 from gradviz.words.notes import GRAPH_CUT, GRAPH_INCOMPLETE, STEPS_UNAVAILABLE, note
 from gradviz.recording import Edge, Graph, Node
+from gradviz.recording.plain import paused_gc
 
 _saved_attr_names: dict[type, list[tuple[str, bool]]] = {}  # (name, saved as a tensor)
 
@@ -228,23 +228,6 @@ def quiet():
     recording every tensor method we call would go through our ForwardLog mode, ~4 us each)."""
     with paused_gc(), no_torch_function():
         yield
-
-
-@contextmanager
-def paused_gc():
-    """No cyclic garbage collection while capture makes thousands of small objects.
-
-    Each collection walks every live object (a model's modules, the user's data),
-    and allocation-heavy capture would trigger many: pausing it more than halves
-    the cost of a big graph. Nothing is leaked: collection resumes afterwards.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def build(

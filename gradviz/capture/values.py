@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gradviz.recording.plain import _without_gc
+from gradviz.recording.plain import paused_gc
 
 SMALL = 64  # tensors with at most this many elements are kept whole
 PREVIEW = 6  # elements shown in a summary
@@ -294,7 +294,8 @@ class Deferred:
         with self._lock:
             items, self.items, self.nbytes = self.items, [], 0
             if items:  # a dict or two per item, none of them garbage: no collector passes
-                _without_gc(lambda: _fill(items))
+                with paused_gc():
+                    _fill(items)
 
 
 def _fill(items: list[tuple]) -> None:

@@ -21,7 +21,7 @@ gradviz/script_watch.py.
 from __future__ import annotations
 
 from gradviz.recording import Recording, TimelineFacts
-from gradviz.recording.plain import _without_gc
+from gradviz.recording.plain import paused_gc
 from gradviz.words import notes as said
 from gradviz.words.notes import note
 
@@ -50,7 +50,8 @@ def explain_recording(rec: Recording) -> None:
 
     explain_tangents(rec)
     # thousands of small objects per graph, none of them garbage: no collector passes meanwhile
-    _without_gc(lambda: _explain_graphs(rec))
+    with paused_gc():
+        _explain_graphs(rec)
 
 
 def _explain_graphs(rec: Recording) -> None:

@@ -9,7 +9,7 @@ from typing import Callable
 from gradviz.recording.graph import Graph
 from gradviz.recording.later import _Later, _Settled
 from gradviz.recording.pitfalls import Pitfall, _Pitfalls
-from gradviz.recording.plain import _clean, _known, _without_gc
+from gradviz.recording.plain import _clean, _known, paused_gc
 from gradviz.recording.tangents import TangentStep
 from gradviz.recording.timeline import Iteration, TimelineFacts
 
@@ -97,7 +97,8 @@ class Recording(_Settled):
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["graphs"] = [asdict(g) for g in self.graphs]
         its = d["iterations"]
-        d["iterations"] = _without_gc(lambda: [it.to_dict() for it in its])
+        with paused_gc():
+            d["iterations"] = [it.to_dict() for it in its]
         d["pitfalls"] = [p.to_dict() for p in d["pitfalls"]]
         d["tangents"] = [asdict(t) for t in self.tangents]
         d["error"] = asdict(self.error) if self.error is not None else None
@@ -118,7 +119,8 @@ class Recording(_Settled):
         d = dict(d)
         d["graphs"] = [Graph.from_dict(g) for g in d.get("graphs", [])]
         its = d.get("iterations") or []
-        d["iterations"] = _without_gc(lambda: [Iteration.from_dict(it) for it in its])
+        with paused_gc():
+            d["iterations"] = [Iteration.from_dict(it) for it in its]
         d["pitfalls"] = [Pitfall.from_dict(p) for p in d.get("pitfalls") or []]
         d["tangents"] = [TangentStep(**_known(TangentStep, t)) for t in d.get("tangents") or []]
         if d.get("error"):
